@@ -1,0 +1,237 @@
+//! Live capture from an interface through libpcap.
+//!
+//! Immediate mode is on (packets are handed over as they arrive rather than when a buffer
+//! fills), promiscuous mode is off unless asked for, and the snaplen defaults to 65535 so TLS and
+//! QUIC handshakes arrive whole. The read timeout only bounds how long a read waits: when it
+//! passes, the source reports an idle tick with the current time so flows can expire.
+//!
+//! This module must never decide anything about packets, and never swallow a libpcap error: a
+//! missing privilege, an unknown interface and an interface that disappears each get their own
+//! error, because each asks the user for a different action.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use pcap::{Active, Capture, Precision};
+
+use super::{CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, Timestamp};
+
+/// Default snapshot length: the largest IPv4/IPv6 packet without jumbograms, so a ClientHello
+/// (about 1.8 KB with post-quantum key shares, spread over segments) is never cut.
+pub const DEFAULT_SNAPLEN: u32 = 65_535;
+
+/// How long one read may wait for traffic before the source reports an idle tick, in ms. Short
+/// enough that Ctrl-C and idle expiry are answered promptly, long enough not to spin.
+pub const READ_TIMEOUT_MS: i32 = 100;
+
+/// Options of a live capture.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    pub interface: String,
+    pub filter: Option<String>,
+    pub promisc: bool,
+    pub snaplen: u32,
+    /// Kernel capture buffer in bytes; libpcap's default (2 MiB on Linux) when `None`.
+    pub buffer_size: Option<u32>,
+}
+
+/// A live capture handle.
+pub struct LiveSource {
+    cap: Capture<Active>,
+    interface: String,
+    link: LinkType,
+    stop: Arc<AtomicBool>,
+}
+
+/// Path of the running binary, for the setcap hint.
+fn exe_path() -> String {
+    std::env::current_exe()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|_| "$(command -v onlooker)".to_string())
+}
+
+/// Map a libpcap open/activate error to what the user must do about it.
+pub fn classify_open_error(interface: &str, message: String) -> CaptureError {
+    let lower = message.to_ascii_lowercase();
+    if lower.contains("permission") || lower.contains("operation not permitted") {
+        CaptureError::PermissionDenied {
+            interface: interface.to_string(),
+            message,
+            exe: exe_path(),
+        }
+    } else if lower.contains("no such device") || lower.contains("doesn't exist") {
+        CaptureError::NoSuchInterface {
+            interface: interface.to_string(),
+        }
+    } else {
+        CaptureError::Live {
+            interface: interface.to_string(),
+            message,
+        }
+    }
+}
+
+impl LiveSource {
+    /// Open and activate the capture. `stop` ends the capture at the next read when set.
+    pub fn open(opts: &LiveOptions, stop: Arc<AtomicBool>) -> Result<Self, CaptureError> {
+        let iface = opts.interface.as_str();
+        let mut inactive = Capture::from_device(iface)
+            .map_err(|e| classify_open_error(iface, e.to_string()))?
+            .immediate_mode(true)
+            .promisc(opts.promisc)
+            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+            .timeout(READ_TIMEOUT_MS)
+            .precision(Precision::Nano);
+        if let Some(b) = opts.buffer_size {
+            inactive = inactive.buffer_size(i32::try_from(b).unwrap_or(i32::MAX));
+        }
+        let mut cap = inactive
+            .open()
+            .or_else(|e| {
+                // Some kernels refuse nanosecond timestamps; microseconds are fine then.
+                if e.to_string().contains("precision") {
+                    Capture::from_device(iface)
+                        .and_then(|c| {
+                            c.immediate_mode(true)
+                                .promisc(opts.promisc)
+                                .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+                                .timeout(READ_TIMEOUT_MS)
+                                .open()
+                        })
+                } else {
+                    Err(e)
+                }
+            })
+            .map_err(|e| classify_open_error(iface, e.to_string()))?;
+        if let Some(f) = &opts.filter {
+            cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
+                filter: f.clone(),
+                message: e.to_string(),
+            })?;
+        }
+        let link = LinkType(cap.get_datalink().0 as u32);
+        Ok(Self {
+            cap,
+            interface: iface.to_string(),
+            link,
+            stop,
+        })
+    }
+
+    /// The link type of the interface.
+    pub fn link(&self) -> LinkType {
+        self.link
+    }
+}
+
+/// Wall-clock now, used only for idle ticks of a live capture (the clock its packets carry).
+fn wall_now() -> Timestamp {
+    let d = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    Timestamp::from_nanos(i64::try_from(d.as_nanos()).unwrap_or(i64::MAX))
+}
+
+impl PacketSource for LiveSource {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        if self.stop.load(Ordering::Relaxed) {
+            return Ok(Next::End);
+        }
+        let link = self.link;
+        match self.cap.next_packet() {
+            Ok(p) => {
+                let h = p.header;
+                Ok(Next::Frame(Frame {
+                    ts: Timestamp::from_parts(h.ts.tv_sec, h.ts.tv_usec),
+                    wire_len: h.len.max(h.caplen),
+                    link,
+                    data: p.data,
+                }))
+            }
+            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle(wall_now())),
+            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
+            Err(e) => {
+                let message = e.to_string();
+                let lower = message.to_ascii_lowercase();
+                if lower.contains("went down")
+                    || lower.contains("no such device")
+                    || lower.contains("network is down")
+                {
+                    Err(CaptureError::InterfaceGone {
+                        interface: self.interface.clone(),
+                        message,
+                    })
+                } else {
+                    Err(CaptureError::Live {
+                        interface: self.interface.clone(),
+                        message,
+                    })
+                }
+            }
+        }
+    }
+
+    fn kernel_stats(&mut self) -> Option<KernelStats> {
+        self.cap.stats().ok().map(|s| KernelStats {
+            received: u64::from(s.received),
+            dropped_by_kernel: u64::from(s.dropped),
+            dropped_by_interface: u64::from(s.if_dropped),
+        })
+    }
+
+    fn describe(&self) -> String {
+        format!("interface {}", self.interface)
+    }
+}
+
+/// One capture interface as `onlooker interfaces` lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct InterfaceInfo {
+    pub name: String,
+    pub description: Option<String>,
+    pub addresses: Vec<String>,
+    pub up: bool,
+    pub loopback: bool,
+    /// Whether opening a capture on it succeeded.
+    pub capture_permitted: bool,
+    /// Why not, when it did not.
+    pub reason: Option<String>,
+}
+
+/// List interfaces and try to open each, so the user learns whether capture would work.
+pub fn list_interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
+    let devices = pcap::Device::list().map_err(|e| CaptureError::Live {
+        interface: "(all)".into(),
+        message: e.to_string(),
+    })?;
+    Ok(devices
+        .into_iter()
+        .map(|d| {
+            let probe = Capture::from_device(d.name.as_str())
+                .and_then(|c| c.timeout(1).snaplen(64).open());
+            let (capture_permitted, reason) = match probe {
+                Ok(_) => (true, None),
+                Err(e) => (
+                    false,
+                    Some(match classify_open_error(&d.name, e.to_string()) {
+                        CaptureError::PermissionDenied { .. } => format!(
+                            "no capture privilege ({e}); grant it: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+                            exe_path()
+                        ),
+                        other => other.to_string(),
+                    }),
+                ),
+            };
+            InterfaceInfo {
+                addresses: d.addresses.iter().map(|a| a.addr.to_string()).collect(),
+                up: d.flags.is_up(),
+                loopback: d.flags.is_loopback(),
+                name: d.name,
+                description: d.desc,
+                capture_permitted,
+                reason,
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,381 @@
+//! Saved captures: pcap (both byte orders, micro- and nanosecond timestamps, the "modified"
+//! variant) and pcapng, read by libpcap, several files in order as one capture.
+//!
+//! Before libpcap sees a file, its first bytes are checked, so a compressed file or something
+//! that is not a capture at all gets a one-line explanation instead of libpcap's terse error.
+//! When a file ends in the middle of a record, or a record is corrupt, reading that file stops,
+//! the error says at which byte offset, and everything read before it is kept.
+//!
+//! This module must never guess at packet contents, and never stop the whole run because one
+//! file of several is damaged.
+
+use std::fs::File;
+use std::io::{ErrorKind, Read};
+use std::path::{Path, PathBuf};
+
+use pcap::{Capture, Offline, Precision};
+
+use super::classic::{self, ClassicReader};
+use super::{CaptureError, Frame, LinkType, Next, PacketSource, Timestamp};
+
+/// Size of the classic pcap file header (magic, versions, zone, sigfigs, snaplen, link type).
+const PCAP_FILE_HEADER_LEN: u64 = 24;
+/// Size of a classic pcap record header (ts_sec, ts_usec, incl_len, orig_len).
+const PCAP_RECORD_HEADER_LEN: u64 = 16;
+/// Size of a record header in the "modified" (Kuznetzov) pcap format, which adds ifindex,
+/// protocol, pkt_type and padding.
+const PCAP_MODIFIED_RECORD_HEADER_LEN: u64 = 24;
+
+/// What the first bytes of a file say it is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileKind {
+    /// Classic pcap, with the size of its record headers.
+    Pcap { record_header_len: u64 },
+    Pcapng,
+}
+
+/// Identify a capture file from its first four bytes.
+///
+/// Magic numbers: pcap 0xa1b2c3d4 (microseconds) and 0xa1b23c4d (nanoseconds) in either byte
+/// order, "modified" pcap 0xa1b2cd34, pcapng's Section Header Block type 0x0a0d0d0a. Compressed
+/// formats by their published magic: gzip 1f 8b, zstd 28 b5 2f fd, xz fd 37 7a 58, bzip2 "BZh",
+/// lz4 frame 04 22 4d 18, zip "PK\x03\x04".
+pub fn sniff(path: &Path, head: &[u8]) -> Result<FileKind, CaptureError> {
+    if head.is_empty() {
+        return Err(CaptureError::EmptyFile { path: path.into() });
+    }
+    let compressed = |format, hint| CaptureError::Compressed {
+        path: path.into(),
+        format,
+        hint,
+    };
+    match head {
+        [0xa1, 0xb2, 0xc3, 0xd4, ..]
+        | [0xd4, 0xc3, 0xb2, 0xa1, ..]
+        | [0xa1, 0xb2, 0x3c, 0x4d, ..]
+        | [0x4d, 0x3c, 0xb2, 0xa1, ..] => Ok(FileKind::Pcap {
+            record_header_len: PCAP_RECORD_HEADER_LEN,
+        }),
+        [0xa1, 0xb2, 0xcd, 0x34, ..] | [0x34, 0xcd, 0xb2, 0xa1, ..] => Ok(FileKind::Pcap {
+            record_header_len: PCAP_MODIFIED_RECORD_HEADER_LEN,
+        }),
+        [0x0a, 0x0d, 0x0d, 0x0a, ..] => Ok(FileKind::Pcapng),
+        [0x1f, 0x8b, ..] => Err(compressed("gzip", "gunzip FILE")),
+        [0x28, 0xb5, 0x2f, 0xfd, ..] => Err(compressed("zstd", "zstd -d FILE")),
+        [0xfd, 0x37, 0x7a, 0x58, ..] => Err(compressed("xz", "unxz FILE")),
+        [b'B', b'Z', b'h', ..] => Err(compressed("bzip2", "bunzip2 FILE")),
+        [0x04, 0x22, 0x4d, 0x18, ..] => Err(compressed("lz4", "lz4 -d FILE")),
+        [b'P', b'K', 0x03, 0x04, ..] => Err(compressed("zip", "unzip FILE")),
+        _ => Err(CaptureError::NotACapture {
+            path: path.into(),
+            magic: head
+                .iter()
+                .take(4)
+                .map(|b| format!("{b:02x}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+        }),
+    }
+}
+
+/// Check that a path is a readable capture file and say which kind, without reading it whole.
+pub fn probe(path: &Path) -> Result<FileKind, CaptureError> {
+    let mut file = match File::open(path) {
+        Ok(f) => f,
+        Err(e) => {
+            return Err(match e.kind() {
+                ErrorKind::NotFound => CaptureError::NotFound { path: path.into() },
+                ErrorKind::PermissionDenied => CaptureError::FileNotReadable { path: path.into() },
+                _ => CaptureError::Open {
+                    path: path.into(),
+                    message: e.to_string(),
+                },
+            });
+        }
+    };
+    if path.is_dir() {
+        return Err(CaptureError::IsDirectory { path: path.into() });
+    }
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match file.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => {
+                return Err(if e.raw_os_error() == Some(libc::EISDIR) {
+                    CaptureError::IsDirectory { path: path.into() }
+                } else {
+                    CaptureError::Open {
+                        path: path.into(),
+                        message: e.to_string(),
+                    }
+                });
+            }
+        }
+    }
+    sniff(path, &head[..n])
+}
+
+/// libpcap's `struct pcap_pkthdr` on Linux and the BSDs.
+#[repr(C)]
+struct PcapPkthdr {
+    ts: libc::timeval,
+    caplen: u32,
+    len: u32,
+}
+
+// The `pcap` crate keeps its FFI private, and its `next_packet` returns a borrow that cannot be
+// handed out of a loop that also moves to the next file, so the three calls needed here are
+// declared directly against the libpcap the crate already links.
+unsafe extern "C" {
+    fn pcap_next_ex(
+        p: *mut libc::c_void,
+        header: *mut *mut PcapPkthdr,
+        data: *mut *const libc::c_uchar,
+    ) -> libc::c_int;
+    fn pcap_geterr(p: *mut libc::c_void) -> *mut libc::c_char;
+    /// The stdio stream of an offline handle (used only to report the byte offset where
+    /// reading a pcapng file stopped).
+    fn pcap_file(p: *mut libc::c_void) -> *mut libc::FILE;
+}
+
+fn handle(cap: &Capture<Offline>) -> *mut libc::c_void {
+    cap.as_ptr().cast()
+}
+
+/// What reads the open file.
+enum Reader {
+    Libpcap(Capture<Offline>),
+    /// A pcap variant libpcap cannot read (see `classic`).
+    Classic(ClassicReader),
+}
+
+/// The file currently open.
+struct OpenFile {
+    path: PathBuf,
+    kind: FileKind,
+    reader: Reader,
+    link: LinkType,
+    records: u64,
+    /// For classic pcap: byte offset just past the last record read.
+    offset: u64,
+}
+
+impl OpenFile {
+    /// Where reading stopped, for error messages: exact for classic pcap, libpcap's stream
+    /// position for pcapng.
+    fn stop_offset(&mut self) -> u64 {
+        let cap = match (&self.reader, self.kind) {
+            (Reader::Classic(r), _) => return r.offset,
+            (_, FileKind::Pcap { .. }) => return self.offset,
+            (Reader::Libpcap(cap), FileKind::Pcapng) => cap,
+        };
+        {
+            {
+                // SAFETY: the handle is a live offline capture owned by `self.cap`; pcap_file
+                // returns its FILE stream (or null), which we only query with ftell.
+                let pos = unsafe {
+                    let fp = pcap_file(handle(cap));
+                    if fp.is_null() { -1 } else { libc::ftell(fp) }
+                };
+                u64::try_from(pos).unwrap_or(0)
+            }
+        }
+    }
+}
+
+/// Reads capture files one after another as a single capture.
+pub struct FileSource {
+    pending: std::vec::IntoIter<PathBuf>,
+    current: Option<OpenFile>,
+    files_read: u64,
+}
+
+impl FileSource {
+    /// Prepare to read `paths` in order. Every path is checked up front, so a typo in the last
+    /// file name is reported before minutes of reading.
+    pub fn new(paths: &[PathBuf]) -> Result<Self, CaptureError> {
+        for p in paths {
+            probe(p)?;
+        }
+        Ok(Self {
+            pending: paths.to_vec().into_iter(),
+            current: None,
+            files_read: 0,
+        })
+    }
+
+    /// Number of files opened so far.
+    pub fn files_read(&self) -> u64 {
+        self.files_read
+    }
+
+    fn open_next(&mut self) -> Result<bool, CaptureError> {
+        let Some(path) = self.pending.next() else {
+            return Ok(false);
+        };
+        let kind = probe(&path)?;
+        let open_err = |message: String| CaptureError::Open {
+            path: path.clone(),
+            message,
+        };
+        let mut kind = kind;
+        if kind
+            == (FileKind::Pcap {
+                record_header_len: PCAP_RECORD_HEADER_LEN,
+            })
+        {
+            let hl = classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
+            kind = FileKind::Pcap {
+                record_header_len: hl,
+            };
+        }
+        let (reader, link) = match kind {
+            FileKind::Pcap { record_header_len } if record_header_len != PCAP_RECORD_HEADER_LEN
+                && classic::read_header_of(&path).is_some() =>
+            {
+                match ClassicReader::open(&path, record_header_len) {
+                    Ok(Some(r)) => {
+                        let link = r.link();
+                        (Reader::Classic(r), link)
+                    }
+                    Ok(None) => return Err(open_err("unreadable pcap header".into())),
+                    Err(e) => return Err(open_err(e.to_string())),
+                }
+            }
+            _ => {
+                let cap = Capture::from_file_with_precision(&path, Precision::Nano)
+                    .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
+                let link = LinkType(cap.get_datalink().0 as u32);
+                (Reader::Libpcap(cap), link)
+            }
+        };
+        self.files_read += 1;
+        self.current = Some(OpenFile {
+            path,
+            kind,
+            reader,
+            link,
+            records: 0,
+            offset: PCAP_FILE_HEADER_LEN,
+        });
+        Ok(true)
+    }
+}
+
+/// libpcap's messages are terse; add what a user needs to act on the common ones.
+fn explain_libpcap(msg: &str) -> String {
+    if msg.contains("different from the type of the first interface") {
+        format!(
+            "{msg} (libpcap reads a pcapng file only when all its interfaces share one link type; split it per interface, e.g. with tshark -r FILE -Y 'frame.interface_id == N' -w part.pcapng)"
+        )
+    } else {
+        msg.to_string()
+    }
+}
+
+impl PacketSource for FileSource {
+    fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
+        let (hdr, data) = loop {
+            if self.current.is_none() && !self.open_next()? {
+                return Ok(Next::End);
+            }
+            let Some(f) = self.current.as_mut() else {
+                continue;
+            };
+            let cap = match &mut f.reader {
+                Reader::Libpcap(cap) => cap,
+                Reader::Classic(r) => match r.advance() {
+                    Ok(true) => break (std::ptr::null_mut(), std::ptr::null()),
+                    Ok(false) => {
+                        self.current = None;
+                        continue;
+                    }
+                    Err(e) => {
+                        let err = CaptureError::Partial {
+                            path: f.path.clone(),
+                            offset: e.offset,
+                            records: f.records,
+                            message: e.message,
+                        };
+                        self.current = None;
+                        return Err(err);
+                    }
+                },
+            };
+            let mut hdr: *mut PcapPkthdr = std::ptr::null_mut();
+            let mut data: *const libc::c_uchar = std::ptr::null();
+            // SAFETY: the handle is open and owned by `f.cap`; pcap_next_ex only writes the two
+            // out-pointers. The `pcap` crate's own `next_packet` cannot be used here because its
+            // borrow of the handle would have to outlive this loop.
+            let rc = unsafe { pcap_next_ex(handle(cap), &mut hdr, &mut data) };
+            match rc {
+                1 if !hdr.is_null() => break (hdr, data),
+                -2 => self.current = None,
+                _ => {
+                    // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer.
+                    let message = unsafe {
+                        let e = pcap_geterr(handle(cap));
+                        if e.is_null() {
+                            "unknown libpcap error".to_string()
+                        } else {
+                            std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
+                        }
+                    };
+                    let err = CaptureError::Partial {
+                        path: f.path.clone(),
+                        offset: f.stop_offset(),
+                        records: f.records,
+                        message: explain_libpcap(&message),
+                    };
+                    self.current = None;
+                    return Err(err);
+                }
+            }
+        };
+        let Some(f) = self.current.as_mut() else {
+            return Ok(Next::End);
+        };
+        if let Reader::Classic(r) = &f.reader {
+            f.records += 1;
+            let (ts, wire_len, data) = r.last();
+            return Ok(Next::Frame(Frame {
+                ts,
+                wire_len,
+                link: f.link,
+                data,
+            }));
+        }
+        // SAFETY: pcap_next_ex returned 1, so `hdr` points to a valid header and `data` to
+        // `caplen` bytes; both stay valid until the next read on this handle, which needs
+        // `&mut self` and so cannot happen while the returned frame borrows `self`.
+        let (ts_sec, ts_frac, caplen, len) =
+            unsafe { ((*hdr).ts.tv_sec, (*hdr).ts.tv_usec, (*hdr).caplen, (*hdr).len) };
+        let data: &[u8] = if data.is_null() || caplen == 0 {
+            &[]
+        } else {
+            // SAFETY: see above.
+            unsafe { std::slice::from_raw_parts(data, caplen as usize) }
+        };
+        f.records += 1;
+        if let FileKind::Pcap { record_header_len } = f.kind {
+            f.offset += record_header_len + u64::from(caplen);
+        }
+        Ok(Next::Frame(Frame {
+            // Opened with nanosecond precision: libpcap scales microsecond files for us.
+            ts: Timestamp::from_parts(ts_sec, ts_frac),
+            wire_len: len.max(caplen),
+            link: f.link,
+            data,
+        }))
+    }
+
+    fn describe(&self) -> String {
+        match &self.current {
+            Some(f) => format!("file {}", f.path.display()),
+            None => "files".to_string(),
+        }
+    }
+}

@@ -1,0 +1,358 @@
+//! The command line: argument parsing, exit codes, and error messages people read.
+//!
+//! Errors from the stages are typed; this is the edge where they become one clear line each,
+//! naming the thing and what to do, plus a documented exit code (see [`exit`]).
+//!
+//! This module must never analyse anything itself; it only wires sources, the pipeline and
+//! views together.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::capture::CaptureError;
+use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
+use crate::capture::offline::FileSource;
+use crate::flow::{DEFAULT_MAX_FLOWS, Timeouts};
+use crate::pipeline::{Pipeline, PipelineConfig, RunEnd};
+use crate::views::export::{FlowRecord, Format, RecordWriter, stats_text};
+
+/// Exit codes. Documented in the README; scripts rely on them.
+pub mod exit {
+    /// Everything read and written.
+    pub const OK: u8 = 0;
+    /// An unexpected failure (writing output, an internal error).
+    pub const FAILURE: u8 = 1;
+    /// The command line was wrong (clap's own code for usage errors).
+    pub const USAGE: u8 = 2;
+    /// An input file was cut short or corrupt: results cover what was readable.
+    pub const PARTIAL_INPUT: u8 = 3;
+    /// An input could not be used at all: missing, unreadable, a directory, compressed, or not
+    /// a capture.
+    pub const BAD_INPUT: u8 = 4;
+    /// No permission to capture live (see docs/privileges.md).
+    pub const NO_PRIVILEGE: u8 = 5;
+    /// The capture interface does not exist, went away, or libpcap failed on it.
+    pub const INTERFACE: u8 = 6;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "onlooker",
+    version,
+    about = "Shows what a network observer learns about your encrypted messaging from metadata alone",
+    long_about = None
+)]
+pub struct Cli {
+    /// Print where bundled data comes from, its licenses and attribution, and exit.
+    #[arg(long)]
+    pub about: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Flow-table options shared by commands.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FlowArgs {
+    /// Most flows tracked at once; beyond it the least recently seen flow is ended ("evicted").
+    #[arg(long, default_value_t = DEFAULT_MAX_FLOWS)]
+    pub max_flows: usize,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print one record per flow from saved captures (pcap or pcapng), read in order as one.
+    Flows {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+        format: Format,
+        /// With --format ndjson, end with a {"stats": ...} record (statistics always go to
+        /// stderr as well).
+        #[arg(long)]
+        stats: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Capture live from an interface.
+    Live {
+        /// Interface to capture on (default: libpcap's first suitable interface).
+        #[arg(short, long)]
+        interface: Option<String>,
+        /// BPF capture filter, as in tcpdump (e.g. "udp or tcp port 443").
+        #[arg(short = 'f', long)]
+        filter: Option<String>,
+        /// Put the interface in promiscuous mode (off by default: see only this host's traffic).
+        #[arg(long)]
+        promisc: bool,
+        /// Bytes captured per packet.
+        #[arg(long, default_value_t = DEFAULT_SNAPLEN)]
+        snaplen: u32,
+        /// Kernel capture buffer size in bytes (libpcap's default when not given).
+        #[arg(long)]
+        buffer_size: Option<u32>,
+        /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
+        #[arg(long)]
+        headless: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+    },
+    /// List capture interfaces, their addresses, and whether capture is permitted.
+    Interfaces {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A failure with its exit code.
+struct Failure {
+    code: u8,
+    error: anyhow::Error,
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(error: anyhow::Error) -> Self {
+        let code = error
+            .downcast_ref::<CaptureError>()
+            .map_or(exit::FAILURE, exit_code_of);
+        Self { code, error }
+    }
+}
+
+impl From<CaptureError> for Failure {
+    fn from(e: CaptureError) -> Self {
+        anyhow::Error::new(e).into()
+    }
+}
+
+fn exit_code_of(e: &CaptureError) -> u8 {
+    match e {
+        CaptureError::Partial { .. } => exit::PARTIAL_INPUT,
+        CaptureError::NotFound { .. }
+        | CaptureError::IsDirectory { .. }
+        | CaptureError::FileNotReadable { .. }
+        | CaptureError::EmptyFile { .. }
+        | CaptureError::Compressed { .. }
+        | CaptureError::NotACapture { .. }
+        | CaptureError::Open { .. } => exit::BAD_INPUT,
+        CaptureError::PermissionDenied { .. } => exit::NO_PRIVILEGE,
+        CaptureError::BadFilter { .. } => exit::USAGE,
+        CaptureError::NoSuchInterface { .. }
+        | CaptureError::InterfaceGone { .. }
+        | CaptureError::Live { .. } => exit::INTERFACE,
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => ExitCode::from(code),
+        Err(f) => {
+            if is_broken_pipe(&f.error) {
+                return ExitCode::from(exit::OK);
+            }
+            eprintln!("onlooker: {:#}", f.error);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<io::Error>()
+            .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
+    })
+}
+
+fn run(cli: Cli) -> Result<u8, Failure> {
+    if cli.about {
+        print!("{}", about_text());
+        return Ok(exit::OK);
+    }
+    match cli.command {
+        Some(Command::Flows {
+            format,
+            stats,
+            flow,
+            files,
+        }) => flows(format, stats, &flow, &files),
+        Some(Command::Live {
+            interface,
+            filter,
+            promisc,
+            snaplen,
+            buffer_size,
+            headless,
+            flow,
+        }) => {
+            if !headless {
+                return Err(anyhow::anyhow!(
+                    "the dashboard is not built yet; use --headless to stream flows as NDJSON"
+                )
+                .into());
+            }
+            let interface = match interface {
+                Some(i) => i,
+                None => pcap::Device::lookup()
+                    .context("looking up a default capture interface")?
+                    .map(|d| d.name)
+                    .ok_or_else(|| anyhow::anyhow!("no capture interface found; name one with -i"))?,
+            };
+            live_headless(
+                LiveOptions {
+                    interface,
+                    filter,
+                    promisc,
+                    snaplen,
+                    buffer_size,
+                },
+                &flow,
+            )
+        }
+        Some(Command::Interfaces { json }) => interfaces(json),
+        None => {
+            use clap::CommandFactory;
+            let _ = Cli::command().print_help();
+            Ok(exit::USAGE)
+        }
+    }
+}
+
+fn config(flow: &FlowArgs) -> PipelineConfig {
+    PipelineConfig {
+        timeouts: Timeouts::default(),
+        max_flows: flow.max_flows,
+    }
+}
+
+fn flows(format: Format, with_stats: bool, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    let mut source = FileSource::new(files)?;
+    let stdout = io::stdout().lock();
+    let mut out = RecordWriter::new(format, io::BufWriter::with_capacity(1 << 16, stdout));
+    let mut pipeline: Pipeline<()> = Pipeline::new(config(flow));
+    let mut write_err: Option<io::Error> = None;
+    let end = pipeline.run(&mut source, &mut |_, _, _| {}, &mut |f, reason| {
+        if write_err.is_none() {
+            if let Err(e) = out.write(&FlowRecord::from_flow(&f, reason)) {
+                write_err = Some(e);
+            }
+        }
+    });
+    if let Some(e) = write_err {
+        return Err(anyhow::Error::new(e).context("writing flow records").into());
+    }
+    let stats = pipeline.stats();
+    if with_stats {
+        out.write_stats(&stats).context("writing statistics")?;
+    }
+    out.flush().context("writing flow records")?;
+    eprint!("{}", stats_text(&stats));
+    if let RunEnd::Failed(e) = end {
+        return Err(anyhow::Error::new(e).into());
+    }
+    Ok(if stats.partial_inputs.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_INPUT
+    })
+}
+
+fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
+    }
+    let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
+    let interface = opts.interface.clone();
+    let cfg = config(flow);
+    // Capture and analysis run on their own thread; this one only waits for it, so a slow
+    // terminal never holds up reading packets for longer than one line write.
+    let worker = std::thread::Builder::new()
+        .name("capture".into())
+        .spawn(move || {
+            let stdout = io::stdout();
+            let mut out = RecordWriter::new(Format::Ndjson, io::LineWriter::new(stdout));
+            let mut pipeline: Pipeline<()> = Pipeline::new(cfg);
+            let mut write_err: Option<io::Error> = None;
+            let end = pipeline.run(&mut source, &mut |_, _, _| {}, &mut |f, reason| {
+                if write_err.is_none() {
+                    if let Err(e) = out.write(&FlowRecord::from_flow(&f, reason)) {
+                        write_err = Some(e);
+                    }
+                }
+            });
+            let stats = pipeline.stats();
+            let _ = out.write_stats(&stats);
+            let _ = out.flush();
+            (end, stats, write_err)
+        })
+        .context("starting the capture thread")?;
+    let (end, stats, write_err) = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the capture thread panicked"))?;
+    eprint!("{}", stats_text(&stats));
+    if let Some(e) = write_err {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(anyhow::Error::new(e).context("writing flow records").into());
+        }
+    }
+    match end {
+        RunEnd::Complete => Ok(exit::OK),
+        RunEnd::Failed(e) => Err(anyhow::Error::new(e)
+            .context(format!("capturing on {interface}; flows so far were written"))
+            .into()),
+    }
+}
+
+fn interfaces(json: bool) -> Result<u8, Failure> {
+    let list = crate::capture::live::list_interfaces()?;
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &list).context("writing the interface list")?;
+        writeln!(out).context("writing the interface list")?;
+    } else {
+        for i in &list {
+            let state = if i.capture_permitted {
+                "capture permitted".to_string()
+            } else {
+                format!("capture NOT permitted: {}", i.reason.as_deref().unwrap_or("unknown"))
+            };
+            writeln!(
+                out,
+                "{}{}{}\n    addresses: {}\n    {}",
+                i.name,
+                if i.up { " (up)" } else { " (down)" },
+                if i.loopback { " loopback" } else { "" },
+                if i.addresses.is_empty() {
+                    "none".to_string()
+                } else {
+                    i.addresses.join(", ")
+                },
+                state
+            )
+            .context("writing the interface list")?;
+        }
+    }
+    Ok(exit::OK)
+}
+
+/// Text of `--about`: where bundled data comes from and the attribution its licenses require.
+pub fn about_text() -> String {
+    format!(
+        "onlooker {}\n\nReads packet metadata only; makes no network connections of its own.\n",
+        env!("CARGO_PKG_VERSION")
+    )
+}

@@ -1,0 +1,386 @@
+//! Storage of the flow table: a hash index into chunked slots, with one recency list per
+//! timeout class for O(1) expiry and eviction.
+
+use rustc_hash::FxHashMap;
+
+use super::{Dir, EndReason, Flow, FlowKey, Timeouts};
+use crate::capture::Timestamp;
+use crate::decode::{Packet, proto, tcp_flag};
+
+/// Slots per chunk. Chunks are allocated whole and never moved, so growing the table never
+/// copies existing flows (a doubling `Vec` would briefly need twice the memory).
+const CHUNK: usize = 1024;
+
+/// "No slot" in the intrusive lists.
+const NIL: u32 = u32::MAX;
+
+/// Index of a flow's slot. Valid until the flow ends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct FlowId(u32);
+
+/// Timeout classes, each with its own recency list.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Class {
+    Tcp = 0,
+    TcpClosed = 1,
+    Udp = 2,
+    Other = 3,
+}
+
+const CLASSES: usize = 4;
+
+impl Class {
+    fn of<T>(flow: &Flow<T>) -> Self {
+        match flow.key.proto {
+            proto::TCP if flow.closed() => Class::TcpClosed,
+            proto::TCP => Class::Tcp,
+            proto::UDP => Class::Udp,
+            _ => Class::Other,
+        }
+    }
+
+    fn timeout(self, t: &Timeouts) -> u32 {
+        match self {
+            Class::Tcp => t.tcp,
+            Class::TcpClosed => t.tcp_closed,
+            Class::Udp => t.udp,
+            Class::Other => t.other,
+        }
+    }
+}
+
+struct Slot<T> {
+    flow: Flow<T>,
+    /// Clock value when the flow last saw a packet (never earlier than a previous value, so
+    /// lists stay ordered even when packet timestamps go backwards).
+    touched: Timestamp,
+    class: Class,
+    prev: u32,
+    next: u32,
+}
+
+#[derive(Clone, Copy)]
+struct List {
+    head: u32,
+    tail: u32,
+}
+
+/// What [`FlowTable::observe`] did with a packet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Observed {
+    pub id: FlowId,
+    pub dir: Dir,
+    /// True when this packet created the flow.
+    pub new: bool,
+}
+
+/// Counters of the table's own decisions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TableStats {
+    pub flows_created: u64,
+    pub flows_ended_idle: u64,
+    pub flows_ended_closed: u64,
+    pub flows_evicted: u64,
+    pub flows_ended_at_end_of_input: u64,
+    /// Packets whose timestamp was earlier than the latest one seen.
+    pub timestamps_backwards: u64,
+    /// Largest number of flows tracked at once.
+    pub peak_flows: u64,
+}
+
+/// The flow table. `T` is the per-flow state of later stages.
+pub struct FlowTable<T> {
+    index: FxHashMap<FlowKey, u32>,
+    chunks: Vec<Vec<Slot<T>>>,
+    free: Vec<u32>,
+    lists: [List; CLASSES],
+    timeouts: Timeouts,
+    max_flows: usize,
+    now: Option<Timestamp>,
+    stats: TableStats,
+}
+
+impl<T: Default> FlowTable<T> {
+    /// A table holding at most `max_flows` flows (at least 1).
+    pub fn new(timeouts: Timeouts, max_flows: usize) -> Self {
+        Self {
+            index: FxHashMap::default(),
+            chunks: Vec::new(),
+            free: Vec::new(),
+            lists: [List {
+                head: NIL,
+                tail: NIL,
+            }; CLASSES],
+            timeouts,
+            max_flows: max_flows.max(1),
+            now: None,
+            stats: TableStats::default(),
+        }
+    }
+
+    pub fn stats(&self) -> TableStats {
+        self.stats
+    }
+
+    /// Flows currently tracked.
+    pub fn len(&self) -> usize {
+        self.index.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.index.is_empty()
+    }
+
+    /// The table's clock: the latest packet time seen.
+    pub fn now(&self) -> Option<Timestamp> {
+        self.now
+    }
+
+    pub fn get(&self, id: FlowId) -> Option<&Flow<T>> {
+        self.slot(id.0).map(|s| &s.flow)
+    }
+
+    pub fn get_mut(&mut self, id: FlowId) -> Option<&mut Flow<T>> {
+        self.slot_mut(id.0).map(|s| &mut s.flow)
+    }
+
+    /// Visit every tracked flow (for snapshots).
+    pub fn for_each(&self, mut f: impl FnMut(&Flow<T>)) {
+        for &i in self.index.values() {
+            if let Some(s) = self.slot(i) {
+                f(&s.flow);
+            }
+        }
+    }
+
+    /// Account a packet: expire what has gone idle by its time, find or create its flow (evicting
+    /// the least recently seen flow when full), update it. Flows that end are passed to `sink`.
+    pub fn observe(
+        &mut self,
+        pkt: &Packet<'_>,
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+    ) -> Observed {
+        self.observe_inner(pkt, sink, true)
+    }
+
+    /// Like [`FlowTable::observe`], for a packet released late by the fragment tracker: its
+    /// earlier timestamp is expected and not counted as the clock going backwards.
+    pub fn observe_released(
+        &mut self,
+        pkt: &Packet<'_>,
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+    ) -> Observed {
+        self.observe_inner(pkt, sink, false)
+    }
+
+    fn observe_inner(
+        &mut self,
+        pkt: &Packet<'_>,
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+        count_backwards: bool,
+    ) -> Observed {
+        let now = self.advance(pkt.ts, sink, count_backwards);
+        let (key, src_is_lo) = FlowKey::of(pkt);
+        let syn_only = pkt
+            .tcp
+            .is_some_and(|t| t.flags & (tcp_flag::SYN | tcp_flag::ACK) == tcp_flag::SYN);
+        if let Some(&i) = self.index.get(&key) {
+            // A fresh SYN on a closed connection is a new connection on a reused port.
+            if syn_only && self.slot(i).is_some_and(|s| s.flow.closed()) {
+                self.end(i, EndReason::Fin, sink);
+            } else if let Some(s) = self.slot_mut(i) {
+                let dir = if src_is_lo == s.flow.client_is_lo {
+                    Dir::Up
+                } else {
+                    Dir::Down
+                };
+                s.flow.update(pkt, dir);
+                s.touched = now;
+                self.relist(i);
+                return Observed {
+                    id: FlowId(i),
+                    dir,
+                    new: false,
+                };
+            }
+        }
+        if self.index.len() >= self.max_flows {
+            self.evict_one(sink);
+        }
+        // A SYN-ACK seen first means its receiver opened the connection.
+        let syn_ack = pkt.tcp.is_some_and(|t| {
+            t.flags & (tcp_flag::SYN | tcp_flag::ACK) == (tcp_flag::SYN | tcp_flag::ACK)
+        });
+        let client_is_lo = src_is_lo != syn_ack;
+        let mut flow = Flow::new(key, client_is_lo, pkt.ts);
+        let dir = if syn_ack { Dir::Down } else { Dir::Up };
+        flow.update(pkt, dir);
+        let i = self.alloc(flow, now);
+        self.index.insert(key, i);
+        self.stats.flows_created += 1;
+        self.stats.peak_flows = self.stats.peak_flows.max(self.index.len() as u64);
+        Observed {
+            id: FlowId(i),
+            dir,
+            new: true,
+        }
+    }
+
+    /// Move the clock to `ts` (if later) and end every flow idle for longer than its timeout.
+    /// Returns the clock.
+    pub fn tick(&mut self, ts: Timestamp, sink: &mut impl FnMut(Flow<T>, EndReason)) -> Timestamp {
+        self.advance(ts, sink, true)
+    }
+
+    fn advance(
+        &mut self,
+        ts: Timestamp,
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+        count_backwards: bool,
+    ) -> Timestamp {
+        let now = match self.now {
+            Some(n) if ts < n => {
+                if count_backwards {
+                    self.stats.timestamps_backwards += 1;
+                }
+                n
+            }
+            _ => ts,
+        };
+        self.now = Some(now);
+        for c in [Class::Tcp, Class::TcpClosed, Class::Udp, Class::Other] {
+            let limit = c.timeout(&self.timeouts);
+            loop {
+                let head = self.lists[c as usize].head;
+                let Some(s) = self.slot(head) else { break };
+                if s.touched.plus_secs(limit) > now {
+                    break;
+                }
+                let reason = s.flow.end_reason(EndReason::Idle);
+                self.end(head, reason, sink);
+            }
+        }
+        now
+    }
+
+    /// End every remaining flow (end of input), in order of first packet, then key.
+    pub fn flush(&mut self, sink: &mut impl FnMut(Flow<T>, EndReason)) {
+        let mut ids: Vec<u32> = self.index.values().copied().collect();
+        ids.sort_by_key(|&i| {
+            self.slot(i)
+                .map(|s| (s.flow.first_ts, s.flow.key.proto, s.flow.key.lo, s.flow.key.hi))
+        });
+        for i in ids {
+            let reason = self
+                .slot(i)
+                .map_or(EndReason::EndOfInput, |s| s.flow.end_reason(EndReason::EndOfInput));
+            self.end(i, reason, sink);
+        }
+    }
+
+    fn evict_one(&mut self, sink: &mut impl FnMut(Flow<T>, EndReason)) {
+        let oldest = self
+            .lists
+            .iter()
+            .filter_map(|l| self.slot(l.head).map(|s| (s.touched, l.head)))
+            .min();
+        if let Some((_, i)) = oldest {
+            self.end(i, EndReason::Evicted, sink);
+        }
+    }
+
+    fn end(&mut self, i: u32, reason: EndReason, sink: &mut impl FnMut(Flow<T>, EndReason)) {
+        self.unlink(i);
+        let Some(s) = self.slot_mut(i) else { return };
+        let key = s.flow.key;
+        // Leave a cheap empty flow in the slot; the real one goes to the sink by value.
+        let flow = std::mem::replace(&mut s.flow, Flow::new(key, true, Timestamp::default()));
+        self.index.remove(&key);
+        self.free.push(i);
+        match reason {
+            EndReason::Idle => self.stats.flows_ended_idle += 1,
+            EndReason::Fin | EndReason::Rst => self.stats.flows_ended_closed += 1,
+            EndReason::Evicted => self.stats.flows_evicted += 1,
+            EndReason::EndOfInput => self.stats.flows_ended_at_end_of_input += 1,
+        }
+        sink(flow, reason);
+    }
+
+    fn alloc(&mut self, flow: Flow<T>, now: Timestamp) -> u32 {
+        let class = Class::of(&flow);
+        let slot = Slot {
+            flow,
+            touched: now,
+            class,
+            prev: NIL,
+            next: NIL,
+        };
+        let i = if let Some(i) = self.free.pop() {
+            if let Some(s) = self.slot_mut(i) {
+                *s = slot;
+            }
+            i
+        } else {
+            if self.chunks.last().is_none_or(|c| c.len() == CHUNK) {
+                self.chunks.push(Vec::with_capacity(CHUNK));
+            }
+            let ci = self.chunks.len() - 1;
+            let chunk = &mut self.chunks[ci];
+            chunk.push(slot);
+            (ci * CHUNK + chunk.len() - 1) as u32
+        };
+        self.push_tail(i, class);
+        i
+    }
+
+    fn slot(&self, i: u32) -> Option<&Slot<T>> {
+        let i = i as usize;
+        self.chunks.get(i / CHUNK)?.get(i % CHUNK)
+    }
+
+    fn slot_mut(&mut self, i: u32) -> Option<&mut Slot<T>> {
+        let i = i as usize;
+        self.chunks.get_mut(i / CHUNK)?.get_mut(i % CHUNK)
+    }
+
+    /// Move a just-updated flow to the tail of its (possibly new) class list.
+    fn relist(&mut self, i: u32) {
+        let Some(class) = self.slot(i).map(|s| Class::of(&s.flow)) else {
+            return;
+        };
+        self.unlink(i);
+        self.push_tail(i, class);
+    }
+
+    fn push_tail(&mut self, i: u32, class: Class) {
+        let tail = self.lists[class as usize].tail;
+        if let Some(s) = self.slot_mut(i) {
+            s.class = class;
+            s.prev = tail;
+            s.next = NIL;
+        }
+        match self.slot_mut(tail) {
+            Some(t) => t.next = i,
+            None => self.lists[class as usize].head = i,
+        }
+        self.lists[class as usize].tail = i;
+    }
+
+    fn unlink(&mut self, i: u32) {
+        let Some((prev, next, class)) = self.slot(i).map(|s| (s.prev, s.next, s.class)) else {
+            return;
+        };
+        match self.slot_mut(prev) {
+            Some(p) => p.next = next,
+            None => self.lists[class as usize].head = next,
+        }
+        match self.slot_mut(next) {
+            Some(n) => n.prev = prev,
+            None => self.lists[class as usize].tail = prev,
+        }
+        if let Some(s) = self.slot_mut(i) {
+            s.prev = NIL;
+            s.next = NIL;
+        }
+    }
+}
