@@ -14,4 +14,5 @@ pub mod decode;
 pub mod dissect;
 pub mod flow;
 pub mod pipeline;
+pub mod scenario;
 pub mod views;

@@ -67,10 +67,17 @@ fn flows_agree_with_tshark_on_the_corpus() {
         share * 100.0,
         REQUIRED_AGREEMENT * 100.0
     );
-    for m in mismatches.iter().filter(|m| std::env::var("MISMATCH_FILTER").map_or(true, |f| m.contains(&f))).take(400) {
+    for m in mismatches
+        .iter()
+        .filter(|m| std::env::var("MISMATCH_FILTER").map_or(true, |f| m.contains(&f)))
+        .take(400)
+    {
         println!("  mismatch: {m}");
     }
-    assert!(total > 1000, "the corpus should hold thousands of tshark rows, found {total}");
+    assert!(
+        total > 1000,
+        "the corpus should hold thousands of tshark rows, found {total}"
+    );
     assert!(
         share >= REQUIRED_AGREEMENT,
         "only {agree} of {total} tshark conversations agree"

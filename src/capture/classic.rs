@@ -49,7 +49,9 @@ fn parse_record_header(b: &[u8], swapped: bool) -> Option<RecordHeader> {
 
 fn plausible(h: &RecordHeader, nanos: bool) -> bool {
     let frac_limit = if nanos { 1_000_000_000 } else { 1_000_000 };
-    h.caplen <= MAX_RECORD && h.caplen <= h.len.max(h.caplen) && h.len <= MAX_RECORD * 4
+    h.caplen <= MAX_RECORD
+        && h.caplen <= h.len.max(h.caplen)
+        && h.len <= MAX_RECORD * 4
         && h.frac < frac_limit
         && h.caplen > 0
 }
@@ -185,7 +187,9 @@ impl ClassicReader {
         };
         match read_full(&mut self.input, &mut hb[..hl]) {
             Ok(0) => return Ok(false),
-            Ok(n) if n < hl => return Err(err(format!("record header cut short ({n} of {hl} bytes)"))),
+            Ok(n) if n < hl => {
+                return Err(err(format!("record header cut short ({n} of {hl} bytes)")));
+            }
             Ok(_) => {}
             Err(e) => return Err(err(e.to_string())),
         }

@@ -15,14 +15,19 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pcap::{Active, Capture, Precision};
 
+use super::ffi::{PcapPkthdr, pcap_geterr, pcap_next_ex};
 use super::{CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, Timestamp};
 
 /// Default snapshot length: the largest IPv4/IPv6 packet without jumbograms, so a ClientHello
 /// (about 1.8 KB with post-quantum key shares, spread over segments) is never cut.
 pub const DEFAULT_SNAPLEN: u32 = 65_535;
 
-/// How long one read may wait for traffic before the source reports an idle tick, in ms. Short
+/// How long one wait for traffic may last before the source reports an idle tick, in ms. Short
 /// enough that Ctrl-C and idle expiry are answered promptly, long enough not to spin.
+///
+/// The handle is non-blocking and the wait is our own poll(2) on its descriptor: with
+/// TPACKET_V3, libpcap's own read timeout does not fire while no packet arrives at all, so a
+/// blocking read could hang an idle capture (and its Ctrl-C) indefinitely.
 pub const READ_TIMEOUT_MS: i32 = 100;
 
 /// Options of a live capture.
@@ -39,8 +44,12 @@ pub struct LiveOptions {
 /// A live capture handle.
 pub struct LiveSource {
     cap: Capture<Active>,
+    fd: std::os::fd::RawFd,
     interface: String,
     link: LinkType,
+    /// Whether the handle delivers nanosecond timestamps (some kernels refuse and give
+    /// microseconds).
+    nanos: bool,
     stop: Arc<AtomicBool>,
 }
 
@@ -86,33 +95,42 @@ impl LiveSource {
         if let Some(b) = opts.buffer_size {
             inactive = inactive.buffer_size(i32::try_from(b).unwrap_or(i32::MAX));
         }
-        let mut cap = inactive
+        let mut nanos = true;
+        let cap = inactive
             .open()
             .or_else(|e| {
+                nanos = false;
                 // Some kernels refuse nanosecond timestamps; microseconds are fine then.
                 if e.to_string().contains("precision") {
-                    Capture::from_device(iface)
-                        .and_then(|c| {
-                            c.immediate_mode(true)
-                                .promisc(opts.promisc)
-                                .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
-                                .timeout(READ_TIMEOUT_MS)
-                                .open()
-                        })
+                    Capture::from_device(iface).and_then(|c| {
+                        c.immediate_mode(true)
+                            .promisc(opts.promisc)
+                            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+                            .timeout(READ_TIMEOUT_MS)
+                            .open()
+                    })
                 } else {
                     Err(e)
                 }
             })
             .map_err(|e| classify_open_error(iface, e.to_string()))?;
+        let link = LinkType(cap.get_datalink().0 as u32);
+        let cap = cap.setnonblock().map_err(|e| CaptureError::Live {
+            interface: iface.to_string(),
+            message: e.to_string(),
+        })?;
+        let mut cap = cap;
         if let Some(f) = &opts.filter {
             cap.filter(f, true).map_err(|e| CaptureError::BadFilter {
                 filter: f.clone(),
                 message: e.to_string(),
             })?;
         }
-        let link = LinkType(cap.get_datalink().0 as u32);
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&cap);
         Ok(Self {
             cap,
+            fd,
+            nanos,
             interface: iface.to_string(),
             link,
             stop,
@@ -135,41 +153,91 @@ fn wall_now() -> Timestamp {
 
 impl PacketSource for LiveSource {
     fn next_frame(&mut self) -> Result<Next<'_>, CaptureError> {
-        if self.stop.load(Ordering::Relaxed) {
-            return Ok(Next::End);
-        }
-        let link = self.link;
-        match self.cap.next_packet() {
-            Ok(p) => {
-                let h = p.header;
-                Ok(Next::Frame(Frame {
-                    ts: Timestamp::from_parts(h.ts.tv_sec, h.ts.tv_usec),
-                    wire_len: h.len.max(h.caplen),
-                    link,
-                    data: p.data,
-                }))
+        let handle: *mut libc::c_void = self.cap.as_ptr().cast();
+        let mut hdr: *mut PcapPkthdr = std::ptr::null_mut();
+        let mut data: *const libc::c_uchar = std::ptr::null();
+        loop {
+            if self.stop.load(Ordering::Relaxed) {
+                return Ok(Next::End);
             }
-            Err(pcap::Error::TimeoutExpired) => Ok(Next::Idle(wall_now())),
-            Err(pcap::Error::NoMorePackets) => Ok(Next::End),
-            Err(e) => {
-                let message = e.to_string();
-                let lower = message.to_ascii_lowercase();
-                if lower.contains("went down")
-                    || lower.contains("no such device")
-                    || lower.contains("network is down")
-                {
-                    Err(CaptureError::InterfaceGone {
-                        interface: self.interface.clone(),
-                        message,
-                    })
-                } else {
-                    Err(CaptureError::Live {
-                        interface: self.interface.clone(),
-                        message,
-                    })
+            // SAFETY: the handle is open and owned by `self.cap`; pcap_next_ex only writes the
+            // two out-pointers.
+            let rc = unsafe { pcap_next_ex(handle, &mut hdr, &mut data) };
+            match rc {
+                1 if !hdr.is_null() => break,
+                // Non-blocking and nothing there: wait for the descriptor, at most the timeout.
+                0 | 1 => {
+                    let mut pfd = libc::pollfd {
+                        fd: self.fd,
+                        events: libc::POLLIN,
+                        revents: 0,
+                    };
+                    // SAFETY: one valid pollfd for the duration of the call.
+                    let n = unsafe { libc::poll(&mut pfd, 1, READ_TIMEOUT_MS) };
+                    if n == 0 {
+                        return Ok(Next::Idle(wall_now()));
+                    }
+                    if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
+                        && pfd.revents & libc::POLLIN == 0
+                    {
+                        return Err(CaptureError::InterfaceGone {
+                            interface: self.interface.clone(),
+                            message: "the capture descriptor reported an error (interface down or removed)".into(),
+                        });
+                    }
+                }
+                -2 => return Ok(Next::End),
+                _ => {
+                    // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer.
+                    let message = unsafe {
+                        let e = pcap_geterr(handle);
+                        if e.is_null() {
+                            "unknown libpcap error".to_string()
+                        } else {
+                            std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
+                        }
+                    };
+                    let lower = message.to_ascii_lowercase();
+                    return Err(
+                        if lower.contains("went down")
+                            || lower.contains("no such device")
+                            || lower.contains("network is down")
+                        {
+                            CaptureError::InterfaceGone {
+                                interface: self.interface.clone(),
+                                message,
+                            }
+                        } else {
+                            CaptureError::Live {
+                                interface: self.interface.clone(),
+                                message,
+                            }
+                        },
+                    );
                 }
             }
         }
+        // SAFETY: pcap_next_ex returned 1: `hdr` points to a valid header and `data` to `caplen`
+        // bytes, valid until the next read on this handle, which needs `&mut self`.
+        let (ts_sec, ts_frac, caplen, len) =
+            unsafe { ((*hdr).ts.tv_sec, (*hdr).ts.tv_usec, (*hdr).caplen, (*hdr).len) };
+        let data: &[u8] = if data.is_null() || caplen == 0 {
+            &[]
+        } else {
+            // SAFETY: see above.
+            unsafe { std::slice::from_raw_parts(data, caplen as usize) }
+        };
+        let frac = if self.nanos {
+            ts_frac
+        } else {
+            ts_frac * 1_000
+        };
+        Ok(Next::Frame(Frame {
+            ts: Timestamp::from_parts(ts_sec, frac),
+            wire_len: len.max(caplen),
+            link: self.link,
+            data,
+        }))
     }
 
     fn kernel_stats(&mut self) -> Option<KernelStats> {

@@ -11,6 +11,7 @@
 //! what keeps the per-packet path free of allocation.
 
 pub mod classic;
+mod ffi;
 pub mod live;
 pub mod memory;
 pub mod offline;
@@ -87,16 +88,22 @@ impl Timestamp {
     }
 
     pub fn from_parts(secs: i64, nanos: i64) -> Self {
-        Self(secs.saturating_mul(Self::NANOS_PER_SEC).saturating_add(nanos))
+        Self(
+            secs.saturating_mul(Self::NANOS_PER_SEC)
+                .saturating_add(nanos),
+        )
     }
 
     pub fn as_nanos(self) -> i64 {
         self.0
     }
 
-    /// Seconds since the epoch as a float, the unit of every time field in outputs.
+    /// Seconds since the epoch as a float, the unit of every time field in outputs, rounded to
+    /// the microsecond: an f64 holds about 16 significant digits, so for present-day epoch
+    /// seconds that is the finest resolution it can carry without printing noise digits.
     pub fn as_secs_f64(self) -> f64 {
-        self.0 as f64 / Self::NANOS_PER_SEC as f64
+        let micros = self.0.div_euclid(1_000) + i64::from(self.0.rem_euclid(1_000) >= 500);
+        micros as f64 / 1e6
     }
 
     /// `self + secs`, saturating.

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
+use super::ffi::{PcapPkthdr, pcap_file, pcap_geterr, pcap_next_ex};
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, Timestamp};
 
 /// Size of the classic pcap file header (magic, versions, zone, sigfigs, snaplen, link type).
@@ -30,7 +31,9 @@ const PCAP_MODIFIED_RECORD_HEADER_LEN: u64 = 24;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FileKind {
     /// Classic pcap, with the size of its record headers.
-    Pcap { record_header_len: u64 },
+    Pcap {
+        record_header_len: u64,
+    },
     Pcapng,
 }
 
@@ -116,29 +119,6 @@ pub fn probe(path: &Path) -> Result<FileKind, CaptureError> {
         }
     }
     sniff(path, &head[..n])
-}
-
-/// libpcap's `struct pcap_pkthdr` on Linux and the BSDs.
-#[repr(C)]
-struct PcapPkthdr {
-    ts: libc::timeval,
-    caplen: u32,
-    len: u32,
-}
-
-// The `pcap` crate keeps its FFI private, and its `next_packet` returns a borrow that cannot be
-// handed out of a loop that also moves to the next file, so the three calls needed here are
-// declared directly against the libpcap the crate already links.
-unsafe extern "C" {
-    fn pcap_next_ex(
-        p: *mut libc::c_void,
-        header: *mut *mut PcapPkthdr,
-        data: *mut *const libc::c_uchar,
-    ) -> libc::c_int;
-    fn pcap_geterr(p: *mut libc::c_void) -> *mut libc::c_char;
-    /// The stdio stream of an offline handle (used only to report the byte offset where
-    /// reading a pcapng file stopped).
-    fn pcap_file(p: *mut libc::c_void) -> *mut libc::FILE;
 }
 
 fn handle(cap: &Capture<Offline>) -> *mut libc::c_void {
@@ -227,14 +207,16 @@ impl FileSource {
                 record_header_len: PCAP_RECORD_HEADER_LEN,
             })
         {
-            let hl = classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
+            let hl =
+                classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
             kind = FileKind::Pcap {
                 record_header_len: hl,
             };
         }
         let (reader, link) = match kind {
-            FileKind::Pcap { record_header_len } if record_header_len != PCAP_RECORD_HEADER_LEN
-                && classic::read_header_of(&path).is_some() =>
+            FileKind::Pcap { record_header_len }
+                if record_header_len != PCAP_RECORD_HEADER_LEN
+                    && classic::read_header_of(&path).is_some() =>
             {
                 match ClassicReader::open(&path, record_header_len) {
                     Ok(Some(r)) => {
@@ -351,8 +333,14 @@ impl PacketSource for FileSource {
         // SAFETY: pcap_next_ex returned 1, so `hdr` points to a valid header and `data` to
         // `caplen` bytes; both stay valid until the next read on this handle, which needs
         // `&mut self` and so cannot happen while the returned frame borrows `self`.
-        let (ts_sec, ts_frac, caplen, len) =
-            unsafe { ((*hdr).ts.tv_sec, (*hdr).ts.tv_usec, (*hdr).caplen, (*hdr).len) };
+        let (ts_sec, ts_frac, caplen, len) = unsafe {
+            (
+                (*hdr).ts.tv_sec,
+                (*hdr).ts.tv_usec,
+                (*hdr).caplen,
+                (*hdr).len,
+            )
+        };
         let data: &[u8] = if data.is_null() || caplen == 0 {
             &[]
         } else {

@@ -71,7 +71,11 @@ impl<W: Write> PcapWriter<W> {
 pub enum Transport {
     Udp,
     /// TCP with sequence number and flags (SYN, ACK, FIN, RST, PSH as in the TCP header byte).
-    Tcp { seq: u32, ack: u32, flags: u8 },
+    Tcp {
+        seq: u32,
+        ack: u32,
+        flags: u8,
+    },
 }
 
 /// TCP flag bits, as in the 13th byte of the TCP header (RFC 9293).

@@ -205,7 +205,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 None => pcap::Device::lookup()
                     .context("looking up a default capture interface")?
                     .map(|d| d.name)
-                    .ok_or_else(|| anyhow::anyhow!("no capture interface found; name one with -i"))?,
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("no capture interface found; name one with -i")
+                    })?,
             };
             live_headless(
                 LiveOptions {
@@ -234,7 +236,12 @@ fn config(flow: &FlowArgs) -> PipelineConfig {
     }
 }
 
-fn flows(format: Format, with_stats: bool, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+fn flows(
+    format: Format,
+    with_stats: bool,
+    flow: &FlowArgs,
+    files: &[PathBuf],
+) -> Result<u8, Failure> {
     let mut source = FileSource::new(files)?;
     let stdout = io::stdout().lock();
     let mut out = RecordWriter::new(format, io::BufWriter::with_capacity(1 << 16, stdout));
@@ -273,7 +280,8 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
         signal_hook::consts::SIGTERM,
         signal_hook::consts::SIGHUP,
     ] {
-        signal_hook::flag::register(sig, Arc::clone(&stop)).context("installing signal handlers")?;
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
     }
     let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
     let interface = opts.interface.clone();
@@ -312,7 +320,9 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
     match end {
         RunEnd::Complete => Ok(exit::OK),
         RunEnd::Failed(e) => Err(anyhow::Error::new(e)
-            .context(format!("capturing on {interface}; flows so far were written"))
+            .context(format!(
+                "capturing on {interface}; flows so far were written"
+            ))
             .into()),
     }
 }
@@ -328,7 +338,10 @@ fn interfaces(json: bool) -> Result<u8, Failure> {
             let state = if i.capture_permitted {
                 "capture permitted".to_string()
             } else {
-                format!("capture NOT permitted: {}", i.reason.as_deref().unwrap_or("unknown"))
+                format!(
+                    "capture NOT permitted: {}",
+                    i.reason.as_deref().unwrap_or("unknown")
+                )
             };
             writeln!(
                 out,

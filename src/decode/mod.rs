@@ -342,7 +342,10 @@ fn pppoe_to_ip(data: &[u8]) -> Result<&[u8], Skip> {
 /// PPP with optional HDLC address/control bytes (FF 03, RFC 1662) and a 1- or 2-byte protocol
 /// field (protocol field compression, RFC 1661 §6.5: an odd first byte is a 1-byte field).
 fn ppp_to_ip(data: &[u8]) -> Result<&[u8], Skip> {
-    if data.first().is_some_and(|&b| b == CHDLC_UNICAST || b == CHDLC_MULTICAST) {
+    if data
+        .first()
+        .is_some_and(|&b| b == CHDLC_UNICAST || b == CHDLC_MULTICAST)
+    {
         let et = be16(data, 2)?;
         return from_ethertype(et, data.get(4..).ok_or(Skip::Truncated)?);
     }

@@ -267,13 +267,19 @@ impl<T: Default> FlowTable<T> {
     pub fn flush(&mut self, sink: &mut impl FnMut(Flow<T>, EndReason)) {
         let mut ids: Vec<u32> = self.index.values().copied().collect();
         ids.sort_by_key(|&i| {
-            self.slot(i)
-                .map(|s| (s.flow.first_ts, s.flow.key.proto, s.flow.key.lo, s.flow.key.hi))
+            self.slot(i).map(|s| {
+                (
+                    s.flow.first_ts,
+                    s.flow.key.proto,
+                    s.flow.key.lo,
+                    s.flow.key.hi,
+                )
+            })
         });
         for i in ids {
-            let reason = self
-                .slot(i)
-                .map_or(EndReason::EndOfInput, |s| s.flow.end_reason(EndReason::EndOfInput));
+            let reason = self.slot(i).map_or(EndReason::EndOfInput, |s| {
+                s.flow.end_reason(EndReason::EndOfInput)
+            });
             self.end(i, reason, sink);
         }
     }

@@ -1,0 +1,193 @@
+#!/usr/bin/env bash
+# Throughput and peak memory of onlooker on a large capture, beside a floor and beside ndpiReader.
+#
+# Builds (once, cached) the capture that ../shared/bench/make-bench-pcap.sh makes, builds onlooker
+# and its floor (examples/floor.rs: libpcap read + etherparse slicing, nothing else), runs each
+# measured command BENCH_RUNS times under GNU time, keeps the best wall time and the highest peak
+# RSS, and prints a table plus PASS/FAIL lines against the targets of docs/benchmarks.md:
+#   onlooker flows >= 0.5 x the floor's packets/s, and its peak RSS < 150 MiB.
+# It is a report: it exits 0 even when a target is missed (2 when a tool is missing, 1 on
+# other setup errors such as a failed build).
+#
+# usage: bash scripts/bench.sh
+# environment:
+#   BENCH_COPIES  copies of the corpus in the capture (default 50: ~4.1 M packets, 1.3 GB)
+#   BENCH_DIR     cache directory for the capture (default bench-out/ in the repo, git-ignored)
+#   BENCH_PCAP    measure this capture instead of building one (must be Ethernet)
+#   BENCH_CORPUS  corpus directory given to the generator (default ../shared/corpus/pcap/ndpi)
+#   BENCH_MAKER   the generator (default ../shared/bench/make-bench-pcap.sh)
+#   BENCH_RUNS    runs per command (default 3)
+# needs: /usr/bin/time (Debian: time), capinfos (wireshark-common), cargo; to build the capture
+# also editcap, mergecap (wireshark-common) and tcprewrite (tcpreplay); optional: ndpiReader
+# (libndpi-bin).
+set -euo pipefail
+export LC_ALL=C   # "." decimal point for awk, printf and $EPOCHREALTIME
+
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+shared=$(cd "$repo/.." && pwd)/shared
+copies=${BENCH_COPIES:-50}
+runs=${BENCH_RUNS:-3}
+bench_dir=${BENCH_DIR:-$repo/bench-out}
+maker=${BENCH_MAKER:-$shared/bench/make-bench-pcap.sh}
+corpus=${BENCH_CORPUS:-$shared/corpus/pcap/ndpi}
+target_dir=${CARGO_TARGET_DIR:-$repo/target}
+# Targets (see docs/benchmarks.md).
+min_ratio=0.5
+max_rss_mib=150
+
+[[ -n ${EPOCHREALTIME:-} ]] || { echo "bench: needs bash 5 or later (for \$EPOCHREALTIME)" >&2; exit 1; }
+[[ $copies =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_COPIES must be a positive integer, not '$copies'" >&2; exit 1; }
+[[ $runs =~ ^[1-9][0-9]*$ ]] || { echo "bench: BENCH_RUNS must be a positive integer, not '$runs'" >&2; exit 1; }
+
+if [[ -n ${BENCH_PCAP:-} ]]; then
+  pcap=$BENCH_PCAP
+elif [[ $copies == 50 ]]; then
+  pcap=$bench_dir/bench.pcap
+else
+  pcap=$bench_dir/bench-$copies.pcap
+fi
+
+# --- tools: say exactly which Debian packages are missing, install nothing -------------------
+missing=()
+need() { # need COMMAND PACKAGE
+  command -v "$1" >/dev/null 2>&1 && return
+  [[ " ${missing[*]} " == *" $2 "* ]] || missing+=("$2")
+}
+[[ -x /usr/bin/time ]] || missing+=(time)   # GNU time; the shell keyword cannot report RSS
+need capinfos wireshark-common
+need cargo "cargo (or rustup)"
+if [[ ! -s $pcap ]]; then
+  need editcap wireshark-common
+  need mergecap wireshark-common
+  need tcprewrite tcpreplay
+fi
+if (( ${#missing[@]} )); then
+  echo "bench: missing tools; install them with:" >&2
+  echo "  apt-get install -y ${missing[*]}" >&2
+  exit 2
+fi
+if command -v ndpiReader >/dev/null 2>&1; then
+  ndpi=$(command -v ndpiReader)
+else
+  ndpi=
+  echo "bench: ndpiReader not found (optional; apt-get install -y libndpi-bin); skipping it" >&2
+fi
+
+# --- the capture, built once ------------------------------------------------------------------
+if [[ -s $pcap ]]; then
+  echo "bench: reusing $pcap"
+elif [[ -n ${BENCH_PCAP:-} ]]; then
+  echo "bench: BENCH_PCAP=$pcap does not exist or is empty" >&2
+  exit 1
+else
+  [[ -r $maker ]] || { echo "bench: generator not found: $maker (set BENCH_MAKER)" >&2; exit 1; }
+  [[ -d $corpus ]] || { echo "bench: corpus not found: $corpus (set BENCH_CORPUS)" >&2; exit 1; }
+  mkdir -p "$bench_dir"
+  echo "bench: building $pcap ($copies copies of $corpus); this takes a few minutes"
+  partial=$pcap.partial.pcap   # renamed only when complete, so an interrupted build is not reused
+  rm -f "$partial"
+  bash "$maker" "$partial" "$copies" "$corpus"
+  mv "$partial" "$pcap"
+fi
+
+# --- builds -----------------------------------------------------------------------------------
+echo "bench: building onlooker and the floor (release)"
+(cd "$repo" && cargo build --release --quiet && cargo build --release --quiet --example floor)
+onlooker=$target_dir/release/onlooker
+floor=$target_dir/release/examples/floor
+[[ -x $onlooker && -x $floor ]] || { echo "bench: built binaries not found under $target_dir/release" >&2; exit 1; }
+
+# --- measuring --------------------------------------------------------------------------------
+packets=$(capinfos -c -M "$pcap" | awk -F: '/^Number of packets/ {gsub(/[ \t]/, "", $2); print $2}')
+[[ $packets =~ ^[0-9]+$ && $packets -gt 0 ]] || { echo "bench: capinfos could not count packets in $pcap" >&2; exit 1; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+names=() secs=() rss_kib=() notes=()
+
+# measure NAME CMD...: run CMD BENCH_RUNS times under GNU time (stdout discarded); record the
+# lowest wall time and the highest peak RSS. A run that exits non-zero is noted in the table.
+# The wall time is taken by the shell (microseconds) around GNU time, whose own report has only
+# centiseconds; GNU time supplies the peak RSS ("Maximum resident set size").
+measure() {
+  local name=$1; shift
+  local best='' peak=0 note='' i t0 t1 t r status
+  for ((i = 1; i <= runs; i++)); do
+    printf 'bench: %-20s run %d/%d\n' "$name" "$i" "$runs" >&2
+    status=0
+    t0=$EPOCHREALTIME
+    /usr/bin/time -v -o "$tmp/time" "$@" >/dev/null 2>"$tmp/stderr" || status=$?
+    t1=$EPOCHREALTIME
+    if (( status != 0 )); then
+      note="exit $status"
+      echo "bench: '$name' exited with status $status; its stderr ends with:" >&2
+      tail -n 5 "$tmp/stderr" | sed 's/^/    /' >&2
+    fi
+    t=$(awk -v a="$t0" -v b="$t1" 'BEGIN{printf "%.6f", b - a}')
+    r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
+    [[ -n $t && -n $r ]] || { echo "bench: could not read GNU time's report for '$name'" >&2; cat "$tmp/time" >&2; return 1; }
+    if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then best=$t; fi
+    (( r > peak )) && peak=$r
+  done
+  names+=("$name") secs+=("$best") rss_kib+=("$peak") notes+=("$note")
+}
+
+# Read the file once so every command starts with it in the page cache.
+cat "$pcap" >/dev/null
+
+# The measured commands. Add a line here to measure another one; the first must be the floor.
+measure "floor" "$floor" "$pcap"
+measure "onlooker flows" "$onlooker" flows "$pcap"
+if "$onlooker" events --help >/dev/null 2>&1; then
+  measure "onlooker events" "$onlooker" events "$pcap"
+fi
+if [[ -n $ndpi ]]; then
+  measure "ndpiReader -q" "$ndpi" -i "$pcap" -q
+fi
+
+# --- report -----------------------------------------------------------------------------------
+pps() { awk -v p="$packets" -v s="$1" 'BEGIN{ if (s > 0) printf "%.0f", p / s; else print 0 }'; }
+floor_pps=$(pps "${secs[0]}")
+bytes=$(stat -c %s "$pcap")
+
+echo
+echo "onlooker benchmark — $(date +%F)"
+echo "capture : $pcap ($packets packets, $(awk -v b="$bytes" 'BEGIN{printf "%.2f", b / 1e9}') GB)"
+echo "machine : $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
+     "$(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
+echo "revision: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
+  git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (with uncommitted changes)')"
+echo "runs    : best wall time of $runs, highest peak RSS of $runs"
+echo
+printf '%-20s %9s %12s %10s %9s  %s\n' name seconds packets/s 'RSS MiB' 'x floor' ''
+for i in "${!names[@]}"; do
+  p=$(pps "${secs[$i]}")
+  printf '%-20s %9.3f %12s %10.1f %9.2f  %s\n' "${names[$i]}" "${secs[$i]}" "$p" \
+    "$(awk -v k="${rss_kib[$i]}" 'BEGIN{print k / 1024}')" \
+    "$(awk -v p="$p" -v f="$floor_pps" 'BEGIN{ if (f > 0) print p / f; else print 0 }')" "${notes[$i]}"
+done
+echo
+
+# check NAME: PASS/FAIL lines for one measured command against the targets.
+check() {
+  local i p ratio mib
+  for i in "${!names[@]}"; do
+    [[ ${names[$i]} == "$1" ]] || continue
+    p=$(pps "${secs[$i]}")
+    ratio=$(awk -v p="$p" -v f="$floor_pps" 'BEGIN{ printf "%.2f", (f > 0 ? p / f : 0) }')
+    mib=$(awk -v k="${rss_kib[$i]}" 'BEGIN{printf "%.1f", k / 1024}')
+    if awk -v r="$ratio" -v m="$min_ratio" 'BEGIN{exit !(r >= m)}'; then
+      echo "PASS  $1 throughput: $p packets/s = ${ratio} x floor (target >= $min_ratio x)"
+    else
+      echo "FAIL  $1 throughput: $p packets/s = ${ratio} x floor (target >= $min_ratio x)"
+    fi
+    if awk -v m="$mib" -v t="$max_rss_mib" 'BEGIN{exit !(m < t)}'; then
+      echo "PASS  $1 peak RSS: $mib MiB (target < $max_rss_mib MiB)"
+    else
+      echo "FAIL  $1 peak RSS: $mib MiB (target < $max_rss_mib MiB)"
+    fi
+    [[ -z ${notes[$i]} ]] || echo "FAIL  $1 did not exit cleanly (${notes[$i]})"
+  done
+}
+check "onlooker flows"
+exit 0
