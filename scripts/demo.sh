@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The README's first command: install what is missing (libpcap's headers), build, and run
+# onlooker on the synthetic capture bundled in assets/ (no privileges, no files of your own).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! dpkg -s libpcap-dev >/dev/null 2>&1; then
+  echo "installing libpcap-dev (needed to build against libpcap)..." >&2
+  if [ "$(id -u)" -eq 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libpcap-dev
+  fi
+fi
+cargo build --release --quiet
+echo "== onlooker flows assets/demo.pcap  (a synthetic capture: see assets/README.md)" >&2
+./target/release/onlooker flows assets/demo.pcap
