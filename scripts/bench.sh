@@ -48,22 +48,23 @@ else
 fi
 
 # --- tools: say exactly which Debian packages are missing, install nothing -------------------
-missing=()
+missing=() packages=()
 need() { # need COMMAND PACKAGE
   command -v "$1" >/dev/null 2>&1 && return
-  [[ " ${missing[*]} " == *" $2 "* ]] || missing+=("$2")
+  missing+=("$1")
+  [[ " ${packages[*]} " == *" $2 "* ]] || packages+=("$2")
 }
-[[ -x /usr/bin/time ]] || missing+=(time)   # GNU time; the shell keyword cannot report RSS
+need /usr/bin/time time   # GNU time: the shell's `time` keyword cannot report peak RSS
 need capinfos wireshark-common
-need cargo "cargo (or rustup)"
-if [[ ! -s $pcap ]]; then
+need cargo cargo
+if [[ -z ${BENCH_PCAP:-} && ! -s $pcap ]]; then   # the generator's tools
   need editcap wireshark-common
   need mergecap wireshark-common
   need tcprewrite tcpreplay
 fi
 if (( ${#missing[@]} )); then
-  echo "bench: missing tools; install them with:" >&2
-  echo "  apt-get install -y ${missing[*]}" >&2
+  echo "bench: missing ${missing[*]}; install with:" >&2
+  echo "  apt-get install -y ${packages[*]}" >&2
   exit 2
 fi
 if command -v ndpiReader >/dev/null 2>&1; then

@@ -173,10 +173,11 @@ def normalize(rows):
             pver, pstart, pend, pkey = clipped.pop()
             if pstart < start:
                 clipped.append((pver, pstart, start - 1, pkey))
-            if pend > end:  # previous row continues past this one
-                clipped.append((ver, start, end, key))
-                clipped.append((pver, end + 1, pend, pkey))
-                continue
+            if pend > end:
+                raise SystemExit(
+                    f"range {int_to_ip(ver, start)}-{int_to_ip(ver, end)} lies inside "
+                    f"{int_to_ip(pver, pstart)}-{int_to_ip(pver, pend)}: decide how to resolve it"
+                )
         clipped.append((ver, start, end, key))
 
     special = sorted(

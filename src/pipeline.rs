@@ -31,6 +31,9 @@ pub struct RunStats {
     pub kernel: Option<KernelStats>,
     /// Files whose reading stopped early, with where and why.
     pub partial_inputs: Vec<String>,
+    /// Counters of the naming stage, when it ran.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub naming: Option<crate::dissect::naming::NamingStats>,
 }
 
 /// Settings of the flow stage.
@@ -168,6 +171,7 @@ impl<T: Default> Pipeline<T> {
             fragments: self.fragments.stats(),
             kernel: self.kernel,
             partial_inputs: self.partial.clone(),
+            naming: None,
         }
     }
 }

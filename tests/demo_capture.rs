@@ -9,7 +9,9 @@ use onlooker::views::export::FlowRecord;
 fn flows_of(source: &mut dyn onlooker::capture::PacketSource) -> Vec<FlowRecord> {
     let mut out = Vec::new();
     let mut p: Pipeline<()> = Pipeline::new(PipelineConfig::default());
-    p.run(source, &mut |_, _, _| {}, &mut |f, r| out.push(FlowRecord::from_flow(&f, r)));
+    p.run(source, &mut |_, _, _| {}, &mut |f, r| {
+        out.push(FlowRecord::from_flow(&f, r))
+    });
     out
 }
 
@@ -36,8 +38,17 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
     let from_memory = flows_of(&mut mem);
     assert_eq!(from_file, from_memory);
     // The scenario scripts three DNS lookups, three TLS connections and one call.
-    let udp53 = from_file.iter().filter(|f| f.server.ends_with(":53")).count();
-    let tls = from_file.iter().filter(|f| f.proto == "tcp" && f.server.ends_with(":443")).count();
-    let call = from_file.iter().filter(|f| f.server.ends_with(":3478")).count();
+    let udp53 = from_file
+        .iter()
+        .filter(|f| f.server.ends_with(":53"))
+        .count();
+    let tls = from_file
+        .iter()
+        .filter(|f| f.proto == "tcp" && f.server.ends_with(":443"))
+        .count();
+    let call = from_file
+        .iter()
+        .filter(|f| f.server.ends_with(":3478"))
+        .count();
     assert_eq!((udp53, tls, call), (3, 3, 1), "{from_file:#?}");
 }

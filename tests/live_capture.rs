@@ -57,7 +57,10 @@ fn live_headless_streams_flows_and_stops_cleanly_on_sigint() {
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();
-    let flows: Vec<_> = records.iter().filter(|r| r.get("proto").is_some()).collect();
+    let flows: Vec<_> = records
+        .iter()
+        .filter(|r| r.get("proto").is_some())
+        .collect();
     let stats = records
         .iter()
         .find_map(|r| r.get("stats"))
@@ -85,7 +88,10 @@ fn live_headless_streams_flows_and_stops_cleanly_on_sigint() {
         // A drop is never silent: what was not captured was counted by the kernel (which on
         // loopback counts each packet once per direction).
         println!("kernel reported {dropped} drops; captured {frames} of {sent}");
-        assert!(frames + dropped >= sent, "{frames} captured + {dropped} dropped < {sent} sent");
+        assert!(
+            frames + dropped >= sent,
+            "{frames} captured + {dropped} dropped < {sent} sent"
+        );
     }
     assert!(stats["kernel"]["received"].as_u64().unwrap_or(0) >= frames);
     assert!(err.contains("dropped by kernel"), "stderr: {err}");

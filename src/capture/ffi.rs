@@ -24,4 +24,3 @@ unsafe extern "C" {
     /// reading a pcapng file stopped).
     pub fn pcap_file(p: *mut libc::c_void) -> *mut libc::FILE;
 }
-

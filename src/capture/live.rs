@@ -219,19 +219,21 @@ impl PacketSource for LiveSource {
         }
         // SAFETY: pcap_next_ex returned 1: `hdr` points to a valid header and `data` to `caplen`
         // bytes, valid until the next read on this handle, which needs `&mut self`.
-        let (ts_sec, ts_frac, caplen, len) =
-            unsafe { ((*hdr).ts.tv_sec, (*hdr).ts.tv_usec, (*hdr).caplen, (*hdr).len) };
+        let (ts_sec, ts_frac, caplen, len) = unsafe {
+            (
+                (*hdr).ts.tv_sec,
+                (*hdr).ts.tv_usec,
+                (*hdr).caplen,
+                (*hdr).len,
+            )
+        };
         let data: &[u8] = if data.is_null() || caplen == 0 {
             &[]
         } else {
             // SAFETY: see above.
             unsafe { std::slice::from_raw_parts(data, caplen as usize) }
         };
-        let frac = if self.nanos {
-            ts_frac
-        } else {
-            ts_frac * 1_000
-        };
+        let frac = if self.nanos { ts_frac } else { ts_frac * 1_000 };
         Ok(Next::Frame(Frame {
             ts: Timestamp::from_parts(ts_sec, frac),
             wire_len: len.max(caplen),

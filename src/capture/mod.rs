@@ -148,7 +148,7 @@ pub struct KernelStats {
 /// Errors of packet sources.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
-    #[error("{path}: no such file")]
+    #[error("{path}: no such file (check the path and name)")]
     NotFound { path: PathBuf },
     #[error("{path}: is a directory, not a capture file")]
     IsDirectory { path: PathBuf },

@@ -18,6 +18,9 @@ use clap::{Parser, Subcommand};
 use crate::capture::CaptureError;
 use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
 use crate::capture::offline::FileSource;
+use crate::dissect::catalog::Catalog;
+use crate::dissect::geo::Geo;
+use crate::dissect::naming::{FlowNaming, Namer};
 use crate::flow::{DEFAULT_MAX_FLOWS, Timeouts};
 use crate::pipeline::{Pipeline, PipelineConfig, RunEnd};
 use crate::views::export::{FlowRecord, Format, RecordWriter, stats_text};
@@ -56,12 +59,49 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
-/// Flow-table options shared by commands.
+/// Flow-table and naming options shared by commands.
 #[derive(Debug, Clone, clap::Args)]
 pub struct FlowArgs {
     /// Most flows tracked at once; beyond it the least recently seen flow is ended ("evicted").
     #[arg(long, default_value_t = DEFAULT_MAX_FLOWS)]
     pub max_flows: usize,
+    /// Extra service catalog file (TSV, same columns as assets/catalog); may be repeated.
+    #[arg(long, value_name = "FILE")]
+    pub catalog: Vec<PathBuf>,
+    /// Use only the --catalog files, not the bundled catalog.
+    #[arg(long, requires = "catalog")]
+    pub catalog_replace: bool,
+    /// Directory with MaxMind-format databases (GeoLite2-ASN/Country/City.mmdb), searched
+    /// before /usr/share/GeoIP, /var/lib/GeoIP and the XDG data directory.
+    #[arg(long, value_name = "DIR")]
+    pub geoip_dir: Option<PathBuf>,
+}
+
+impl FlowArgs {
+    /// The naming stage these options ask for.
+    fn namer(&self) -> anyhow::Result<Namer> {
+        let mut catalog = if self.catalog_replace {
+            Catalog::default()
+        } else {
+            Catalog::bundled().context("loading the bundled service catalog")?
+        };
+        for f in &self.catalog {
+            catalog
+                .load_file(f)
+                .with_context(|| format!("loading catalog {}", f.display()))?;
+        }
+        let mut dirs = Vec::new();
+        if let Some(d) = &self.geoip_dir {
+            crate::dissect::geo::check_dir(d).map_err(|e| anyhow::anyhow!("--geoip-dir {e}"))?;
+            dirs.push(d.clone());
+        }
+        dirs.extend(crate::dissect::geo::default_dirs());
+        let geo = Geo::discover(&dirs);
+        for w in &geo.sources.warnings {
+            eprintln!("onlooker: warning: {w}");
+        }
+        Ok(Namer::new(catalog, geo))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -243,21 +283,28 @@ fn flows(
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
     let mut source = FileSource::new(files)?;
+    let namer = std::cell::RefCell::new(flow.namer()?);
     let stdout = io::stdout().lock();
     let mut out = RecordWriter::new(format, io::BufWriter::with_capacity(1 << 16, stdout));
-    let mut pipeline: Pipeline<()> = Pipeline::new(config(flow));
+    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
     let mut write_err: Option<io::Error> = None;
-    let end = pipeline.run(&mut source, &mut |_, _, _| {}, &mut |f, reason| {
-        if write_err.is_none() {
-            if let Err(e) = out.write(&FlowRecord::from_flow(&f, reason)) {
-                write_err = Some(e);
+    let end = pipeline.run(
+        &mut source,
+        &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
+        &mut |f, reason| {
+            if write_err.is_none() {
+                let a = namer.borrow().attribute(&f);
+                if let Err(e) = out.write(&FlowRecord::named(&f, reason, a)) {
+                    write_err = Some(e);
+                }
             }
-        }
-    });
+        },
+    );
     if let Some(e) = write_err {
         return Err(anyhow::Error::new(e).context("writing flow records").into());
     }
-    let stats = pipeline.stats();
+    let mut stats = pipeline.stats();
+    stats.naming = Some(namer.borrow().stats);
     if with_stats {
         out.write_stats(&stats).context("writing statistics")?;
     }
@@ -283,6 +330,7 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
         signal_hook::flag::register(sig, Arc::clone(&stop))
             .context("installing signal handlers")?;
     }
+    let namer = flow.namer()?;
     let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
     let interface = opts.interface.clone();
     let cfg = config(flow);
@@ -293,16 +341,23 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
         .spawn(move || {
             let stdout = io::stdout();
             let mut out = RecordWriter::new(Format::Ndjson, io::LineWriter::new(stdout));
-            let mut pipeline: Pipeline<()> = Pipeline::new(cfg);
+            let namer = std::cell::RefCell::new(namer);
+            let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
             let mut write_err: Option<io::Error> = None;
-            let end = pipeline.run(&mut source, &mut |_, _, _| {}, &mut |f, reason| {
-                if write_err.is_none() {
-                    if let Err(e) = out.write(&FlowRecord::from_flow(&f, reason)) {
-                        write_err = Some(e);
+            let end = pipeline.run(
+                &mut source,
+                &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
+                &mut |f, reason| {
+                    if write_err.is_none() {
+                        let a = namer.borrow().attribute(&f);
+                        if let Err(e) = out.write(&FlowRecord::named(&f, reason, a)) {
+                            write_err = Some(e);
+                        }
                     }
-                }
-            });
-            let stats = pipeline.stats();
+                },
+            );
+            let mut stats = pipeline.stats();
+            stats.naming = Some(namer.borrow().stats);
             let _ = out.write_stats(&stats);
             let _ = out.flush();
             (end, stats, write_err)

@@ -389,10 +389,17 @@ fn nflog_to_ip(data: &[u8]) -> Result<&[u8], Skip> {
 
 /// Decode an IP packet (and IP-in-IP inside it) down to its transport header.
 fn decode_ip(data: &[u8], ts: Timestamp, wire_len: u32, depth: u8) -> Result<Packet<'_>, Skip> {
-    let (ip, _ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
+    let (ip, ext_err) = LaxIpSlice::from_slice(data).map_err(|e| match e {
         LaxHeaderSliceError::Len(_) => Skip::Truncated,
         LaxHeaderSliceError::Content(_) => Skip::BadIpHeader,
     })?;
+    // An IPv6 extension header that could not be read leaves no transport header to trust.
+    if let Some((e, _)) = ext_err {
+        return Err(match e {
+            etherparse::err::ipv6_exts::HeaderSliceError::Len(_) => Skip::Truncated,
+            etherparse::err::ipv6_exts::HeaderSliceError::Content(_) => Skip::BadIpHeader,
+        });
+    }
     let (src, dst, ttl, declared_payload, frag) = match &ip {
         LaxIpSlice::Ipv4(v4) => {
             let h = v4.header();

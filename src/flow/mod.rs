@@ -301,7 +301,7 @@ impl<T> Flow<T> {
         d.packets += 1;
         d.bytes += u64::from(pkt.wire_len);
         d.payload_bytes += u64::from(pkt.payload_len);
-        d.first_ts.get_or_insert(pkt.ts);
+        d.first_ts = Some(d.first_ts.map_or(pkt.ts, |t| t.min(pkt.ts)));
         d.last_ts = Some(d.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
         if let Some(tcp) = pkt.tcp {
             d.tcp_flags |= tcp.flags;
@@ -319,7 +319,12 @@ impl<T> Flow<T> {
         self.first_ts = self.first_ts.min(pkt.ts);
         let n = usize::from(self.sample_count);
         if n < SAMPLES {
-            let off = (pkt.ts.as_nanos() - self.first_ts.as_nanos()).max(0) / 1_000;
+            let off = pkt
+                .ts
+                .as_nanos()
+                .saturating_sub(self.first_ts.as_nanos())
+                .max(0)
+                / 1_000;
             self.samples[n] = Sample::new(
                 u32::try_from(off).unwrap_or(u32::MAX),
                 pkt.wire_len,

@@ -187,7 +187,10 @@ impl<T: Default> FlowTable<T> {
         if let Some(&i) = self.index.get(&key) {
             // A fresh SYN on a closed connection is a new connection on a reused port.
             if syn_only && self.slot(i).is_some_and(|s| s.flow.closed()) {
-                self.end(i, EndReason::Fin, sink);
+                let reason = self
+                    .slot(i)
+                    .map_or(EndReason::Fin, |s| s.flow.end_reason(EndReason::Fin));
+                self.end(i, reason, sink);
             } else if let Some(s) = self.slot_mut(i) {
                 let dir = if src_is_lo == s.flow.client_is_lo {
                     Dir::Up

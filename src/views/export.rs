@@ -7,6 +7,8 @@ use std::io::{self, Write};
 
 use serde::Serialize;
 
+use crate::dissect::catalog::Role;
+use crate::dissect::naming::{Attribution, FlowNaming};
 use crate::flow::{EndReason, Flow, proto_name, tcp_flags_str};
 use crate::pipeline::RunStats;
 
@@ -31,6 +33,31 @@ pub struct FlowRecord {
     pub bytes_down: u64,
     pub tcp_flags: String,
     pub end_reason: &'static str,
+    /// Server name from a TLS or QUIC ClientHello.
+    pub sni: Option<String>,
+    /// ALPN protocols offered, in order.
+    pub alpn: Vec<String>,
+    /// Highest TLS version the client offered ("1.3", "1.2", ...).
+    pub tls_version: Option<String>,
+    /// True when the ClientHello carried Encrypted Client Hello: `sni` is then a cover name.
+    pub ech: bool,
+    /// QUIC version of the client's Initial ("1", "2", "draft-29", "Q046", ...).
+    pub quic_version: Option<String>,
+    /// The name this client looked up for this server in DNS answers seen earlier.
+    pub dns_name: Option<String>,
+    /// STUN seen on the flow: message types, vendor attributes, realm, software.
+    pub stun: Option<String>,
+    pub service: Option<String>,
+    pub service_role: Option<&'static str>,
+    /// Evidence, strongest first ("sni:mmg.whatsapp.net", "stun-attr:0x4000", ...).
+    pub service_evidence: Vec<String>,
+    /// 0 to 1: the weight of the evidence that decided `service`.
+    pub confidence: f64,
+    /// The remote side's autonomous system, organisation, country and city.
+    pub asn: Option<u32>,
+    pub as_org: Option<String>,
+    pub country: Option<String>,
+    pub city: Option<String>,
 }
 
 /// `ip:port`, with IPv6 in brackets (`[2001:db8::1]:443`), as `SocketAddr` prints it.
@@ -52,27 +79,87 @@ impl FlowRecord {
             bytes_down: flow.down.bytes,
             tcp_flags: tcp_flags_str(flow.tcp_flags()),
             end_reason: reason.as_str(),
+            sni: None,
+            alpn: Vec::new(),
+            tls_version: None,
+            ech: false,
+            quic_version: None,
+            dns_name: None,
+            stun: None,
+            service: None,
+            service_role: None,
+            service_evidence: Vec::new(),
+            confidence: 0.0,
+            asn: None,
+            as_org: None,
+            country: None,
+            city: None,
         }
+    }
+
+    /// A flow with what the dissectors found and the service decided.
+    pub fn named(flow: &Flow<FlowNaming>, reason: EndReason, a: Attribution) -> Self {
+        let mut r = Self::from_flow(flow, reason);
+        let n = &flow.ext;
+        if let Some(h) = &n.hello {
+            r.sni.clone_from(&h.sni);
+            r.alpn.clone_from(&h.alpn);
+            r.tls_version = h.tls_version.map(|v| v.to_string());
+            r.ech = h.ech;
+        }
+        r.quic_version.clone_from(&n.quic_version);
+        r.dns_name = n.dns_name.clone().or_else(|| n.dns_query.clone());
+        r.stun = n.stun.as_ref().map(|s| s.summary());
+        r.service = a.service;
+        r.service_role = a.role.map(Role::as_str);
+        r.service_evidence = a.evidence;
+        r.confidence = a.confidence;
+        r.asn = a.remote.asn;
+        r.as_org = a.remote.as_org;
+        r.country = a.remote.country;
+        r.city = a.remote.city;
+        r
     }
 }
 
 /// Writes records in one format.
 pub enum RecordWriter<W: Write> {
     Ndjson(W),
-    Csv(csv::Writer<W>),
+    /// CSV rows; the header is written before the first row, from the record's field names.
+    Csv {
+        out: csv::Writer<W>,
+        header: bool,
+    },
 }
 
 impl<W: Write> RecordWriter<W> {
     pub fn new(format: Format, out: W) -> Self {
         match format {
             Format::Ndjson => Self::Ndjson(out),
-            Format::Csv => Self::Csv(csv::Writer::from_writer(out)),
+            Format::Csv => Self::Csv {
+                out: csv::Writer::from_writer(out),
+                header: false,
+            },
         }
     }
 
     pub fn write<R: Serialize>(&mut self, rec: &R) -> io::Result<()> {
         match self {
-            Self::Csv(c) => c.serialize(rec).map_err(io::Error::other),
+            Self::Csv { out, header } => {
+                // Through a JSON value so that lists become one cell ("a;b") and absent values
+                // empty cells, with the same field names and order as NDJSON.
+                let serde_json::Value::Object(fields) =
+                    serde_json::to_value(rec).map_err(io::Error::other)?
+                else {
+                    return Err(io::Error::other("a record must be a JSON object"));
+                };
+                if !*header {
+                    out.write_record(fields.keys()).map_err(io::Error::other)?;
+                    *header = true;
+                }
+                out.write_record(fields.values().map(csv_cell))
+                    .map_err(io::Error::other)
+            }
             Self::Ndjson(w) => {
                 serde_json::to_writer(&mut *w, rec)?;
                 w.write_all(b"\n")
@@ -96,9 +183,20 @@ impl<W: Write> RecordWriter<W> {
 
     pub fn flush(&mut self) -> io::Result<()> {
         match self {
-            Self::Csv(c) => c.flush(),
+            Self::Csv { out, .. } => out.flush(),
             Self::Ndjson(w) => w.flush(),
         }
+    }
+}
+
+/// One CSV cell from a JSON value: strings as they are, lists joined with ';', null empty.
+fn csv_cell(v: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items.iter().map(csv_cell).collect::<Vec<_>>().join(";"),
+        other => other.to_string(),
     }
 }
 

@@ -83,3 +83,69 @@ pub fn tshark_flows(corpus: &Path, source: &str, file: &str) -> Option<Conversat
 pub fn ordered(a: String, b: String) -> (String, String) {
     if a <= b { (a, b) } else { (b, a) }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers of the synthetic-capture tests (flow_table, decode_link_types, bad_input, cli).
+// ---------------------------------------------------------------------------------------------
+
+/// Classic pcap bytes holding `frames` (time, bytes) cut at `snaplen`, written by the project's
+/// writer, and the byte offset at which each record starts.
+#[allow(clippy::expect_used)]
+pub fn pcap_bytes(
+    link: onlooker::capture::LinkType,
+    snaplen: u32,
+    frames: &[(onlooker::capture::Timestamp, Vec<u8>)],
+) -> (Vec<u8>, Vec<usize>) {
+    let mut w = onlooker::capture::writer::PcapWriter::new(Vec::new(), link, snaplen)
+        .expect("writing a pcap header to memory");
+    let mut offsets = Vec::with_capacity(frames.len());
+    let mut at = 24usize;
+    for (ts, data) in frames {
+        offsets.push(at);
+        at += 16 + data.len().min(snaplen as usize);
+        w.write(*ts, data).expect("writing a pcap record to memory");
+    }
+    let bytes = w.finish().expect("flushing a Vec");
+    assert_eq!(
+        bytes.len(),
+        at,
+        "record offsets must add up to the file size"
+    );
+    (bytes, offsets)
+}
+
+/// Write `bytes` to `name` inside `dir` and return the path.
+#[allow(clippy::expect_used)]
+pub fn write_file(dir: &Path, name: &str, bytes: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, bytes).expect("writing a test file");
+    p
+}
+
+/// Run the onlooker binary with `args`, capturing its output.
+#[allow(clippy::expect_used)]
+pub fn onlooker<I, S>(args: I) -> std::process::Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    std::process::Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .args(args)
+        .output()
+        .expect("running the onlooker binary")
+}
+
+/// The exit code of a finished process (`None` if a signal ended it).
+pub fn exit_code(out: &std::process::Output) -> Option<i32> {
+    out.status.code()
+}
+
+/// Parse NDJSON output into JSON values, one per line.
+#[allow(clippy::expect_used)]
+pub fn ndjson(stdout: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).expect("every stdout line is one JSON value"))
+        .collect()
+}

@@ -1,0 +1,249 @@
+//! Naming on the real corpus, against two other tools:
+//! - every TLS/QUIC ClientHello server name tshark decodes (`expected/*/*.sni.tsv`) must be on
+//!   onlooker's flow with that 5-tuple;
+//! - over the flows nDPI labels with a messaging service (`expected/ndpi-out`, mapped through
+//!   `service-map.tsv`), onlooker names the same service for at least 97%; over the flows nDPI
+//!   labels otherwise, onlooker names a mapped messaging service for at most 1%.
+//!
+//! Set `NAMING_DETAIL=1` to print every disagreement.
+
+mod common;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::net::SocketAddr;
+use std::path::Path;
+
+use onlooker::capture::offline::FileSource;
+use onlooker::dissect::catalog::Catalog;
+use onlooker::dissect::geo::Geo;
+use onlooker::dissect::naming::{FlowNaming, Namer};
+use onlooker::pipeline::{Pipeline, PipelineConfig};
+use onlooker::views::export::FlowRecord;
+
+/// The targets.
+const MIN_SERVICE_AGREEMENT: f64 = 0.97;
+const MAX_FALSE_MESSAGING: f64 = 0.01;
+
+type Key = (String, String, String);
+
+/// Our flows of one capture, per 5-tuple (endpoints ordered as text).
+fn our_flows(path: &Path) -> HashMap<Key, Vec<FlowRecord>> {
+    let mut out: HashMap<Key, Vec<FlowRecord>> = HashMap::new();
+    let Ok(mut src) = FileSource::new(std::slice::from_ref(&path.to_path_buf())) else {
+        return out;
+    };
+    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("catalog: {e}"));
+    let namer = std::cell::RefCell::new(Namer::new(catalog, Geo::bundled()));
+    let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
+    p.run(
+        &mut src,
+        &mut |f, pkt, o| namer.borrow_mut().on_packet(f, pkt, o),
+        &mut |f, r| {
+            let a = namer.borrow().attribute(&f);
+            let rec = FlowRecord::named(&f, r, a);
+            let (x, y) = common::ordered(rec.client.clone(), rec.server.clone());
+            out.entry((rec.proto.clone(), x, y)).or_default().push(rec);
+        },
+    );
+    out
+}
+
+/// Canonical `ip:port` text of an endpoint as another tool printed it.
+fn canon(ep: &str) -> String {
+    ep.parse::<SocketAddr>()
+        .map(|s| s.to_string())
+        .unwrap_or_else(|_| ep.to_string())
+}
+
+/// nDPI flows of one capture: 5-tuple → label (e.g. "SRTP.WhatsAppCall").
+fn ndpi_flows(corpus: &Path, source: &str, file: &str) -> Option<Vec<(Key, String)>> {
+    let p = corpus
+        .join("expected/ndpi-out")
+        .join(source)
+        .join(format!("{file}.out"));
+    let bytes = std::fs::read(&p).ok()?;
+    let text = String::from_utf8_lossy(&bytes);
+    let mut out = Vec::new();
+    for line in text.lines() {
+        let t = line.trim_start();
+        let mut parts = t.splitn(2, char::is_whitespace);
+        let (Some(n), Some(rest)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        if n.parse::<u32>().is_err() {
+            continue;
+        }
+        let rest = rest.trim_start();
+        let Some(bracket) = rest.find(" [proto: ") else {
+            continue;
+        };
+        let head: Vec<&str> = rest[..bracket].split_whitespace().collect();
+        let (proto, a, b) = match head.as_slice() {
+            [proto, a, _arrow, b] => (proto.to_ascii_lowercase(), canon(a), canon(b)),
+            _ => continue,
+        };
+        let label_start = bracket + " [proto: ".len();
+        let Some(end) = rest[label_start..].find(']') else {
+            continue;
+        };
+        let label = &rest[label_start..label_start + end];
+        let label = label.split_once('/').map_or(label, |(_, l)| l).to_string();
+        let (x, y) = common::ordered(a, b);
+        out.push(((proto, x, y), label));
+    }
+    Some(out)
+}
+
+/// nDPI names → our service names.
+fn service_map(corpus: &Path) -> HashMap<String, String> {
+    common::read_tsv(&corpus.join("expected/service-map.tsv"))
+        .into_iter()
+        .filter(|r| r.len() >= 2)
+        .map(|r| (r[0].clone(), r[1].clone()))
+        .collect()
+}
+
+fn ndpi_service(label: &str, map: &HashMap<String, String>) -> Option<String> {
+    let (master, app) = label.split_once('.').unwrap_or((label, ""));
+    map.get(app).or_else(|| map.get(master)).cloned()
+}
+
+/// The service we give a 5-tuple: that of its largest named flow.
+fn our_service(flows: &[FlowRecord]) -> Option<String> {
+    flows
+        .iter()
+        .filter(|f| f.service.is_some())
+        .max_by_key(|f| f.packets_up + f.packets_down)
+        .and_then(|f| f.service.clone())
+}
+
+#[test]
+fn names_agree_with_tshark_and_ndpi_on_the_corpus() {
+    let Some(corpus) = common::corpus() else {
+        common::skip("names_agree_with_tshark_and_ndpi_on_the_corpus");
+        return;
+    };
+    let detail = std::env::var_os("NAMING_DETAIL").is_some();
+    let map = service_map(&corpus);
+    let messaging: BTreeSet<String> = map.values().cloned().collect();
+    let (mut sni_total, mut sni_ok) = (0usize, 0usize);
+    let mut sni_miss = Vec::new();
+    let (mut svc_total, mut svc_ok) = (0usize, 0usize);
+    let (mut other_total, mut other_false) = (0usize, 0usize);
+    let mut per_service: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+    let mut disagreements = Vec::new();
+    for (source, file, path) in common::captures(&corpus) {
+        let sni_rows = common::read_tsv(
+            &corpus
+                .join("expected")
+                .join(&source)
+                .join(format!("{file}.sni.tsv")),
+        );
+        let ndpi = ndpi_flows(&corpus, &source, &file);
+        if sni_rows.is_empty() && ndpi.is_none() {
+            continue;
+        }
+        let ours = our_flows(&path);
+        for r in sni_rows.iter().filter(|r| r.len() >= 4) {
+            sni_total += 1;
+            let (x, y) = common::ordered(canon(&r[1]), canon(&r[2]));
+            let key = (r[0].clone(), x, y);
+            let found = ours
+                .get(&key)
+                .is_some_and(|fs| fs.iter().any(|f| f.sni.as_deref() == Some(r[3].as_str())));
+            if found {
+                sni_ok += 1;
+            } else {
+                sni_miss.push(format!(
+                    "{source}/{file} {} {} {} {}",
+                    r[0], r[1], r[2], r[3]
+                ));
+            }
+        }
+        for (key, label) in ndpi.unwrap_or_default() {
+            let Some(flows) = ours.get(&key) else {
+                continue;
+            };
+            let mine = our_service(flows);
+            match ndpi_service(&label, &map) {
+                Some(expected) => {
+                    svc_total += 1;
+                    let e = per_service.entry(expected.clone()).or_default();
+                    e.0 += 1;
+                    if mine.as_deref() == Some(expected.as_str()) {
+                        svc_ok += 1;
+                        e.1 += 1;
+                    } else {
+                        disagreements.push(format!(
+                            "{source}/{file} {} {} {}: nDPI {label} ({expected}), onlooker {:?} {:?}",
+                            key.0,
+                            key.1,
+                            key.2,
+                            mine,
+                            flows.first().map(|f| &f.service_evidence)
+                        ));
+                    }
+                }
+                None => {
+                    other_total += 1;
+                    if mine.as_ref().is_some_and(|m| messaging.contains(m)) {
+                        other_false += 1;
+                        disagreements.push(format!(
+                            "{source}/{file} {} {} {}: nDPI {label} (not messaging), onlooker {:?} {:?}",
+                            key.0,
+                            key.1,
+                            key.2,
+                            mine,
+                            flows.first().map(|f| &f.service_evidence)
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    println!("SNI: {sni_ok} / {sni_total} tshark ClientHello names found on their flow");
+    for m in &sni_miss {
+        println!("  sni missing: {m}");
+    }
+    let agree = svc_ok as f64 / svc_total.max(1) as f64;
+    let false_rate = other_false as f64 / other_total.max(1) as f64;
+    println!(
+        "service: {svc_ok} / {svc_total} = {:.2}% of nDPI's messaging flows named the same (target {:.0}%)",
+        agree * 100.0,
+        MIN_SERVICE_AGREEMENT * 100.0
+    );
+    println!(
+        "false messaging: {other_false} / {other_total} = {:.2}% of nDPI's other flows (target at most {:.0}%)",
+        false_rate * 100.0,
+        MAX_FALSE_MESSAGING * 100.0
+    );
+    println!("per service (agree / nDPI flows):");
+    for (s, (n, ok)) in &per_service {
+        println!("  {s:14} {ok:5} / {n:5}");
+    }
+    let shown = if detail { disagreements.len() } else { 40 };
+    for d in disagreements.iter().take(shown) {
+        println!("  disagree: {d}");
+    }
+    assert!(
+        sni_total > 900,
+        "expected about 1000 SNI rows, found {sni_total}"
+    );
+    assert!(
+        svc_total > 300,
+        "expected hundreds of nDPI messaging flows, found {svc_total}"
+    );
+    assert!(
+        sni_ok + 1 >= sni_total,
+        "{} SNI rows missing",
+        sni_total - sni_ok
+    );
+    assert!(
+        agree >= MIN_SERVICE_AGREEMENT,
+        "service agreement {agree:.4}"
+    );
+    assert!(
+        false_rate <= MAX_FALSE_MESSAGING,
+        "false messaging rate {false_rate:.4}"
+    );
+}
