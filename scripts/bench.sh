@@ -156,8 +156,13 @@ echo "onlooker benchmark — $(date +%F)"
 echo "capture : $pcap ($packets packets, $(awk -v b="$bytes" 'BEGIN{printf "%.2f", b / 1e9}') GB)"
 echo "machine : $(nproc) CPUs, $(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo)," \
      "$(awk '/^MemTotal/ {printf "%.1f GiB RAM", $2 / 1048576}' /proc/meminfo)"
-echo "revision: $(git -C "$repo" rev-parse --short HEAD 2>/dev/null || echo unknown)$(
-  git -C "$repo" diff --quiet HEAD -- src Cargo.toml Cargo.lock 2>/dev/null || echo ' (with uncommitted changes)')"
+if rev=$(git -C "$repo" rev-parse --short HEAD 2>/dev/null); then
+  [[ -z $(git -C "$repo" status --porcelain -- src Cargo.toml Cargo.lock examples) ]] ||
+    rev+=" (with uncommitted changes)"
+else
+  rev="unknown (not a git checkout)"
+fi
+echo "revision: $rev"
 echo "runs    : best wall time of $runs, highest peak RSS of $runs"
 echo
 printf '%-20s %9s %12s %10s %9s  %s\n' name seconds packets/s 'RSS MiB' 'x floor' ''

@@ -79,6 +79,8 @@ pub struct RangeEntry {
 pub struct AsnEntry {
     pub org: String,
     pub company: String,
+    /// Services the company runs (to combine with a port that names one of them).
+    pub services: Vec<ServiceId>,
 }
 
 /// A port entry.
@@ -310,11 +312,24 @@ impl Catalog {
                     .trim_start_matches("AS")
                     .parse()
                     .map_err(|_| format!("bad ASN {asn:?}"))?;
+                let org = col(1)?.to_string();
+                let company = col(2)?.to_string();
+                let services = cols
+                    .get(3)
+                    .map(|s| {
+                        s.split(',')
+                            .map(str::trim)
+                            .filter(|s| !s.is_empty())
+                            .map(|s| self.intern(s))
+                            .collect()
+                    })
+                    .unwrap_or_default();
                 self.asns.insert(
                     n,
                     AsnEntry {
-                        org: col(1)?.to_string(),
-                        company: col(2)?.to_string(),
+                        org,
+                        company,
+                        services,
                     },
                 );
             }
@@ -436,6 +451,15 @@ impl Catalog {
 
     pub fn markers(&self) -> &[MarkerEntry] {
         &self.markers
+    }
+
+    /// Autonomous systems whose company runs `service` (empty when the catalog lists none).
+    pub fn asns_running(&self, service: ServiceId) -> Vec<u32> {
+        self.asns
+            .iter()
+            .filter(|(_, e)| e.services.contains(&service))
+            .map(|(n, _)| *n)
+            .collect()
     }
 
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {

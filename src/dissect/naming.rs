@@ -33,6 +33,7 @@ use super::rtp::{self, RtpTracker, UdpMediaKind};
 use super::stun::{self, StunInfo};
 use super::tls::{ClientHelloInfo, TlsClientHelloReassembler};
 use super::{Progress, dns};
+use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
 use crate::flow::{Dir, Flow, Observed};
 
@@ -134,6 +135,13 @@ pub struct FlowNaming {
     pub prologue: Vec<u16>,
     pub rtp_confirmed: bool,
     pub dtls: bool,
+    /// Host header of a clear-text HTTP request (or CONNECT target) on this flow.
+    pub http_host: Option<String>,
+    /// A direction's first payload is an XML stanza (clear-text XMPP).
+    pub xml: bool,
+    /// The call service this flow's own markers name, decided as soon as they are seen so
+    /// other flows of the same socket can be named by it.
+    pub call_marker: Option<(ServiceId, String)>,
 }
 
 /// The decision for one flow.
@@ -159,12 +167,30 @@ pub struct NamingStats {
     pub stun_messages: u64,
 }
 
+/// A socket (address and port) seen carrying a call service's markers.
+#[derive(Clone, Debug)]
+struct SocketClaim {
+    service: ServiceId,
+    evidence: String,
+    since: Timestamp,
+}
+
+/// Sockets remembered as belonging to a call. One call uses a handful; 16,384 bounds a flood.
+pub const SOCKET_MAP_CAP: usize = 16_384;
+
+/// How long around a claim a flow on the same socket is taken to be the same call: a call's
+/// relay checks, direct leg and renegotiations fall within minutes of each other, while an
+/// operating system reuses a UDP port only much later.
+const SOCKET_CLAIM_SECS: u32 = 600;
+
 /// Runs dissectors and decides.
 pub struct Namer {
     pub catalog: Catalog,
     pub geo: Geo,
     dns: FxHashMap<(IpAddr, IpAddr), String>,
     dns_order: VecDeque<(IpAddr, IpAddr)>,
+    sockets: FxHashMap<(IpAddr, u16), SocketClaim>,
+    socket_order: VecDeque<(IpAddr, u16)>,
     pub stats: NamingStats,
 }
 
@@ -177,7 +203,17 @@ impl std::fmt::Debug for Namer {
 /// Weight of each kind of evidence, the confidence reported when it decides.
 mod weight {
     pub const SNI: f64 = 0.95;
+    /// A server name next to an Encrypted Client Hello extension: browsers send a GREASE one
+    /// with the real name, so a service's own name there was not hidden.
+    pub const SNI_WITH_ECH: f64 = 0.9;
+    pub const HTTP_HOST: f64 = 0.9;
     pub const DNS: f64 = 0.85;
+    /// Another flow of the same socket carried a call service's markers.
+    pub const SAME_SOCKET: f64 = 0.75;
+    /// A short protocol prologue on a port its service uses.
+    pub const PREFIX_AND_PORT: f64 = 0.7;
+    /// A port one service uses, on an AS of the company that runs that service.
+    pub const ASN_AND_PORT: f64 = 0.6;
     pub const MARKER: f64 = 0.8;
     pub const IP_LIST: f64 = 0.7;
     pub const ASN: f64 = 0.4;
@@ -191,6 +227,8 @@ impl Namer {
             geo,
             dns: FxHashMap::default(),
             dns_order: VecDeque::new(),
+            sockets: FxHashMap::default(),
+            socket_order: VecDeque::new(),
             stats: NamingStats::default(),
         }
     }
@@ -201,6 +239,21 @@ impl Namer {
             let (client, server) = (flow.client().0, flow.server().0);
             if let Some(name) = self.dns.get(&(client, server)) {
                 flow.ext.dns_name = Some(name.clone());
+            }
+            // A UDP flow to a service's published range: its local socket belongs to that
+            // service for now (a call's direct leg often shares the socket).
+            if pkt.proto == proto::UDP && pkt.src_port != DNS_PORT && pkt.dst_port != DNS_PORT {
+                let remote = if is_local(server) { client } else { server };
+                if let Some(r) = self.catalog.range(remote) {
+                    let ev = format!(
+                        "ip-list:{} {}",
+                        self.catalog.service_name(r.service),
+                        r.cidr
+                    );
+                    let service = r.service;
+                    flow.ext.call_marker = Some((service, ev.clone()));
+                    self.claim_sockets([flow.client(), flow.server()], service, &ev, pkt.ts);
+                }
             }
         }
         if flow.ext.done {
@@ -220,7 +273,7 @@ impl Namer {
         let dir_idx = usize::from(obs.dir == Dir::Down);
         if !flow.ext.prologue_checked[dir_idx] {
             flow.ext.prologue_checked[dir_idx] = true;
-            self.check_prologue(&mut flow.ext, pkt.payload);
+            self.check_prologue(&mut flow.ext, pkt.payload, pkt.proto);
         }
         let is_dns = pkt.src_port == DNS_PORT || pkt.dst_port == DNS_PORT;
         match pkt.proto {
@@ -236,9 +289,22 @@ impl Namer {
         }
     }
 
-    fn check_prologue(&self, n: &mut FlowNaming, payload: &[u8]) {
+    fn check_prologue(&self, n: &mut FlowNaming, payload: &[u8], transport: u8) {
+        let tcp = transport == proto::TCP;
+        if tcp && is_xml_stanza(payload) {
+            n.xml = true;
+        }
+        if tcp && n.http_host.is_none() {
+            n.http_host = http_host(payload);
+        }
         for (i, m) in self.catalog.markers().iter().enumerate() {
             if let Marker::Prefix(p) = &m.marker {
+                // Text prologues (XML, HTTP-like) belong to stream protocols; on UDP the same
+                // bytes start unrelated discovery protocols (WS-Discovery, SSDP).
+                let text = p.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+                if text && !tcp {
+                    continue;
+                }
                 if payload.starts_with(p) && n.prologue.len() < STUN_KEEP {
                     n.prologue.push(i as u16);
                 }
@@ -311,7 +377,89 @@ impl Namer {
     }
 
     fn on_udp(&mut self, flow: &mut Flow<FlowNaming>, pkt: &Packet<'_>, dir: Dir) {
+        let ends = [flow.client(), flow.server()];
         let n = &mut flow.ext;
+        self.udp_dissect(n, pkt, dir);
+        if n.call_marker.is_none()
+            && (n.stun.is_some() || !n.prologue.is_empty() || n.rtp_confirmed || n.dtls)
+        {
+            n.call_marker = self.call_marker(n).or_else(|| {
+                // Media plumbing to a call service's published relay range.
+                let remote = if is_local(ends[1].0) {
+                    ends[0].0
+                } else {
+                    ends[1].0
+                };
+                self.catalog.range(remote).map(|r| {
+                    (
+                        r.service,
+                        format!(
+                            "ip-list:{} {}",
+                            self.catalog.service_name(r.service),
+                            r.cidr
+                        ),
+                    )
+                })
+            });
+            if let Some((service, evidence)) = &n.call_marker {
+                self.claim_sockets(ends, *service, evidence, pkt.ts);
+            }
+        }
+    }
+
+    /// Remember the call's sockets: its local endpoints (private or link-local addresses), or
+    /// the client's when neither side is local.
+    fn claim_sockets(
+        &mut self,
+        ends: [(IpAddr, u16); 2],
+        service: ServiceId,
+        evidence: &str,
+        ts: Timestamp,
+    ) {
+        let mut local: Vec<(IpAddr, u16)> =
+            ends.iter().copied().filter(|e| is_local(e.0)).collect();
+        if local.is_empty() {
+            local.push(ends[0]);
+        }
+        for ep in local {
+            if !self.sockets.contains_key(&ep) {
+                if self.sockets.len() >= SOCKET_MAP_CAP {
+                    if let Some(old) = self.socket_order.pop_front() {
+                        self.sockets.remove(&old);
+                    }
+                }
+                self.socket_order.push_back(ep);
+            }
+            self.sockets.insert(
+                ep,
+                SocketClaim {
+                    service,
+                    evidence: evidence.to_string(),
+                    since: ts,
+                },
+            );
+        }
+    }
+
+    /// The call service a flow's own STUN markers or UDP prologue name, with the evidence.
+    fn call_marker(&self, n: &FlowNaming) -> Option<(ServiceId, String)> {
+        let markers = self.catalog.markers();
+        for &i in &n.prologue {
+            if let Some(m) = markers.get(usize::from(i)) {
+                if let Marker::Prefix(p) = &m.marker {
+                    if p.len() >= MIN_STANDALONE_PREFIX {
+                        return Some((m.service, format!("prologue:0x{}", hex(p))));
+                    }
+                }
+            }
+        }
+        let s = n.stun.as_ref()?;
+        markers
+            .iter()
+            .find_map(|m| stun_hit(s, &m.marker).map(|ev| (m.service, ev)))
+    }
+
+    fn udp_dissect(&mut self, n: &mut FlowNaming, pkt: &Packet<'_>, dir: Dir) {
         let p = pkt.payload;
         // QUIC long header: the form and fixed bits set (RFC 9000 §17.2).
         if dir == Dir::Up && n.hello.is_none() && p.first().is_some_and(|b| b & 0xc0 == 0xc0) {
@@ -390,19 +538,37 @@ impl Namer {
                 a.confidence = w;
             }
         };
-        // 1. SNI.
-        if let Some(h) = &n.hello {
-            if let Some(sni) = &h.sni {
-                let cover = if h.ech { " (ECH outer name)" } else { "" };
-                match self.catalog.domain(sni) {
-                    Some((_, e)) => {
-                        a.evidence.push(format!("sni:{sni}{cover}"));
-                        if !h.ech {
-                            decide(&mut a, e.service, e.role, weight::SNI);
-                        }
-                    }
-                    None => a.evidence.push(format!("sni:{sni}{cover}")),
+        let media_role = |r: Role| {
+            if n.stun.is_some() || n.rtp_confirmed || n.dtls {
+                Role::Call
+            } else {
+                r
+            }
+        };
+        // 1. The server name of a TLS or QUIC ClientHello, or of a clear-text HTTP request.
+        if let Some(sni) = n.hello.as_ref().and_then(|h| h.sni.as_ref()) {
+            let ech = n.hello.as_ref().is_some_and(|h| h.ech);
+            match (self.catalog.domain(sni), ech) {
+                (Some((_, e)), false) => {
+                    a.evidence.push(format!("sni:{sni}"));
+                    decide(&mut a, e.service, media_role(e.role), weight::SNI);
                 }
+                (Some((_, e)), true) => {
+                    a.evidence.push(format!(
+                        "sni:{sni} (beside an ECH extension, name not hidden)"
+                    ));
+                    decide(&mut a, e.service, media_role(e.role), weight::SNI_WITH_ECH);
+                }
+                (None, true) => a
+                    .evidence
+                    .push(format!("sni:{sni} (ECH: may be a cover name)")),
+                (None, false) => a.evidence.push(format!("sni:{sni}")),
+            }
+        }
+        if let Some(host) = &n.http_host {
+            a.evidence.push(format!("http-host:{host}"));
+            if let Some((_, e)) = self.catalog.domain(host) {
+                decide(&mut a, e.service, e.role, weight::HTTP_HOST);
             }
         }
         // DNS flows: the name asked for.
@@ -416,10 +582,10 @@ impl Namer {
         if let Some(name) = &n.dns_name {
             a.evidence.push(format!("dns:{name}"));
             if let Some((_, e)) = self.catalog.domain(name) {
-                decide(&mut a, e.service, e.role, weight::DNS);
+                decide(&mut a, e.service, media_role(e.role), weight::DNS);
             }
         }
-        // 3. STUN markers and prologues.
+        // 3. Vendor STUN markers and protocol prologues.
         let markers = self.catalog.markers();
         let mut weak_prefix: Vec<(ServiceId, String)> = Vec::new();
         for &i in &n.prologue {
@@ -442,32 +608,42 @@ impl Namer {
         }
         if let Some(s) = &n.stun {
             for m in markers {
-                let hit = match &m.marker {
-                    Marker::Attr(t) => s
-                        .vendor_attrs
-                        .contains(t)
-                        .then(|| format!("stun-attr:0x{t:04x}")),
-                    Marker::MsgType(t) => s
-                        .msg_types
-                        .contains(t)
-                        .then(|| format!("stun-type:0x{t:04x}")),
-                    Marker::Realm(r) => s
-                        .realm
-                        .as_deref()
-                        .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
-                        .map(|v| format!("stun-realm:{v}")),
-                    Marker::Software(r) => s
-                        .software
-                        .as_deref()
-                        .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
-                        .map(|v| format!("stun-software:{v}")),
-                    Marker::Prefix(_) => None,
-                };
-                if let Some(ev) = hit {
+                if let Some(ev) = stun_hit(s, &m.marker) {
                     if !a.evidence.contains(&ev) {
                         a.evidence.push(ev);
                     }
                     decide(&mut a, m.service, Role::Call, weight::MARKER);
+                }
+            }
+        }
+        if n.xml {
+            let xmpp = self.catalog.service_id("XMPP");
+            let on_xmpp_port = self
+                .catalog
+                .ports(flow.proto(), server_port)
+                .any(|p| Some(p.service) == xmpp);
+            if let (Some(x), true) = (xmpp, on_xmpp_port) {
+                a.evidence.push("xml-stream".into());
+                decide(&mut a, x, Role::Chat, weight::MARKER);
+            }
+        }
+        // 3b. Another flow of the same socket carried a call service's markers.
+        if flow.proto() == proto::UDP {
+            for ep in [flow.client(), flow.server()] {
+                let Some(c) = self.sockets.get(&ep) else {
+                    continue;
+                };
+                let near = c.since <= flow.last_ts.plus_secs(SOCKET_CLAIM_SECS)
+                    && flow.first_ts <= c.since.plus_secs(SOCKET_CLAIM_SECS);
+                if near && n.call_marker.as_ref().is_none_or(|m| m.0 != c.service) {
+                    a.evidence.push(format!(
+                        "same-socket:{} as a {} call flow ({})",
+                        std::net::SocketAddr::from(ep),
+                        self.catalog.service_name(c.service),
+                        c.evidence
+                    ));
+                    decide(&mut a, c.service, Role::Call, weight::SAME_SOCKET);
+                    break;
                 }
             }
         }
@@ -483,33 +659,47 @@ impl Namer {
                     a.evidence.push(ev.clone());
                 }
             }
-            let role = if n.stun.is_some() || n.rtp_confirmed {
-                Role::Call
-            } else {
-                r.role
-            };
-            decide(&mut a, r.service, role, weight::IP_LIST);
+            decide(&mut a, r.service, media_role(r.role), weight::IP_LIST);
         }
-        // 5. The autonomous system names the company only.
-        if let Some(asn) = a.remote.asn {
-            let org = a.remote.as_org.clone().unwrap_or_default();
-            a.evidence
-                .push(format!("asn:AS{asn} {org}").trim_end().to_string());
-            if a.service.is_none() {
-                if let Some(e) = self.catalog.asn(asn) {
-                    a.service = Some(e.company.clone());
-                    a.role = None;
-                    a.confidence = weight::ASN;
-                }
-            }
-        }
-        // 6. The port, only when it points to exactly one service.
+        // Ports the catalog lists for the server port.
         let mut port_services: Vec<(ServiceId, Role)> = Vec::new();
         for p in self.catalog.ports(flow.proto(), server_port) {
             if !port_services.iter().any(|(s, _)| *s == p.service) {
                 port_services.push((p.service, p.role));
             }
         }
+        // A short prologue is trusted when the port is one its service uses.
+        for (svc, ev) in &weak_prefix {
+            if port_services.iter().any(|(s, _)| s == svc) {
+                a.evidence.push(ev.clone());
+                let role = port_services
+                    .iter()
+                    .find(|(s, _)| s == svc)
+                    .map_or(Role::Chat, |(_, r)| *r);
+                decide(&mut a, *svc, role, weight::PREFIX_AND_PORT);
+            }
+        }
+        // 5. The autonomous system names the company; with a port of one of its services, that
+        //    service.
+        let asn_entry = a.remote.asn.and_then(|n| self.catalog.asn(n));
+        if let Some(asn) = a.remote.asn {
+            let org = a.remote.as_org.clone().unwrap_or_default();
+            a.evidence
+                .push(format!("asn:AS{asn} {org}").trim_end().to_string());
+        }
+        if let Some(e) = asn_entry {
+            let run_by_company: Vec<(ServiceId, Role)> = port_services
+                .iter()
+                .copied()
+                .filter(|(s, _)| e.services.contains(s))
+                .collect();
+            if let [(s, role)] = run_by_company[..] {
+                if !is_generic_port(server_port) {
+                    decide(&mut a, s, media_role(role), weight::ASN_AND_PORT);
+                }
+            }
+        }
+        // 6. The port, only when it points to exactly one service.
         if !port_services.is_empty() {
             let names: Vec<&str> = port_services
                 .iter()
@@ -521,11 +711,43 @@ impl Namer {
                 server_port,
                 names.join("|")
             ));
-            if let [(s, role)] = port_services[..] {
-                if a.service.is_none() && !is_generic_port(server_port) {
-                    decide(&mut a, s, role, weight::PORT);
-                }
+        }
+        // A port alone: only for a flow that carried data both ways (not a scan) with a remote
+        // on the Internet, on a port that is not generic, once services run only from other
+        // networks are ruled out (Apple Push is only served from Apple's networks, for
+        // instance).
+        let candidates: Vec<(ServiceId, Role)> = port_services
+            .iter()
+            .copied()
+            .filter(|(s, _)| {
+                let operated_by: Vec<u32> = self.catalog.asns_running(*s);
+                operated_by.is_empty() || a.remote.asn.is_some_and(|n| operated_by.contains(&n))
+            })
+            .collect();
+        let established = flow.up.tcp_flags & crate::decode::tcp_flag::SYN != 0
+            && flow.down.tcp_flags & crate::decode::tcp_flag::SYN != 0;
+        let conversed = !is_local(remote_ip)
+            && match flow.proto() {
+                proto::TCP => established && flow.up.payload_bytes + flow.down.payload_bytes > 0,
+                _ => flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0,
+            };
+        if let [(s, role)] = candidates[..] {
+            if conversed && !is_generic_port(server_port) {
+                decide(&mut a, s, role, weight::PORT);
             }
+        }
+        if a.service.is_none() {
+            if let Some(e) = asn_entry {
+                a.service = Some(e.company.clone());
+                a.role = None;
+                a.confidence = weight::ASN;
+            }
+        }
+        // Only TCP and UDP flows are named: an ICMP echo to a service's server says little.
+        if !matches!(flow.proto(), proto::TCP | proto::UDP) {
+            a.service = None;
+            a.role = None;
+            a.confidence = 0.0;
         }
         if n.rtp_confirmed {
             a.evidence.push("rtp".into());
@@ -535,6 +757,85 @@ impl Namer {
         }
         a
     }
+}
+
+/// The evidence string when a STUN summary matches a catalog marker.
+fn stun_hit(s: &StunSeen, m: &Marker) -> Option<String> {
+    match m {
+        Marker::Attr(t) => s
+            .vendor_attrs
+            .contains(t)
+            .then(|| format!("stun-attr:0x{t:04x}")),
+        Marker::MsgType(t) => s
+            .msg_types
+            .contains(t)
+            .then(|| format!("stun-type:0x{t:04x}")),
+        Marker::Realm(r) => s
+            .realm
+            .as_deref()
+            .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
+            .map(|v| format!("stun-realm:{v}")),
+        Marker::Software(r) => s
+            .software
+            .as_deref()
+            .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
+            .map(|v| format!("stun-software:{v}")),
+        Marker::Prefix(_) => None,
+    }
+}
+
+/// A clear-text XML stanza (`<?xml`, `<stream:stream`, `<iq`, ...) starts here.
+fn is_xml_stanza(p: &[u8]) -> bool {
+    let p = p.trim_ascii_start();
+    matches!(p, [b'<', c, ..] if c.is_ascii_alphabetic() || *c == b'?' || *c == b'/')
+}
+
+/// Longest request head searched for a Host header: request lines and headers of real clients
+/// fit in far less.
+const HTTP_HEAD_LIMIT: usize = 2048;
+
+/// The Host of a clear-text HTTP/1.x request (RFC 9112 §3.2), or the target of a CONNECT,
+/// without its port. Only the first payload of a flow is looked at.
+fn http_host(p: &[u8]) -> Option<String> {
+    const METHODS: [&[u8]; 9] = [
+        b"GET ",
+        b"POST ",
+        b"HEAD ",
+        b"PUT ",
+        b"DELETE ",
+        b"OPTIONS ",
+        b"PATCH ",
+        b"CONNECT ",
+        b"TRACE ",
+    ];
+    let head = &p[..p.len().min(HTTP_HEAD_LIMIT)];
+    let method = METHODS.iter().find(|m| head.starts_with(m))?;
+    let clean = |h: &[u8]| -> Option<String> {
+        let h = std::str::from_utf8(h).ok()?.trim();
+        let h = match h.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => h,
+        };
+        let h = h.trim_start_matches('[').trim_end_matches(']');
+        (!h.is_empty()
+            && h.len() <= 253
+            && h.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b)))
+        .then(|| h.to_ascii_lowercase())
+    };
+    if *method == b"CONNECT " {
+        let rest = &head[method.len()..];
+        let end = rest.iter().position(|&b| b == b' ')?;
+        return clean(&rest[..end]);
+    }
+    let mut lines = head.split(|&b| b == b'\n').skip(1);
+    lines.find_map(|l| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        let (k, v) = l.split_at(l.iter().position(|&b| b == b':')?);
+        k.eq_ignore_ascii_case(b"host")
+            .then(|| clean(&v[1..]))
+            .flatten()
+    })
 }
 
 /// Ports too widely shared to name a service by themselves (web, DNS, generic STUN/TURN).
