@@ -168,7 +168,7 @@ impl OpenFile {
 
 /// Reads capture files one after another as a single capture.
 pub struct FileSource {
-    pending: std::vec::IntoIter<PathBuf>,
+    pending: std::collections::VecDeque<PathBuf>,
     current: Option<OpenFile>,
     files_read: u64,
 }
@@ -181,7 +181,7 @@ impl FileSource {
             probe(p)?;
         }
         Ok(Self {
-            pending: paths.to_vec().into_iter(),
+            pending: paths.iter().cloned().collect(),
             current: None,
             files_read: 0,
         })
@@ -193,7 +193,7 @@ impl FileSource {
     }
 
     fn open_next(&mut self) -> Result<bool, CaptureError> {
-        let Some(path) = self.pending.next() else {
+        let Some(path) = self.pending.pop_front() else {
             return Ok(false);
         };
         let kind = probe(&path)?;

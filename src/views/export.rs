@@ -127,7 +127,7 @@ pub enum RecordWriter<W: Write> {
     Ndjson(W),
     /// CSV rows; the header is written before the first row, from the record's field names.
     Csv {
-        out: csv::Writer<W>,
+        out: Box<csv::Writer<W>>,
         header: bool,
     },
 }
@@ -137,7 +137,7 @@ impl<W: Write> RecordWriter<W> {
         match format {
             Format::Ndjson => Self::Ndjson(out),
             Format::Csv => Self::Csv {
-                out: csv::Writer::from_writer(out),
+                out: Box::new(csv::Writer::from_writer(out)),
                 header: false,
             },
         }
