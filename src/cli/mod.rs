@@ -417,10 +417,26 @@ fn interfaces(json: bool) -> Result<u8, Failure> {
     Ok(exit::OK)
 }
 
+/// Attribution the CC BY 4.0 license of the bundled IP metadata requires (verbatim, see
+/// assets/geoip/README.md).
+pub const GEOIP_ATTRIBUTION: &str = "IP address metadata (country, AS number, AS organization) from ip-location-db by sapics (https://github.com/sapics/ip-location-db), built from data by the Number Resource Organization (https://www.nro.net), Route Views (https://www.routeviews.org) and DB-IP (https://db-ip.com), licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); converted to MaxMind DB format and modified (special-purpose address ranges removed, overlapping ranges resolved) by the onlooker project.";
+
 /// Text of `--about`: where bundled data comes from and the attribution its licenses require.
 pub fn about_text() -> String {
+    let geo = Geo::discover(&crate::dissect::geo::default_dirs());
+    let src = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
     format!(
-        "onlooker {}\n\nReads packet metadata only; makes no network connections of its own.\n",
-        env!("CARGO_PKG_VERSION")
+        "onlooker {}\n\n\
+         Reads packet metadata only; never decrypts content (except the QUIC Initial packets the\n\
+         protocol makes readable to any observer) and makes no network connections of its own.\n\n\
+         Service catalog: assets/catalog (domains, address ranges, AS numbers, ports, STUN\n\
+         markers), each entry with its public source and date; see assets/catalog/SOURCES.md.\n\n\
+         IP metadata in use:\n  ASN:     {}\n  country: {}\n  city:    {}\n\n\
+         Bundled IP metadata (data of 2026-06-17, built 2026-11-24):\n{}\n",
+        env!("CARGO_PKG_VERSION"),
+        src(&geo.sources.asn),
+        src(&geo.sources.country),
+        src(&geo.sources.city),
+        GEOIP_ATTRIBUTION
     )
 }
