@@ -128,7 +128,7 @@ measure() {
     r=$(awk -F': ' '/Maximum resident set size/ {print $2}' "$tmp/time")
     [[ -n $t && -n $r ]] || { echo "bench: could not read GNU time's report for '$name'" >&2; cat "$tmp/time" >&2; return 1; }
     if [[ -z $best ]] || awk -v a="$t" -v b="$best" 'BEGIN{exit !(a < b)}'; then best=$t; fi
-    (( r > peak )) && peak=$r
+    if (( r > peak )); then peak=$r; fi
   done
   names+=("$name") secs+=("$best") rss_kib+=("$peak") notes+=("$note")
 }

@@ -241,18 +241,30 @@ impl Namer {
                 flow.ext.dns_name = Some(name.clone());
             }
             // A UDP flow to a service's published range: its local socket belongs to that
-            // service for now (a call's direct leg often shares the socket).
+            // service for now (a call's direct leg often shares the socket). A flow on a socket
+            // already claimed inherits the claim and passes it on to its other end.
             if pkt.proto == proto::UDP && pkt.src_port != DNS_PORT && pkt.dst_port != DNS_PORT {
+                let ends = [flow.client(), flow.server()];
                 let remote = if is_local(server) { client } else { server };
                 if let Some(r) = self.catalog.range(remote) {
-                    let ev = format!(
-                        "ip-list:{} {}",
-                        self.catalog.service_name(r.service),
-                        r.cidr
-                    );
+                    let ev = format!("ip-list:{} {}", self.catalog.service_name(r.service), r.cidr);
                     let service = r.service;
                     flow.ext.call_marker = Some((service, ev.clone()));
-                    self.claim_sockets([flow.client(), flow.server()], service, &ev, pkt.ts);
+                    self.claim_sockets(ends, service, &ev, pkt.ts);
+                } else if let Some((ep, c)) = ends.iter().find_map(|ep| {
+                    self.sockets
+                        .get(ep)
+                        .filter(|c| c.since.plus_secs(SOCKET_CLAIM_SECS) >= pkt.ts)
+                        .map(|c| (*ep, c.clone()))
+                }) {
+                    let ev = format!(
+                        "same-socket:{} as a {} call flow ({})",
+                        std::net::SocketAddr::from(ep),
+                        self.catalog.service_name(c.service),
+                        c.evidence
+                    );
+                    flow.ext.call_marker = Some((c.service, ev));
+                    self.claim_sockets(ends, c.service, &c.evidence, pkt.ts);
                 }
             }
         }
@@ -628,7 +640,11 @@ impl Namer {
             }
         }
         // 3b. Another flow of the same socket carried a call service's markers.
-        if flow.proto() == proto::UDP {
+        if let Some((svc, ev)) = n.call_marker.as_ref().filter(|(_, ev)| ev.starts_with("same-socket:")) {
+            a.evidence.push(ev.clone());
+            decide(&mut a, *svc, Role::Call, weight::SAME_SOCKET);
+        }
+        if flow.proto() == proto::UDP && a.service.is_none() {
             for ep in [flow.client(), flow.server()] {
                 let Some(c) = self.sockets.get(&ep) else {
                     continue;
@@ -728,7 +744,10 @@ impl Namer {
             && flow.down.tcp_flags & crate::decode::tcp_flag::SYN != 0;
         let conversed = !is_local(remote_ip)
             && match flow.proto() {
-                proto::TCP => established && flow.up.payload_bytes + flow.down.payload_bytes > 0,
+                proto::TCP => {
+                    (established && flow.up.payload_bytes + flow.down.payload_bytes > 0)
+                        || (flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0)
+                }
                 _ => flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0,
             };
         if let [(s, role)] = candidates[..] {
