@@ -42,13 +42,16 @@ fn our_flows(path: &Path) -> HashMap<Key, Vec<FlowRecord>> {
         return out;
     };
     let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("catalog: {e}"));
-    let namer = std::cell::RefCell::new(Namer::new(catalog, Geo::bundled()));
+    let namer = Namer::new(catalog);
+    let attributor = namer.attributor(Geo::bundled());
+    let namer = std::cell::RefCell::new(namer);
     let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
     p.run(
         &mut src,
         &mut |f, pkt, o| namer.borrow_mut().on_packet(f, pkt, o),
-        &mut |f, r| {
-            let a = namer.borrow().attribute(&f);
+        &mut |mut f, r| {
+            namer.borrow().settle(&mut f);
+            let a = attributor.attribute(&f);
             let rec = FlowRecord::named(&f, r, a);
             let (x, y) = common::ordered(rec.client.clone(), rec.server.clone());
             out.entry((rec.proto.clone(), x, y)).or_default().push(rec);

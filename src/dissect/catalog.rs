@@ -143,6 +143,12 @@ pub struct Catalog {
     ranges: FxHashMap<(u8, IpAddr), RangeEntry>,
     /// Prefix lengths present, longest first, per family (v4, v6).
     prefix_lens: (Vec<u8>, Vec<u8>),
+    /// IPv4 ranges indexed by the first 16 bits of an address: `v4_index[b]..v4_index[b + 1]`
+    /// are the positions in `v4_candidates` of the ranges that can contain an address of
+    /// bucket `b`, longest prefix first. A lookup is one bucket and a handful of compares
+    /// instead of a hash probe per prefix length (it runs for every new UDP flow).
+    v4_index: Vec<u32>,
+    v4_candidates: Vec<(u32, u8)>,
     asns: FxHashMap<u32, AsnEntry>,
     ports: Vec<PortEntry>,
     markers: Vec<MarkerEntry>,
@@ -266,6 +272,7 @@ impl Catalog {
                 })?;
         }
         self.prefix_lens = self.compute_prefix_lens();
+        self.build_v4_index();
         Ok(())
     }
 
@@ -388,6 +395,28 @@ impl Catalog {
         Ok(())
     }
 
+    fn build_v4_index(&mut self) {
+        const BUCKETS: usize = 1 << 16;
+        let mut per_bucket: Vec<Vec<(u32, u8)>> = vec![Vec::new(); BUCKETS];
+        for (len, net) in self.ranges.keys() {
+            let IpAddr::V4(v4) = net else { continue };
+            let start = u32::from(*v4);
+            let span = if *len >= 16 { 1 } else { 1usize << (16 - len) };
+            let first = (start >> 16) as usize;
+            for b in first..(first + span).min(BUCKETS) {
+                per_bucket[b].push((start, *len));
+            }
+        }
+        self.v4_index = Vec::with_capacity(BUCKETS + 1);
+        self.v4_candidates.clear();
+        for mut cands in per_bucket {
+            self.v4_index.push(self.v4_candidates.len() as u32);
+            cands.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+            self.v4_candidates.extend(cands);
+        }
+        self.v4_index.push(self.v4_candidates.len() as u32);
+    }
+
     fn compute_prefix_lens(&self) -> (Vec<u8>, Vec<u8>) {
         let mut v4: Vec<u8> = Vec::new();
         let mut v6: Vec<u8> = Vec::new();
@@ -429,6 +458,22 @@ impl Catalog {
 
     /// The most specific range containing `ip`.
     pub fn range(&self, ip: IpAddr) -> Option<&RangeEntry> {
+        if let IpAddr::V4(v4) = ip {
+            let a = u32::from(v4);
+            let b = (a >> 16) as usize;
+            let (lo, hi) = (*self.v4_index.get(b)?, *self.v4_index.get(b + 1)?);
+            let cands = self.v4_candidates.get(lo as usize..hi as usize)?;
+            return cands.iter().find_map(|&(start, len)| {
+                let m = if len == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(len))
+                };
+                (a & m == start)
+                    .then(|| self.ranges.get(&(len, ip_from_u32(start))))
+                    .flatten()
+            });
+        }
         let lens = if ip.is_ipv4() {
             &self.prefix_lens.0
         } else {
@@ -465,6 +510,10 @@ impl Catalog {
     pub fn service_id(&self, name: &str) -> Option<ServiceId> {
         self.by_name.get(name).copied()
     }
+}
+
+fn ip_from_u32(a: u32) -> IpAddr {
+    IpAddr::V4(a.into())
 }
 
 fn table_of_file(name: &str) -> Option<Table> {

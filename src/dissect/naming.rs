@@ -23,6 +23,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -125,7 +126,8 @@ pub struct FlowNaming {
     /// Whether the first payload of each direction was checked for prologue markers.
     prologue_checked: [bool; 2],
     pub hello: Option<ClientHelloInfo>,
-    pub quic_version: Option<String>,
+    /// QUIC version of the client's long-header packets (the wire value).
+    pub quic_version: Option<u32>,
     /// The name this client looked up for this server, from DNS answers seen earlier.
     pub dns_name: Option<String>,
     /// For a DNS flow: the name it asked for.
@@ -142,6 +144,8 @@ pub struct FlowNaming {
     /// The call service this flow's own markers name, decided as soon as they are seen so
     /// other flows of the same socket can be named by it.
     pub call_marker: Option<(ServiceId, String)>,
+    /// A call service another flow of the same socket was named by (set by `Namer::settle`).
+    pub socket_claim: Option<(ServiceId, String)>,
 }
 
 /// The decision for one flow.
@@ -183,10 +187,9 @@ pub const SOCKET_MAP_CAP: usize = 16_384;
 /// operating system reuses a UDP port only much later.
 const SOCKET_CLAIM_SECS: u32 = 600;
 
-/// Runs dissectors and decides.
+/// Runs the dissectors on the analysis thread.
 pub struct Namer {
-    pub catalog: Catalog,
-    pub geo: Geo,
+    pub catalog: Arc<Catalog>,
     dns: FxHashMap<(IpAddr, IpAddr), String>,
     dns_order: VecDeque<(IpAddr, IpAddr)>,
     sockets: FxHashMap<(IpAddr, u16), SocketClaim>,
@@ -221,10 +224,9 @@ mod weight {
 }
 
 impl Namer {
-    pub fn new(catalog: Catalog, geo: Geo) -> Self {
+    pub fn new(catalog: Catalog) -> Self {
         Self {
-            catalog,
-            geo,
+            catalog: Arc::new(catalog),
             dns: FxHashMap::default(),
             dns_order: VecDeque::new(),
             sockets: FxHashMap::default(),
@@ -247,7 +249,11 @@ impl Namer {
                 let ends = [flow.client(), flow.server()];
                 let remote = if is_local(server) { client } else { server };
                 if let Some(r) = self.catalog.range(remote) {
-                    let ev = format!("ip-list:{} {}", self.catalog.service_name(r.service), r.cidr);
+                    let ev = format!(
+                        "ip-list:{} {}",
+                        self.catalog.service_name(r.service),
+                        r.cidr
+                    );
                     let service = r.service;
                     flow.ext.call_marker = Some((service, ev.clone()));
                     self.claim_sockets(ends, service, &ev, pkt.ts);
@@ -329,6 +335,11 @@ impl Namer {
         if !dns::usable_for_naming(sp, dp) || !dns::looks_like_dns(msg) {
             return;
         }
+        // A query after the first teaches nothing new: only answers feed the name map.
+        let is_response = msg.get(2).is_some_and(|b| b & 0x80 != 0);
+        if !is_response && flow.ext.dns_query.is_some() {
+            return;
+        }
         let Ok(ans) = dns::parse_dns(msg) else {
             return;
         };
@@ -336,6 +347,9 @@ impl Namer {
             flow.ext.dns_query = Some(ans.qname.clone());
         }
         if !ans.response {
+            return;
+        }
+        if ans.addrs.is_empty() {
             return;
         }
         self.stats.dns_answers += 1;
@@ -478,7 +492,7 @@ impl Namer {
             let q = n.quic.get_or_insert_with(Box::default);
             let progress = q.push_client_datagram(p);
             if let Some(v) = q.last_version() {
-                n.quic_version = Some(super::quic::QuicVersionKind::of(v).to_string());
+                n.quic_version = Some(v);
             }
             if progress == Progress::Done {
                 if let Some(info) = q.take_info() {
@@ -493,7 +507,7 @@ impl Namer {
         }
         if dir == Dir::Up && n.quic_version.is_none() && n.hello.is_none() {
             if let Some(v) = super::quic::gquic_version(p) {
-                n.quic_version = Some(super::quic::QuicVersionKind::of(v).to_string());
+                n.quic_version = Some(v);
                 if let Some(Some(sni)) = super::quic::gquic_chlo_sni(p) {
                     n.hello = Some(ClientHelloInfo {
                         sni: Some(sni),
@@ -523,6 +537,62 @@ impl Namer {
         }
     }
 
+    /// Before a flow leaves the analysis thread: record what other flows' sockets say about it
+    /// (claims made after this flow started), so deciding needs nothing but the flow.
+    pub fn settle(&self, flow: &mut Flow<FlowNaming>) {
+        if flow.proto() != proto::UDP {
+            return;
+        }
+        for ep in [flow.client(), flow.server()] {
+            let Some(c) = self.sockets.get(&ep) else {
+                continue;
+            };
+            let near = c.since <= flow.last_ts.plus_secs(SOCKET_CLAIM_SECS)
+                && flow.first_ts <= c.since.plus_secs(SOCKET_CLAIM_SECS);
+            if near
+                && flow
+                    .ext
+                    .call_marker
+                    .as_ref()
+                    .is_none_or(|m| m.0 != c.service)
+            {
+                flow.ext.socket_claim = Some((
+                    c.service,
+                    format!(
+                        "same-socket:{} as a {} call flow ({})",
+                        std::net::SocketAddr::from(ep),
+                        self.catalog.service_name(c.service),
+                        c.evidence
+                    ),
+                ));
+                return;
+            }
+        }
+    }
+
+    /// What decides a flow's service: the catalog (shared) and the IP databases.
+    pub fn attributor(&self, geo: Geo) -> Attributor {
+        Attributor {
+            catalog: Arc::clone(&self.catalog),
+            geo,
+        }
+    }
+}
+
+/// Decides a flow's service from its settled naming state alone, so it can run on another
+/// thread than the analysis (the writer's), and gives the same answer wherever it runs.
+pub struct Attributor {
+    catalog: Arc<Catalog>,
+    geo: Geo,
+}
+
+impl std::fmt::Debug for Attributor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Attributor").finish_non_exhaustive()
+    }
+}
+
+impl Attributor {
     /// Decide the service of a flow from everything found, strongest evidence first.
     pub fn attribute(&self, flow: &Flow<FlowNaming>) -> Attribution {
         let n = &flow.ext;
@@ -640,27 +710,18 @@ impl Namer {
             }
         }
         // 3b. Another flow of the same socket carried a call service's markers.
-        if let Some((svc, ev)) = n.call_marker.as_ref().filter(|(_, ev)| ev.starts_with("same-socket:")) {
+        if let Some((svc, ev)) = n
+            .call_marker
+            .as_ref()
+            .filter(|(_, ev)| ev.starts_with("same-socket:"))
+        {
             a.evidence.push(ev.clone());
             decide(&mut a, *svc, Role::Call, weight::SAME_SOCKET);
         }
-        if flow.proto() == proto::UDP && a.service.is_none() {
-            for ep in [flow.client(), flow.server()] {
-                let Some(c) = self.sockets.get(&ep) else {
-                    continue;
-                };
-                let near = c.since <= flow.last_ts.plus_secs(SOCKET_CLAIM_SECS)
-                    && flow.first_ts <= c.since.plus_secs(SOCKET_CLAIM_SECS);
-                if near && n.call_marker.as_ref().is_none_or(|m| m.0 != c.service) {
-                    a.evidence.push(format!(
-                        "same-socket:{} as a {} call flow ({})",
-                        std::net::SocketAddr::from(ep),
-                        self.catalog.service_name(c.service),
-                        c.evidence
-                    ));
-                    decide(&mut a, c.service, Role::Call, weight::SAME_SOCKET);
-                    break;
-                }
+        if let Some((svc, ev)) = &n.socket_claim {
+            if a.service.is_none() {
+                a.evidence.push(ev.clone());
+                decide(&mut a, *svc, Role::Call, weight::SAME_SOCKET);
             }
         }
         // 4. Published address ranges.

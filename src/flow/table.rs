@@ -50,7 +50,8 @@ impl Class {
 }
 
 struct Slot<T> {
-    flow: Flow<T>,
+    /// The flow; `None` once it ended and the slot waits on the free list.
+    flow: Option<Flow<T>>,
     /// Clock value when the flow last saw a packet (never earlier than a previous value, so
     /// lists stay ordered even when packet timestamps go backwards).
     touched: Timestamp,
@@ -137,18 +138,18 @@ impl<T: Default> FlowTable<T> {
     }
 
     pub fn get(&self, id: FlowId) -> Option<&Flow<T>> {
-        self.slot(id.0).map(|s| &s.flow)
+        self.slot(id.0).and_then(|s| s.flow.as_ref())
     }
 
     pub fn get_mut(&mut self, id: FlowId) -> Option<&mut Flow<T>> {
-        self.slot_mut(id.0).map(|s| &mut s.flow)
+        self.slot_mut(id.0).and_then(|s| s.flow.as_mut())
     }
 
     /// Visit every tracked flow (for snapshots).
     pub fn for_each(&self, mut f: impl FnMut(&Flow<T>)) {
         for &i in self.index.values() {
-            if let Some(s) = self.slot(i) {
-                f(&s.flow);
+            if let Some(flow) = self.slot(i).and_then(|s| s.flow.as_ref()) {
+                f(flow);
             }
         }
     }
@@ -186,18 +187,25 @@ impl<T: Default> FlowTable<T> {
             .is_some_and(|t| t.flags & (tcp_flag::SYN | tcp_flag::ACK) == tcp_flag::SYN);
         if let Some(&i) = self.index.get(&key) {
             // A fresh SYN on a closed connection is a new connection on a reused port.
-            if syn_only && self.slot(i).is_some_and(|s| s.flow.closed()) {
+            if syn_only && self.flow(i).is_some_and(Flow::closed) {
                 let reason = self
-                    .slot(i)
-                    .map_or(EndReason::Fin, |s| s.flow.end_reason(EndReason::Fin));
+                    .flow(i)
+                    .map_or(EndReason::Fin, |f| f.end_reason(EndReason::Fin));
                 self.end(i, reason, sink);
             } else if let Some(s) = self.slot_mut(i) {
-                let dir = if src_is_lo == s.flow.client_is_lo {
+                let Some(flow) = s.flow.as_mut() else {
+                    return Observed {
+                        id: FlowId(i),
+                        dir: Dir::Up,
+                        new: false,
+                    };
+                };
+                let dir = if src_is_lo == flow.client_is_lo {
                     Dir::Up
                 } else {
                     Dir::Down
                 };
-                s.flow.update(pkt, dir);
+                flow.update(pkt, dir);
                 s.touched = now;
                 self.relist(i);
                 return Observed {
@@ -259,7 +267,10 @@ impl<T: Default> FlowTable<T> {
                 if s.touched.plus_secs(limit) > now {
                     break;
                 }
-                let reason = s.flow.end_reason(EndReason::Idle);
+                let reason = s
+                    .flow
+                    .as_ref()
+                    .map_or(EndReason::Idle, |f| f.end_reason(EndReason::Idle));
                 self.end(head, reason, sink);
             }
         }
@@ -270,18 +281,12 @@ impl<T: Default> FlowTable<T> {
     pub fn flush(&mut self, sink: &mut impl FnMut(Flow<T>, EndReason)) {
         let mut ids: Vec<u32> = self.index.values().copied().collect();
         ids.sort_by_key(|&i| {
-            self.slot(i).map(|s| {
-                (
-                    s.flow.first_ts,
-                    s.flow.key.proto,
-                    s.flow.key.lo,
-                    s.flow.key.hi,
-                )
-            })
+            self.flow(i)
+                .map(|f| (f.first_ts, f.key.proto, f.key.lo, f.key.hi))
         });
         for i in ids {
-            let reason = self.slot(i).map_or(EndReason::EndOfInput, |s| {
-                s.flow.end_reason(EndReason::EndOfInput)
+            let reason = self.flow(i).map_or(EndReason::EndOfInput, |f| {
+                f.end_reason(EndReason::EndOfInput)
             });
             self.end(i, reason, sink);
         }
@@ -300,11 +305,10 @@ impl<T: Default> FlowTable<T> {
 
     fn end(&mut self, i: u32, reason: EndReason, sink: &mut impl FnMut(Flow<T>, EndReason)) {
         self.unlink(i);
-        let Some(s) = self.slot_mut(i) else { return };
-        let key = s.flow.key;
-        // Leave a cheap empty flow in the slot; the real one goes to the sink by value.
-        let flow = std::mem::replace(&mut s.flow, Flow::new(key, true, Timestamp::default()));
-        self.index.remove(&key);
+        let Some(flow) = self.slot_mut(i).and_then(|s| s.flow.take()) else {
+            return;
+        };
+        self.index.remove(&flow.key);
         self.free.push(i);
         match reason {
             EndReason::Idle => self.stats.flows_ended_idle += 1,
@@ -318,7 +322,7 @@ impl<T: Default> FlowTable<T> {
     fn alloc(&mut self, flow: Flow<T>, now: Timestamp) -> u32 {
         let class = Class::of(&flow);
         let slot = Slot {
-            flow,
+            flow: Some(flow),
             touched: now,
             class,
             prev: NIL,
@@ -342,6 +346,10 @@ impl<T: Default> FlowTable<T> {
         i
     }
 
+    fn flow(&self, i: u32) -> Option<&Flow<T>> {
+        self.slot(i).and_then(|s| s.flow.as_ref())
+    }
+
     fn slot(&self, i: u32) -> Option<&Slot<T>> {
         let i = i as usize;
         self.chunks.get(i / CHUNK)?.get(i % CHUNK)
@@ -354,9 +362,16 @@ impl<T: Default> FlowTable<T> {
 
     /// Move a just-updated flow to the tail of its (possibly new) class list.
     fn relist(&mut self, i: u32) {
-        let Some(class) = self.slot(i).map(|s| Class::of(&s.flow)) else {
+        let Some((class, old)) = self
+            .slot(i)
+            .and_then(|s| s.flow.as_ref().map(|f| (Class::of(f), s.class)))
+        else {
             return;
         };
+        // Bursts hit the same flow packet after packet: it is already the newest of its list.
+        if class == old && self.lists[class as usize].tail == i {
+            return;
+        }
         self.unlink(i);
         self.push_tail(i, class);
     }

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use crate::dissect::catalog::Role;
-use crate::dissect::naming::{Attribution, FlowNaming};
+use crate::dissect::naming::{Attribution, Attributor, FlowNaming};
 use crate::flow::{EndReason, Flow, proto_name, tcp_flags_str};
 use crate::pipeline::RunStats;
 
@@ -107,7 +107,9 @@ impl FlowRecord {
             r.tls_version = h.tls_version.map(|v| v.to_string());
             r.ech = h.ech;
         }
-        r.quic_version.clone_from(&n.quic_version);
+        r.quic_version = n
+            .quic_version
+            .map(|v| crate::dissect::quic::QuicVersionKind::of(v).to_string());
         r.dns_name = n.dns_name.clone().or_else(|| n.dns_query.clone());
         r.stun = n.stun.as_ref().map(|s| s.summary());
         r.service = a.service;
@@ -241,4 +243,97 @@ pub fn stats_text(stats: &RunStats) -> String {
         let _ = writeln!(s, "  partial input: {p}");
     }
     s
+}
+
+/// A finished flow on its way to the output: the flow (settled) and why it ended.
+pub type Finished = (Flow<FlowNaming>, EndReason);
+
+/// Decides, formats and writes finished flows on a thread of its own, so deciding the service
+/// (catalog and IP database lookups), building and serialising records (about a third of the
+/// work per flow) run beside the analysis instead of after it.
+///
+/// Flows are sent in batches of `batch` (1 for live capture, where each flow is printed as
+/// soon as it ends); order is kept. The channel is bounded, so a slow output slows the
+/// analysis down instead of growing memory.
+pub struct FlowWriter<W: Write + Send + 'static> {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Finished>>>,
+    batch: Vec<Finished>,
+    batch_size: usize,
+    handle: Option<std::thread::JoinHandle<(RecordWriter<W>, io::Result<()>)>>,
+}
+
+/// Batches in flight between the analysis and the writer thread.
+const WRITER_QUEUE: usize = 16;
+
+impl<W: Write + Send + 'static> FlowWriter<W> {
+    pub fn spawn(
+        format: Format,
+        out: W,
+        batch_size: usize,
+        attributor: Option<Attributor>,
+    ) -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finished>>(WRITER_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("writer".into())
+            .spawn(move || {
+                let mut w = RecordWriter::new(format, out);
+                let mut result = Ok(());
+                for batch in rx {
+                    if result.is_err() {
+                        continue;
+                    }
+                    for (flow, reason) in batch {
+                        let rec = match &attributor {
+                            Some(at) => FlowRecord::named(&flow, reason, at.attribute(&flow)),
+                            None => FlowRecord::from_flow(&flow, reason),
+                        };
+                        if let Err(e) = w.write(&rec) {
+                            result = Err(e);
+                            break;
+                        }
+                    }
+                    if result.is_ok() && batch_size <= 1 {
+                        result = w.flush();
+                    }
+                }
+                (w, result)
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            batch: Vec::with_capacity(batch_size.max(1)),
+            batch_size: batch_size.max(1),
+            handle: Some(handle),
+        })
+    }
+
+    /// Queue one finished flow.
+    pub fn push(&mut self, item: Finished) {
+        self.batch.push(item);
+        if self.batch.len() >= self.batch_size {
+            self.send();
+        }
+    }
+
+    fn send(&mut self) {
+        if self.batch.is_empty() {
+            return;
+        }
+        let full = std::mem::replace(&mut self.batch, Vec::with_capacity(self.batch_size));
+        if let Some(tx) = &self.tx {
+            // A send fails only when the writer stopped on an error, reported by `finish`.
+            let _ = tx.send(full);
+        }
+    }
+
+    /// Write what is queued, stop the thread, and hand back the record writer (for the
+    /// statistics record) with the first write error, if any.
+    pub fn finish(mut self) -> (Option<RecordWriter<W>>, io::Result<()>) {
+        self.send();
+        self.tx = None;
+        match self.handle.take().map(std::thread::JoinHandle::join) {
+            Some(Ok((w, r))) => (Some(w), r),
+            Some(Err(_)) => (None, Err(io::Error::other("the writer thread panicked"))),
+            None => (None, Ok(())),
+        }
+    }
 }
