@@ -306,7 +306,7 @@ fn flows(
         },
         &mut |mut f, reason| {
             if naming {
-                namer.borrow().settle(&mut f);
+                namer.borrow_mut().settle(&mut f);
             }
             writer.push((f, reason));
         },
@@ -362,7 +362,7 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
                 &mut source,
                 &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
                 &mut |mut f, reason| {
-                    namer.borrow().settle(&mut f);
+                    namer.borrow_mut().settle(&mut f);
                     writer.push((f, reason));
                 },
             );

@@ -106,6 +106,9 @@ pub enum Marker {
     Realm(String),
     /// The first bytes of the first payload of a flow.
     Prefix(Vec<u8>),
+    /// A whole payload of exactly `len` bytes starting with `prefix` (written `0xPREFIX/LEN`):
+    /// the length makes even a short prefix specific.
+    Packet { prefix: Vec<u8>, len: usize },
 }
 
 /// A marker entry.
@@ -139,6 +142,10 @@ pub struct Catalog {
     services: Vec<String>,
     by_name: HashMap<String, ServiceId>,
     domains: HashMap<String, DomainEntry>,
+    /// Text patterns for names the label-wise lookup cannot express: a name starting with the
+    /// text (`instagram.` for Instagram's hosts under Facebook's CDN) or ending with it
+    /// (`-teams.cloudapp.net`). Few, so a scan is cheap.
+    name_patterns: Vec<(String, bool, DomainEntry)>,
     /// Ranges by (prefix length, masked address).
     ranges: FxHashMap<(u8, IpAddr), RangeEntry>,
     /// Prefix lengths present, longest first, per family (v4, v6).
@@ -287,17 +294,30 @@ impl Catalog {
         match table {
             Table::Domain => {
                 let service = self.intern(col(0)?);
-                let entry = DomainEntry {
+                let role = role(col(1)?)?;
+                let text = col(2)?.to_ascii_lowercase();
+                let entry = |suffix| DomainEntry {
                     service,
-                    role: role(col(1)?)?,
-                    suffix: match col(3)? {
-                        "suffix" => true,
-                        "exact" => false,
-                        m => return Err(format!("match must be suffix or exact, not {m:?}")),
-                    },
+                    role,
+                    suffix,
                 };
-                self.domains
-                    .insert(col(2)?.trim_end_matches('.').to_ascii_lowercase(), entry);
+                match col(3)? {
+                    "suffix" => {
+                        self.domains
+                            .insert(text.trim_end_matches('.').to_string(), entry(true));
+                    }
+                    "exact" => {
+                        self.domains
+                            .insert(text.trim_end_matches('.').to_string(), entry(false));
+                    }
+                    "prefix" => self.name_patterns.push((text, true, entry(false))),
+                    "text-suffix" => self.name_patterns.push((text, false, entry(false))),
+                    m => {
+                        return Err(format!(
+                            "match must be suffix, exact, prefix or text-suffix, not {m:?}"
+                        ));
+                    }
+                }
             }
             Table::Ip => {
                 let service = self.intern(col(0)?);
@@ -376,10 +396,24 @@ impl Catalog {
                     "msgtype" => Marker::MsgType(hex16(value)?),
                     "software" => Marker::Software(value.to_ascii_lowercase()),
                     "realm" => Marker::Realm(value.to_ascii_lowercase()),
-                    "prefix" => Marker::Prefix(
-                        parse_hex(value.trim_start_matches("0x"))
-                            .ok_or_else(|| format!("bad hex prefix {value:?}"))?,
-                    ),
+                    "prefix" => {
+                        let (hex, len) = match value.split_once('/') {
+                            Some((h, l)) => (
+                                h,
+                                Some(
+                                    l.parse::<usize>()
+                                        .map_err(|_| format!("bad length in {value:?}"))?,
+                                ),
+                            ),
+                            None => (value, None),
+                        };
+                        let bytes = parse_hex(hex.trim_start_matches("0x"))
+                            .ok_or_else(|| format!("bad hex prefix {value:?}"))?;
+                        match len {
+                            Some(len) => Marker::Packet { prefix: bytes, len },
+                            None => Marker::Prefix(bytes),
+                        }
+                    }
                     k => return Err(format!("unknown marker kind {k:?}")),
                 };
                 self.markers.push(MarkerEntry {
@@ -403,15 +437,16 @@ impl Catalog {
             let start = u32::from(*v4);
             let span = if *len >= 16 { 1 } else { 1usize << (16 - len) };
             let first = (start >> 16) as usize;
-            for b in first..(first + span).min(BUCKETS) {
-                per_bucket[b].push((start, *len));
+            let last = (first + span).min(BUCKETS);
+            for bucket in per_bucket.iter_mut().take(last).skip(first) {
+                bucket.push((start, *len));
             }
         }
         self.v4_index = Vec::with_capacity(BUCKETS + 1);
         self.v4_candidates.clear();
         for mut cands in per_bucket {
             self.v4_index.push(self.v4_candidates.len() as u32);
-            cands.sort_unstable_by(|a, b| b.1.cmp(&a.1));
+            cands.sort_unstable_by_key(|c| std::cmp::Reverse(c.1));
             self.v4_candidates.extend(cands);
         }
         self.v4_index.push(self.v4_candidates.len() as u32);
@@ -453,7 +488,14 @@ impl Catalog {
             }
             rest = parent;
         }
-        None
+        self.name_patterns.iter().find_map(|(text, prefix, e)| {
+            let hit = if *prefix {
+                name.starts_with(text.as_str())
+            } else {
+                name.ends_with(text.as_str())
+            };
+            hit.then_some((text.as_str(), *e))
+        })
     }
 
     /// The most specific range containing `ip`.

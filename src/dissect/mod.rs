@@ -28,6 +28,7 @@
 //!   RTP confirmation tracker.
 
 pub mod catalog;
+pub mod cert;
 pub mod dns;
 pub mod geo;
 pub mod naming;

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::catalog::{Catalog, Marker, Role, ServiceId};
+use super::cert::ServerCertReader;
 use super::geo::{Geo, GeoInfo, is_local};
 use super::quic::QuicInitialTracker;
 use super::rtp::{self, RtpTracker, UdpMediaKind};
@@ -123,6 +124,11 @@ pub struct FlowNaming {
     done: bool,
     /// The TLS reassembler ran and finished (found a ClientHello or gave up).
     tls_finished: bool,
+    cert: Option<Box<ServerCertReader>>,
+    /// The server certificate reader finished (or never applied).
+    cert_finished: bool,
+    /// Names in the server's certificate (TLS 1.2 and older send it in the clear).
+    pub cert_names: Vec<String>,
     /// Whether the first payload of each direction was checked for prologue markers.
     prologue_checked: [bool; 2],
     pub hello: Option<ClientHelloInfo>,
@@ -210,6 +216,9 @@ mod weight {
     /// with the real name, so a service's own name there was not hidden.
     pub const SNI_WITH_ECH: f64 = 0.9;
     pub const HTTP_HOST: f64 = 0.9;
+    /// A name in the server's clear-text certificate: chosen by the server, so it names the
+    /// service as surely as the SNI, but a shared certificate may cover several services.
+    pub const CERT: f64 = 0.85;
     pub const DNS: f64 = 0.85;
     /// Another flow of the same socket carried a call service's markers.
     pub const SAME_SOCKET: f64 = 0.75;
@@ -316,16 +325,20 @@ impl Namer {
             n.http_host = http_host(payload);
         }
         for (i, m) in self.catalog.markers().iter().enumerate() {
-            if let Marker::Prefix(p) = &m.marker {
-                // Text prologues (XML, HTTP-like) belong to stream protocols; on UDP the same
-                // bytes start unrelated discovery protocols (WS-Discovery, SSDP).
-                let text = p.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
-                if text && !tcp {
-                    continue;
-                }
-                if payload.starts_with(p) && n.prologue.len() < STUN_KEEP {
-                    n.prologue.push(i as u16);
-                }
+            let (p, len) = match &m.marker {
+                Marker::Prefix(p) => (p, None),
+                Marker::Packet { prefix, len } => (prefix, Some(*len)),
+                _ => continue,
+            };
+            // Text prologues (XML, HTTP-like) belong to stream protocols; on UDP the same bytes
+            // start unrelated discovery protocols (WS-Discovery, SSDP).
+            let text = p.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+            if text && !tcp {
+                continue;
+            }
+            let fits = len.is_none_or(|l| l == payload.len());
+            if fits && payload.starts_with(p) && n.prologue.len() < STUN_KEEP {
+                n.prologue.push(i as u16);
             }
         }
     }
@@ -390,6 +403,17 @@ impl Namer {
                 }
             }
         }
+        if dir == Dir::Down && !n.cert_finished {
+            let r = n.cert.get_or_insert_with(Box::default);
+            let p = r.push(tcp.seq, pkt.payload);
+            if p == Progress::Done {
+                n.cert_names = r.take_names();
+            }
+            if p.is_final() {
+                n.cert = None;
+                n.cert_finished = true;
+            }
+        }
         // STUN/TURN over TCP (RFC 4571 framing or plain) in the first segments.
         if stun::looks_like_stun(pkt.payload) {
             if let Some(s) = stun::parse_stun(pkt.payload) {
@@ -397,7 +421,7 @@ impl Namer {
                 n.stun.get_or_insert_with(Box::default).merge(&s);
             }
         }
-        if n.tls_finished && n.stun.is_none() {
+        if n.tls_finished && n.cert_finished && n.stun.is_none() {
             n.done = true;
         }
     }
@@ -434,7 +458,7 @@ impl Namer {
     }
 
     /// Remember the call's sockets: its local endpoints (private or link-local addresses), or
-    /// the client's when neither side is local.
+    /// the client's when neither side is local, and a direct peer's endpoint.
     fn claim_sockets(
         &mut self,
         ends: [(IpAddr, u16); 2],
@@ -446,6 +470,17 @@ impl Namer {
             ends.iter().copied().filter(|e| is_local(e.0)).collect();
         if local.is_empty() {
             local.push(ends[0]);
+        }
+        // A remote endpoint that looks like a peer's own mapping (an unlisted high port outside
+        // every service range) rather than a shared server (3478, 19302, a relay range).
+        for e in ends {
+            let peer_like = !is_local(e.0)
+                && e.1 >= 1024
+                && self.catalog.ports(proto::UDP, e.1).next().is_none()
+                && self.catalog.range(e.0).is_none();
+            if peer_like && !local.contains(&e) {
+                local.push(e);
+            }
         }
         for ep in local {
             if !self.sockets.contains_key(&ep) {
@@ -472,10 +507,8 @@ impl Namer {
         let markers = self.catalog.markers();
         for &i in &n.prologue {
             if let Some(m) = markers.get(usize::from(i)) {
-                if let Marker::Prefix(p) = &m.marker {
-                    if p.len() >= MIN_STANDALONE_PREFIX {
-                        return Some((m.service, format!("prologue:0x{}", hex(p))));
-                    }
+                if let Some((ev, true)) = prologue_evidence(&m.marker) {
+                    return Some((m.service, ev));
                 }
             }
         }
@@ -539,7 +572,7 @@ impl Namer {
 
     /// Before a flow leaves the analysis thread: record what other flows' sockets say about it
     /// (claims made after this flow started), so deciding needs nothing but the flow.
-    pub fn settle(&self, flow: &mut Flow<FlowNaming>) {
+    pub fn settle(&mut self, flow: &mut Flow<FlowNaming>) {
         if flow.proto() != proto::UDP {
             return;
         }
@@ -653,6 +686,14 @@ impl Attributor {
                 decide(&mut a, e.service, e.role, weight::HTTP_HOST);
             }
         }
+        // The server certificate's subject name (TLS 1.2 and older). Only the subject decides:
+        // shared certificates list many services among their alternative names.
+        if let Some(cn) = n.cert_names.first() {
+            a.evidence.push(format!("cert:{cn}"));
+            if let Some((_, e)) = self.catalog.domain(cn.trim_start_matches("*.")) {
+                decide(&mut a, e.service, media_role(e.role), weight::CERT);
+            }
+        }
         // DNS flows: the name asked for.
         if let Some(q) = &n.dns_query {
             a.evidence.push(format!("dns-query:{q}"));
@@ -672,9 +713,8 @@ impl Attributor {
         let mut weak_prefix: Vec<(ServiceId, String)> = Vec::new();
         for &i in &n.prologue {
             if let Some(m) = markers.get(usize::from(i)) {
-                if let Marker::Prefix(p) = &m.marker {
-                    let ev = format!("prologue:0x{}", hex(p));
-                    if p.len() >= MIN_STANDALONE_PREFIX {
+                if let Some((ev, standalone)) = prologue_evidence(&m.marker) {
+                    if standalone {
                         a.evidence.push(ev);
                         let role = if flow.proto() == proto::UDP {
                             Role::Call
@@ -764,7 +804,13 @@ impl Attributor {
             a.evidence
                 .push(format!("asn:AS{asn} {org}").trim_end().to_string());
         }
-        if let Some(e) = asn_entry {
+        // A name seen in the clear that the catalog does not know says the flow is something
+        // else: then ports do not name it.
+        let unknown_name = a.service.is_none()
+            && (n.hello.as_ref().is_some_and(|h| h.sni.is_some())
+                || !n.cert_names.is_empty()
+                || n.http_host.is_some());
+        if let (Some(e), false) = (asn_entry, unknown_name) {
             let run_by_company: Vec<(ServiceId, Role)> = port_services
                 .iter()
                 .copied()
@@ -812,7 +858,7 @@ impl Attributor {
                 _ => flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0,
             };
         if let [(s, role)] = candidates[..] {
-            if conversed && !is_generic_port(server_port) {
+            if conversed && !unknown_name && !is_generic_port(server_port) {
                 decide(&mut a, s, role, weight::PORT);
             }
         }
@@ -860,7 +906,20 @@ fn stun_hit(s: &StunSeen, m: &Marker) -> Option<String> {
             .as_deref()
             .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
             .map(|v| format!("stun-software:{v}")),
-        Marker::Prefix(_) => None,
+        Marker::Prefix(_) | Marker::Packet { .. } => None,
+    }
+}
+
+/// Evidence text of a prologue marker, and whether it may name a service by itself (a prefix
+/// of at least four bytes, or a packet of an exact length).
+fn prologue_evidence(m: &Marker) -> Option<(String, bool)> {
+    match m {
+        Marker::Prefix(p) => Some((
+            format!("prologue:0x{}", hex(p)),
+            p.len() >= MIN_STANDALONE_PREFIX,
+        )),
+        Marker::Packet { prefix, len } => Some((format!("prologue:0x{}/{len}", hex(prefix)), true)),
+        _ => None,
     }
 }
 
