@@ -15,6 +15,7 @@ mod ffi;
 pub mod live;
 pub mod memory;
 pub mod offline;
+pub mod threaded;
 pub mod writer;
 
 use std::fmt;

@@ -18,6 +18,7 @@ use clap::{Parser, Subcommand};
 use crate::capture::CaptureError;
 use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
 use crate::capture::offline::FileSource;
+use crate::capture::threaded::ThreadedSource;
 use crate::dissect::catalog::Catalog;
 use crate::dissect::geo::Geo;
 use crate::dissect::naming::{Attributor, FlowNaming, Namer};
@@ -289,7 +290,9 @@ fn flows(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source = FileSource::new(files)?;
+    // Reading runs on its own thread, overlapping with the analysis.
+    let mut source =
+        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
     let (namer, attributor) = flow.namer()?;
     let naming = !flow.no_names;
     let namer = std::cell::RefCell::new(namer);

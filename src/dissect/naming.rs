@@ -403,6 +403,20 @@ impl Namer {
                 }
             }
         }
+        if dir == Dir::Down && !n.cert_finished && n.cert.is_none() {
+            // The certificate matters when the ClientHello did not already name a known
+            // service: no SNI, or one the catalog does not know. Other flows skip the buffering.
+            let needed = match &n.hello {
+                Some(h) => h
+                    .sni
+                    .as_deref()
+                    .is_none_or(|sni| self.catalog.domain(sni).is_none()),
+                None => false,
+            };
+            if !needed {
+                n.cert_finished = true;
+            }
+        }
         if dir == Dir::Down && !n.cert_finished {
             let r = n.cert.get_or_insert_with(Box::default);
             let p = r.push(tcp.seq, pkt.payload);

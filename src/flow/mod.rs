@@ -75,11 +75,31 @@ pub type Endpoint = (IpAddr, u16);
 
 /// Flow key: protocol and the two endpoints in a canonical order (the smaller first), so both
 /// directions find the same flow.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct FlowKey {
     pub proto: u8,
     pub lo: Endpoint,
     pub hi: Endpoint,
+}
+
+/// An address as one integer, for hashing and ordering on the per-packet path (the derived
+/// implementations go through byte slices). IPv4 and IPv6 never share a key, so the values
+/// need not be distinct across families.
+fn addr_bits(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
+impl std::hash::Hash for FlowKey {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        h.write_u128(addr_bits(self.lo.0));
+        h.write_u128(addr_bits(self.hi.0));
+        h.write_u64(
+            u64::from(self.proto) << 32 | u64::from(self.lo.1) << 16 | u64::from(self.hi.1),
+        );
+    }
 }
 
 impl FlowKey {
@@ -87,7 +107,15 @@ impl FlowKey {
     pub fn of(pkt: &Packet<'_>) -> (Self, bool) {
         let s = (pkt.src, pkt.src_port);
         let d = (pkt.dst, pkt.dst_port);
-        if s <= d {
+        // The same order as comparing the endpoints, computed on integers: addresses of one
+        // family compare like their big-endian integers.
+        let s_first = match (pkt.src, pkt.dst) {
+            (IpAddr::V4(_), IpAddr::V4(_)) | (IpAddr::V6(_), IpAddr::V6(_)) => {
+                (addr_bits(pkt.src), pkt.src_port) <= (addr_bits(pkt.dst), pkt.dst_port)
+            }
+            _ => s <= d,
+        };
+        if s_first {
             (
                 Self {
                     proto: pkt.proto,
