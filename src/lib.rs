@@ -8,6 +8,7 @@
 //! Packet timestamps are the only clock used in analysis, so a replayed capture and the same
 //! traffic seen live give the same answers.
 
+pub mod activity;
 pub mod capture;
 pub mod cli;
 pub mod decode;

@@ -143,6 +143,27 @@ impl LiveSource {
     }
 }
 
+/// The pending error of a socket (SO_ERROR), as text.
+fn socket_error(fd: std::os::fd::RawFd) -> String {
+    let mut err: libc::c_int = 0;
+    let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
+    // SAFETY: `err` and `len` are valid for the call and sized as SO_ERROR expects.
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
+    if rc != 0 || err == 0 {
+        "an error".to_string()
+    } else {
+        std::io::Error::from_raw_os_error(err).to_string()
+    }
+}
+
 /// Wall-clock now, used only for idle ticks of a live capture (the clock its packets carry).
 fn wall_now() -> Timestamp {
     let d = SystemTime::now()
@@ -156,6 +177,9 @@ impl PacketSource for LiveSource {
         let handle: *mut libc::c_void = self.cap.as_ptr().cast();
         let mut hdr: *mut PcapPkthdr = std::ptr::null_mut();
         let mut data: *const libc::c_uchar = std::ptr::null();
+        // Whether poll(2) already reported an error on the descriptor: libpcap is asked once
+        // more, so its own wording (and errno) reaches the user, before we give up on our own.
+        let mut descriptor_error = false;
         loop {
             if self.stop.load(Ordering::Relaxed) {
                 return Ok(Next::End);
@@ -177,13 +201,32 @@ impl PacketSource for LiveSource {
                     if n == 0 {
                         return Ok(Next::Idle(wall_now()));
                     }
+                    if n < 0 {
+                        let e = std::io::Error::last_os_error();
+                        if e.kind() == std::io::ErrorKind::Interrupted {
+                            continue; // a signal: the stop flag is checked at the loop's top
+                        }
+                        return Err(CaptureError::Live {
+                            interface: self.interface.clone(),
+                            message: format!("waiting for packets: {e}"),
+                        });
+                    }
                     if pfd.revents & (libc::POLLERR | libc::POLLHUP | libc::POLLNVAL) != 0
                         && pfd.revents & libc::POLLIN == 0
                     {
-                        return Err(CaptureError::InterfaceGone {
-                            interface: self.interface.clone(),
-                            message: "the capture descriptor reported an error (interface down or removed)".into(),
-                        });
+                        // On Linux, deleting the interface (or taking it down) sets ENETDOWN on
+                        // the packet socket: POLLERR without POLLIN. libpcap's next read turns
+                        // it into "The interface went down" / "The interface disappeared".
+                        if descriptor_error {
+                            return Err(CaptureError::InterfaceGone {
+                                interface: self.interface.clone(),
+                                message: format!(
+                                    "the capture socket reported {} (interface down or removed)",
+                                    socket_error(self.fd)
+                                ),
+                            });
+                        }
+                        descriptor_error = true;
                     }
                 }
                 -2 => return Ok(Next::End),
@@ -200,8 +243,11 @@ impl PacketSource for LiveSource {
                     let lower = message.to_ascii_lowercase();
                     return Err(
                         if lower.contains("went down")
+                            || lower.contains("disappeared")
                             || lower.contains("no such device")
+                            || lower.contains("no such device or address")
                             || lower.contains("network is down")
+                            || lower.contains("hangup")
                         {
                             CaptureError::InterfaceGone {
                                 interface: self.interface.clone(),

@@ -24,7 +24,7 @@ use crate::dissect::geo::Geo;
 use crate::dissect::naming::{Attributor, FlowNaming, Namer};
 use crate::flow::{DEFAULT_MAX_FLOWS, Timeouts};
 use crate::pipeline::{Pipeline, PipelineConfig, RunEnd};
-use crate::views::export::{FlowWriter, Format, stats_text};
+use crate::views::export::{FlowCollector, FlowWriter, Format, RecordWriter, stats_text};
 
 /// Exit codes. Documented in the README; scripts rely on them.
 pub mod exit {
@@ -123,6 +123,18 @@ pub enum Command {
         /// stderr as well).
         #[arg(long)]
         stats: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Print the activities inferred from saved captures (calls, call attempts, media
+    /// transfers), one record each, with the evidence that decided them.
+    Events {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Ndjson)]
+        format: Format,
         #[command(flatten)]
         flow: FlowArgs,
         /// Capture files.
@@ -233,6 +245,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             flow,
             files,
         }) => flows(format, stats, &flow, &files),
+        Some(Command::Events {
+            format,
+            flow,
+            files,
+        }) => events(format, &flow, &files),
         Some(Command::Live {
             interface,
             filter,
@@ -335,6 +352,45 @@ fn flows(
     })
 }
 
+fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
+    let mut source =
+        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let (namer, attributor) = flow.namer()?;
+    let namer = std::cell::RefCell::new(namer);
+    let mut collector = FlowCollector::spawn(attributor).context("starting the collector")?;
+    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
+    let end = pipeline.run(
+        &mut source,
+        &mut |f, p, o| {
+            namer.borrow_mut().on_packet(f, p, o);
+            f.ext.media.observe(p, o.dir);
+        },
+        &mut |mut f, reason| {
+            namer.borrow_mut().settle(&mut f);
+            f.ext.media.finish();
+            collector.push((f, reason));
+        },
+    );
+    let summaries = collector.finish().context("collecting flows")?;
+    let events = crate::activity::infer(&summaries);
+    let mut out = RecordWriter::new(format, io::BufWriter::new(io::stdout()));
+    for e in &events {
+        out.write(e).context("writing events")?;
+    }
+    out.flush().context("writing events")?;
+    let stats = pipeline.stats();
+    eprint!("{}", stats_text(&stats));
+    eprintln!("  events: {}", events.len());
+    if let RunEnd::Failed(e) = end {
+        return Err(anyhow::Error::new(e).into());
+    }
+    Ok(if stats.partial_inputs.is_empty() {
+        exit::OK
+    } else {
+        exit::PARTIAL_INPUT
+    })
+}
+
 /// Flows per batch handed to the writer thread when reading files: large enough that the
 /// channel costs nothing per flow, small enough to keep memory flat.
 const FLOWS_BATCH: usize = 256;
@@ -351,6 +407,17 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
     }
     let (namer, attributor) = flow.namer()?;
     let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
+    // The handle is open: nothing from here on needs a privilege, so give them all up before
+    // the first packet is read and before any other thread starts (capabilities are per
+    // thread). Failing to drop stops the run.
+    match crate::capture::privileges::drop_privileges() {
+        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
+        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
+        Err(e) => {
+            drop(source);
+            return Err(anyhow::Error::new(e).into());
+        }
+    }
     let interface = opts.interface.clone();
     let cfg = config(flow);
     // Capture and analysis run on their own thread, records are written on another; this one

@@ -152,6 +152,9 @@ pub struct FlowNaming {
     pub call_marker: Option<(ServiceId, String)>,
     /// A call service another flow of the same socket was named by (set by `Namer::settle`).
     pub socket_claim: Option<(ServiceId, String)>,
+    /// Timing and volume counters of the activity model (`crate::activity`), kept here because
+    /// a flow carries one block of per-flow state for all later stages.
+    pub media: crate::activity::MediaStats,
 }
 
 /// The decision for one flow.

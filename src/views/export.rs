@@ -337,3 +337,63 @@ impl<W: Write + Send + 'static> FlowWriter<W> {
         }
     }
 }
+
+/// Collects finished flows on a thread of its own (deciding each flow's service there) for the
+/// activity model, which needs them all.
+pub struct FlowCollector {
+    tx: Option<std::sync::mpsc::SyncSender<Vec<Finished>>>,
+    batch: Vec<Finished>,
+    handle: Option<std::thread::JoinHandle<Vec<crate::activity::FlowSummary>>>,
+}
+
+impl FlowCollector {
+    pub fn spawn(attributor: Attributor) -> io::Result<Self> {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finished>>(WRITER_QUEUE);
+        let handle = std::thread::Builder::new()
+            .name("collector".into())
+            .spawn(move || {
+                let mut out = Vec::new();
+                for batch in rx {
+                    for (flow, reason) in batch {
+                        let a = attributor.attribute(&flow);
+                        let record = FlowRecord::named(&flow, reason, a);
+                        let summary = crate::activity::FlowSummary {
+                            record,
+                            media: flow.ext.media,
+                        };
+                        if crate::activity::relevant(&summary) {
+                            out.push(summary);
+                        }
+                    }
+                }
+                out
+            })?;
+        Ok(Self {
+            tx: Some(tx),
+            batch: Vec::with_capacity(256),
+            handle: Some(handle),
+        })
+    }
+
+    pub fn push(&mut self, item: Finished) {
+        self.batch.push(item);
+        if self.batch.len() >= 256 {
+            let full = std::mem::replace(&mut self.batch, Vec::with_capacity(256));
+            if let Some(tx) = &self.tx {
+                let _ = tx.send(full);
+            }
+        }
+    }
+
+    /// All collected flows.
+    pub fn finish(mut self) -> io::Result<Vec<crate::activity::FlowSummary>> {
+        let rest = std::mem::take(&mut self.batch);
+        if let Some(tx) = self.tx.take() {
+            let _ = tx.send(rest);
+        }
+        match self.handle.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(v)) => Ok(v),
+            _ => Err(io::Error::other("the collector thread panicked")),
+        }
+    }
+}
