@@ -541,8 +541,16 @@ impl Namer {
         if dir == Dir::Up && n.hello.is_none() && p.first().is_some_and(|b| b & 0xc0 == 0xc0) {
             let q = n.quic.get_or_insert_with(Box::default);
             let progress = q.push_client_datagram(p);
+            // Encrypted media of call apps starts with any byte, so a "long header" with a
+            // version nobody assigned is not QUIC: only known versions name the flow QUIC.
             if let Some(v) = q.last_version() {
-                n.quic_version = Some(v);
+                if !matches!(
+                    super::quic::QuicVersionKind::of(v),
+                    super::quic::QuicVersionKind::Unknown(_)
+                        | super::quic::QuicVersionKind::Negotiation
+                ) {
+                    n.quic_version = Some(v);
+                }
             }
             if progress == Progress::Done {
                 if let Some(info) = q.take_info() {
