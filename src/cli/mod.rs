@@ -342,6 +342,11 @@ fn flows(
         out.flush().context("writing flow records")?;
     }
     eprint!("{}", stats_text(&stats));
+    exit_of_run(end, &stats)
+}
+
+/// Exit code of a run over files: a failed source is an error; a damaged file is partial input.
+fn exit_of_run(end: RunEnd, stats: &crate::pipeline::RunStats) -> Result<u8, Failure> {
     if let RunEnd::Failed(e) = end {
         return Err(anyhow::Error::new(e).into());
     }
@@ -381,14 +386,7 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
     let stats = pipeline.stats();
     eprint!("{}", stats_text(&stats));
     eprintln!("  events: {}", events.len());
-    if let RunEnd::Failed(e) = end {
-        return Err(anyhow::Error::new(e).into());
-    }
-    Ok(if stats.partial_inputs.is_empty() {
-        exit::OK
-    } else {
-        exit::PARTIAL_INPUT
-    })
+    exit_of_run(end, &stats)
 }
 
 /// Flows per batch handed to the writer thread when reading files: large enough that the
