@@ -24,3 +24,43 @@ unsafe extern "C" {
     /// reading a pcapng file stopped).
     pub fn pcap_file(p: *mut libc::c_void) -> *mut libc::FILE;
 }
+
+/// The last error of a handle, as text.
+///
+/// # Safety
+/// `handle` must be a live libpcap handle.
+pub unsafe fn error_message(handle: *mut libc::c_void) -> String {
+    // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer (the caller
+    // guarantees the handle).
+    unsafe {
+        let e = pcap_geterr(handle);
+        if e.is_null() {
+            "unknown libpcap error".to_string()
+        } else {
+            std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// What a successful `pcap_next_ex` handed out: seconds, the sub-second field (micro- or
+/// nanoseconds as the handle was opened), captured and on-wire lengths, and the bytes.
+///
+/// # Safety
+/// `hdr` and `data` must come from a `pcap_next_ex` call that returned 1, and the returned
+/// slice must not outlive the next read on the same handle.
+pub unsafe fn packet<'a>(
+    hdr: *const PcapPkthdr,
+    data: *const libc::c_uchar,
+) -> (i64, i64, u32, u32, &'a [u8]) {
+    // SAFETY: the caller guarantees `hdr` points to a valid header and `data` to `caplen`
+    // bytes that stay valid for `'a`.
+    unsafe {
+        let h = &*hdr;
+        let bytes: &[u8] = if data.is_null() || h.caplen == 0 {
+            &[]
+        } else {
+            std::slice::from_raw_parts(data, h.caplen as usize)
+        };
+        (h.ts.tv_sec, h.ts.tv_usec, h.caplen, h.len, bytes)
+    }
+}

@@ -15,7 +15,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use pcap::{Active, Capture, Precision};
 
-use super::ffi::{PcapPkthdr, pcap_geterr, pcap_next_ex};
+use super::ffi::{PcapPkthdr, error_message, packet, pcap_next_ex};
 use super::{CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, Timestamp};
 
 /// Default snapshot length: the largest IPv4/IPv6 packet without jumbograms, so a ClientHello
@@ -231,15 +231,8 @@ impl PacketSource for LiveSource {
                 }
                 -2 => return Ok(Next::End),
                 _ => {
-                    // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer.
-                    let message = unsafe {
-                        let e = pcap_geterr(handle);
-                        if e.is_null() {
-                            "unknown libpcap error".to_string()
-                        } else {
-                            std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
-                        }
-                    };
+                    // SAFETY: the handle is open.
+                    let message = unsafe { error_message(handle) };
                     let lower = message.to_ascii_lowercase();
                     return Err(
                         if lower.contains("went down")
@@ -263,22 +256,9 @@ impl PacketSource for LiveSource {
                 }
             }
         }
-        // SAFETY: pcap_next_ex returned 1: `hdr` points to a valid header and `data` to `caplen`
-        // bytes, valid until the next read on this handle, which needs `&mut self`.
-        let (ts_sec, ts_frac, caplen, len) = unsafe {
-            (
-                (*hdr).ts.tv_sec,
-                (*hdr).ts.tv_usec,
-                (*hdr).caplen,
-                (*hdr).len,
-            )
-        };
-        let data: &[u8] = if data.is_null() || caplen == 0 {
-            &[]
-        } else {
-            // SAFETY: see above.
-            unsafe { std::slice::from_raw_parts(data, caplen as usize) }
-        };
+        // SAFETY: pcap_next_ex returned 1; the frame borrows `self`, so no read on this
+        // handle can happen while it lives.
+        let (ts_sec, ts_frac, caplen, len, data) = unsafe { packet(hdr, data) };
         let frac = if self.nanos { ts_frac } else { ts_frac * 1_000 };
         Ok(Next::Frame(Frame {
             ts: Timestamp::from_parts(ts_sec, frac),

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
-use super::ffi::{PcapPkthdr, pcap_file, pcap_geterr, pcap_next_ex};
+use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, Timestamp};
 
 /// Size of the classic pcap file header (magic, versions, zone, sigfigs, snaplen, link type).
@@ -297,15 +297,8 @@ impl PacketSource for FileSource {
                 1 if !hdr.is_null() => break (hdr, data),
                 -2 => self.current = None,
                 _ => {
-                    // SAFETY: pcap_geterr returns the handle's NUL-terminated error buffer.
-                    let message = unsafe {
-                        let e = pcap_geterr(handle(cap));
-                        if e.is_null() {
-                            "unknown libpcap error".to_string()
-                        } else {
-                            std::ffi::CStr::from_ptr(e).to_string_lossy().into_owned()
-                        }
-                    };
+                    // SAFETY: the handle is open.
+                    let message = unsafe { error_message(handle(cap)) };
                     let err = CaptureError::Partial {
                         path: f.path.clone(),
                         offset: f.stop_offset(),
@@ -330,23 +323,9 @@ impl PacketSource for FileSource {
                 data,
             }));
         }
-        // SAFETY: pcap_next_ex returned 1, so `hdr` points to a valid header and `data` to
-        // `caplen` bytes; both stay valid until the next read on this handle, which needs
-        // `&mut self` and so cannot happen while the returned frame borrows `self`.
-        let (ts_sec, ts_frac, caplen, len) = unsafe {
-            (
-                (*hdr).ts.tv_sec,
-                (*hdr).ts.tv_usec,
-                (*hdr).caplen,
-                (*hdr).len,
-            )
-        };
-        let data: &[u8] = if data.is_null() || caplen == 0 {
-            &[]
-        } else {
-            // SAFETY: see above.
-            unsafe { std::slice::from_raw_parts(data, caplen as usize) }
-        };
+        // SAFETY: pcap_next_ex returned 1; the frame borrows `self`, so no read on this
+        // handle can happen while it lives.
+        let (ts_sec, ts_frac, caplen, len, data) = unsafe { packet(hdr, data) };
         f.records += 1;
         if let FileKind::Pcap { record_header_len } = f.kind {
             f.offset += record_header_len + u64::from(caplen);
