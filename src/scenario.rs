@@ -279,7 +279,8 @@ impl Scenario {
         (conn, t)
     }
 
-    /// Application data on a TLS connection, as one record of `len` bytes.
+    /// Application data on a TLS connection: `len` bytes in records of at most 2^14 bytes
+    /// (RFC 8446 §5.1).
     pub fn tls_data(
         &mut self,
         conn: &mut TcpConn,
@@ -287,9 +288,13 @@ impl Scenario {
         up: bool,
         len: usize,
     ) -> Timestamp {
+        const MAX_RECORD: usize = 1 << 14;
         let body = self.filler(len);
-        let rec = tls_record(23, &body);
-        self.tcp_send(conn, ts, up, &rec)
+        let mut stream = Vec::with_capacity(len + (len / MAX_RECORD + 1) * 5);
+        for chunk in body.chunks(MAX_RECORD) {
+            stream.extend(tls_record(23, chunk));
+        }
+        self.tcp_send(conn, ts, up, &stream)
     }
 }
 

@@ -52,3 +52,54 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
         .count();
     assert_eq!((udp53, tls, call), (3, 3, 1), "{from_file:#?}");
 }
+
+/// The activities the demo scenario scripts come back as events: a 95 s WhatsApp voice call
+/// through a relay (media from 200 s + 3 s), and a 182,000-byte photo download.
+#[test]
+fn demo_scenario_events_are_found() {
+    use onlooker::activity::{FlowSummary, infer};
+    use onlooker::dissect::catalog::Catalog;
+    use onlooker::dissect::geo::Geo;
+    use onlooker::dissect::naming::{FlowNaming, Namer};
+    let namer = Namer::new(Catalog::bundled().unwrap_or_else(|e| panic!("{e}")));
+    let attributor = namer.attributor(Geo::bundled());
+    let namer = std::cell::RefCell::new(namer);
+    let mut flows = Vec::new();
+    let mut src = MemorySource::new(onlooker::scenario::demo().into_frames());
+    let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
+    p.run(
+        &mut src,
+        &mut |f, pkt, o| {
+            namer.borrow_mut().on_packet(f, pkt, o);
+            f.ext.media.observe(pkt, o.dir);
+        },
+        &mut |mut f, r| {
+            namer.borrow_mut().settle(&mut f);
+            f.ext.media.finish();
+            let record = FlowRecord::named(&f, r, attributor.attribute(&f));
+            flows.push(FlowSummary {
+                record,
+                media: f.ext.media.clone(),
+            });
+        },
+    );
+    let events = infer(&flows);
+    let t0 = 1_772_571_480.0;
+    let call = events
+        .iter()
+        .find(|e| e.kind == "voice_call")
+        .unwrap_or_else(|| panic!("no voice call in {events:#?}"));
+    assert_eq!(call.service.as_deref(), Some("WhatsApp"));
+    assert_eq!(call.peer_kind, Some("relay"));
+    assert!((call.start_ts - (t0 + 203.0)).abs() < 2.0, "{call:?}");
+    assert!((call.end_ts - call.start_ts - 95.0).abs() < 2.0, "{call:?}");
+    let photo = events
+        .iter()
+        .find(|e| e.kind == "media_download")
+        .unwrap_or_else(|| panic!("no download in {events:#?}"));
+    // 182,000 bytes of application data in TLS records of at most 16 KiB plus 5-byte headers.
+    let expected = 182_000.0;
+    assert!(((photo.bytes_in as f64) - expected).abs() <= 0.05 * expected, "{photo:?}");
+    assert_eq!(photo.size_class, Some("photo"));
+    assert!(!events.iter().any(|e| e.kind == "video_call"));
+}
