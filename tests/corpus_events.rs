@@ -100,6 +100,7 @@ fn events_agree_with_the_verified_labels() {
     let (mut attempts, mut attempts_ok) = (0, 0);
     let (mut reported_calls, mut false_calls) = (0, 0);
     let (mut media, mut media_found, mut media_size_ok) = (0, 0, 0);
+    let (mut msgs, mut msgs_found) = (0, 0);
     let mut notes = Vec::new();
     for (file, labels) in &by_file {
         let events = events_of(&corpus.join("pcap").join(file));
@@ -152,6 +153,12 @@ fn events_agree_with_the_verified_labels() {
                         l.start, l.end
                     ));
                 }
+            } else if l.kind == "message_burst" {
+                msgs += 1;
+                let hit = events
+                    .iter()
+                    .any(|e| e.kind.starts_with("message_") && overlaps(e, l, 1.0));
+                msgs_found += usize::from(hit);
             } else if l.kind == "media_transfer_up" || l.kind == "media_transfer_down" {
                 media += 1;
                 let want = if l.kind.ends_with("up") {
@@ -225,6 +232,10 @@ fn events_agree_with_the_verified_labels() {
         pct(media_found, media)
     );
     println!("media_transfer  size within 10%              {media_size_ok}/{media_found}");
+    println!(
+        "message_burst   recall                       {msgs_found}/{msgs} = {:.0}%",
+        pct(msgs_found, msgs)
+    );
     for n in &notes {
         println!("  {n}");
     }

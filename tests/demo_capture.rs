@@ -99,7 +99,10 @@ fn demo_scenario_events_are_found() {
         .unwrap_or_else(|| panic!("no download in {events:#?}"));
     // 182,000 bytes of application data in TLS records of at most 16 KiB plus 5-byte headers.
     let expected = 182_000.0;
-    assert!(((photo.bytes_in as f64) - expected).abs() <= 0.05 * expected, "{photo:?}");
+    assert!(
+        ((photo.bytes_in as f64) - expected).abs() <= 0.05 * expected,
+        "{photo:?}"
+    );
     assert_eq!(photo.size_class, Some("photo"));
     assert!(!events.iter().any(|e| e.kind == "video_call"));
 }

@@ -44,6 +44,30 @@ pub const BULK_GAP_SECS: i64 = 5;
 pub const BULK_MIN_BYTES: u64 = 15_000;
 /// Bulk bursts kept per flow.
 const MAX_BURSTS: usize = 8;
+/// A message exchange (the message, its acknowledgement, delivery and read receipts) ends after
+/// this much silence: in the corpus's labelled WhatsApp, Viber and Threema messages the records
+/// of one exchange follow each other within 0.1 to 0.6 s, and separate messages are seconds
+/// apart.
+pub const MSG_GAP_NANOS: i64 = 1_000_000_000;
+/// The record that starts a message carries at least this much payload: in the labelled
+/// exchanges, messages are 150 B and more while typing indicators, receipts and acks are 38 to
+/// 80 B (WhatsApp pads records only lightly).
+pub const MSG_MIN_PAYLOAD: u32 = 120;
+/// Message exchanges kept per flow (a chat connection of an evening holds dozens).
+const MAX_MESSAGES: usize = 64;
+
+/// One exchange of records on a chat connection.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MsgBurst {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub bytes_up: u64,
+    pub bytes_down: u64,
+    pub packets_up: u32,
+    pub packets_down: u32,
+    /// Direction and size of the first record of at least [`MSG_MIN_PAYLOAD`] bytes.
+    pub lead: Option<(Dir, u32)>,
+}
 
 /// One bulk burst.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -90,6 +114,11 @@ pub struct MediaStats {
     /// Longest run of consecutive two-way media seconds, and where it started.
     pub best_run: u32,
     pub best_run_start: i64,
+    /// Exchanges of records (payload-carrying packets separated by less than the message gap).
+    pub messages: Vec<MsgBurst>,
+    msg: Option<MsgBurst>,
+    /// Exchanges seen so far (the first, the handshake and login, is not a message).
+    msg_count: u32,
     /// Completed bulk bursts of at least [`BULK_MIN_BYTES`], per direction.
     pub bursts_up: Vec<Burst>,
     pub bursts_down: Vec<Burst>,
@@ -101,6 +130,9 @@ impl MediaStats {
         let secs = pkt.ts.0.div_euclid(Timestamp::NANOS_PER_SEC);
         if pkt.payload_len > BULK_PAYLOAD {
             self.bulk(pkt, dir);
+        }
+        if pkt.payload_len > 0 {
+            self.message(pkt, dir);
         }
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
             return;
@@ -201,8 +233,52 @@ impl MediaStats {
         }
     }
 
+    fn message(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        let cont = self
+            .msg
+            .as_ref()
+            .is_some_and(|m| pkt.ts.0 - m.end.0 <= MSG_GAP_NANOS);
+        if !cont {
+            self.close_message();
+            self.msg = Some(MsgBurst {
+                start: pkt.ts,
+                end: pkt.ts,
+                ..MsgBurst::default()
+            });
+        }
+        if let Some(m) = &mut self.msg {
+            m.end = m.end.max(pkt.ts);
+            let p = pkt.payload_len;
+            match dir {
+                Dir::Up => {
+                    m.bytes_up += u64::from(p);
+                    m.packets_up += 1;
+                }
+                Dir::Down => {
+                    m.bytes_down += u64::from(p);
+                    m.packets_down += 1;
+                }
+            }
+            if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
+                m.lead = Some((dir, p));
+            }
+        }
+    }
+
+    fn close_message(&mut self) {
+        if let Some(m) = self.msg.take() {
+            self.msg_count += 1;
+            let small = m.bytes_up + m.bytes_down < BULK_MIN_BYTES;
+            if self.msg_count > 1 && m.lead.is_some() && small && self.messages.len() < MAX_MESSAGES
+            {
+                self.messages.push(m);
+            }
+        }
+    }
+
     /// Close the open bin and bursts (the flow ended).
     pub fn finish(&mut self) {
+        self.close_message();
         let next = self.bin + 1;
         self.close_bin(next);
         if let Some(b) = self.up.burst.take() {
@@ -267,7 +343,10 @@ fn flow_ref(r: &FlowRecord) -> String {
 /// bulk burst. Other flows are dropped as they end, which bounds memory by activity rather than
 /// by the size of the capture.
 pub fn relevant(f: &FlowSummary) -> bool {
-    call_candidate(f) || !f.media.bursts_up.is_empty() || !f.media.bursts_down.is_empty()
+    call_candidate(f)
+        || !f.media.bursts_up.is_empty()
+        || !f.media.bursts_down.is_empty()
+        || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
 }
 
 /// Whether a flow may be part of a call: UDP, not DNS or QUIC, with media or STUN, or named
@@ -310,6 +389,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     let mut events = Vec::new();
     calls(flows, &mut events);
     media(flows, &mut events);
+    messages(flows, &mut events);
     events.sort_by(|a, b| {
         a.start_ts
             .total_cmp(&b.start_ts)
@@ -535,6 +615,59 @@ fn size_class(bytes: u64) -> &'static str {
         0..=60_000 => "voice_note",
         60_001..=1_500_000 => "photo",
         _ => "video",
+    }
+}
+
+fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let r = &f.record;
+        if r.service_role != Some("chat") {
+            continue;
+        }
+        let Some(service) = r.service.clone() else {
+            continue;
+        };
+        for m in &f.media.messages {
+            let Some((dir, lead)) = m.lead else { continue };
+            let (kind, direction) = match dir {
+                Dir::Up => ("message_out", "out"),
+                Dir::Down => ("message_in", "in"),
+            };
+            let (start, end) = (m.start.as_secs_f64(), m.end.as_secs_f64());
+            out.push(Event {
+                id: 0,
+                kind,
+                service: Some(service.clone()),
+                start_ts: start,
+                end_ts: end,
+                direction,
+                bytes_out: m.bytes_up,
+                bytes_in: m.bytes_down,
+                packets_out: u64::from(m.packets_up),
+                packets_in: u64::from(m.packets_down),
+                flows: vec![flow_ref(r)],
+                peer_ip: r.server.parse::<SocketAddr>().ok().map(|p| p.ip().to_string()),
+                peer_asn: r.asn,
+                peer_as_org: r.as_org.clone(),
+                peer_country: r.country.clone(),
+                peer_city: r.city.clone(),
+                peer_kind: None,
+                size_class: None,
+                confidence: 0.5,
+                evidence: format!(
+                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection; the record's length bounds the message's length (encryption adds a fixed overhead, padding a little)",
+                    r.proto,
+                    r.client,
+                    r.server,
+                    if dir == Dir::Up { "sent" } else { "received" },
+                    m.packets_up,
+                    m.packets_down,
+                    m.bytes_up,
+                    m.bytes_down,
+                    end - start
+                ),
+            });
+        }
     }
 }
 
