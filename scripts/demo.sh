@@ -14,3 +14,5 @@ fi
 cargo build --release --quiet
 echo "== onlooker flows assets/demo.pcap  (a synthetic capture: see assets/README.md)" >&2
 ./target/release/onlooker flows assets/demo.pcap
+echo "== onlooker events assets/demo.pcap  (what an observer infers from those flows)" >&2
+./target/release/onlooker events assets/demo.pcap

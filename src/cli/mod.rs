@@ -129,7 +129,7 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the activities inferred from saved captures (calls, call attempts, media
+    /// Print the activities inferred from saved captures (calls, call attempts, messages, media
     /// transfers), one record each, with the evidence that decided them.
     Events {
         /// Output format.
