@@ -105,4 +105,16 @@ fn demo_scenario_events_are_found() {
     );
     assert_eq!(photo.size_class, Some("photo"));
     assert!(!events.iter().any(|e| e.kind == "video_call"));
+    // The scenario uses WhatsApp, then Signal three minutes after WhatsApp's call ends.
+    let sessions: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "online_session")
+        .filter_map(|e| e.service.as_deref())
+        .collect();
+    assert_eq!(sessions, ["WhatsApp", "Signal"]);
+    let signal_out = events
+        .iter()
+        .filter(|e| e.kind == "message_out" && e.service.as_deref() == Some("Signal"))
+        .count();
+    assert_eq!(signal_out, 4, "the scenario sends four Signal messages");
 }

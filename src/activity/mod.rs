@@ -390,6 +390,8 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    let sessions = online_sessions(&events);
+    events.extend(sessions);
     events.sort_by(|a, b| {
         a.start_ts
             .total_cmp(&b.start_ts)
@@ -616,6 +618,72 @@ fn size_class(bytes: u64) -> &'static str {
         60_001..=1_500_000 => "photo",
         _ => "video",
     }
+}
+
+/// Activities of one service closer than this belong to one stretch of use. Background traffic
+/// (keep-alives, push) is not an activity, so it does not extend a session. The value is a
+/// choice, not a measurement: five minutes joins a conversation's messages (minutes apart in
+/// the corpus) while separating uses of an app an hour apart.
+pub const SESSION_GAP_SECS: f64 = 300.0;
+
+/// Stretches of active use: a service's calls, messages and media joined when less than
+/// [`SESSION_GAP_SECS`] apart.
+fn online_sessions(events: &[Event]) -> Vec<Event> {
+    let mut by_service: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
+    for e in events {
+        if let Some(s) = e.service.as_deref() {
+            if e.kind != "call_attempt" {
+                by_service.entry(s).or_default().push(e);
+            }
+        }
+    }
+    let mut out = Vec::new();
+    for (service, mut evs) in by_service {
+        evs.sort_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
+        let mut i = 0;
+        while i < evs.len() {
+            let mut j = i;
+            let mut end = evs[i].end_ts;
+            while j + 1 < evs.len() && evs[j + 1].start_ts <= end + SESSION_GAP_SECS {
+                j += 1;
+                end = end.max(evs[j].end_ts);
+            }
+            let part = &evs[i..=j];
+            let count = |k: &str| part.iter().filter(|e| e.kind.starts_with(k)).count();
+            out.push(Event {
+                id: 0,
+                kind: "online_session",
+                service: Some(service.to_string()),
+                start_ts: evs[i].start_ts,
+                end_ts: end,
+                direction: "both",
+                bytes_out: part.iter().map(|e| e.bytes_out).sum(),
+                bytes_in: part.iter().map(|e| e.bytes_in).sum(),
+                packets_out: part.iter().map(|e| e.packets_out).sum(),
+                packets_in: part.iter().map(|e| e.packets_in).sum(),
+                flows: Vec::new(),
+                peer_ip: None,
+                peer_asn: None,
+                peer_as_org: None,
+                peer_country: None,
+                peer_city: None,
+                peer_kind: None,
+                size_class: None,
+                confidence: 0.5,
+                evidence: format!(
+                    "{} activities of {service} without a pause of {} min: {} messages, {} calls, {} media transfers, over {:.0} min",
+                    part.len(),
+                    SESSION_GAP_SECS / 60.0,
+                    count("message_"),
+                    part.iter().filter(|e| e.kind.ends_with("_call")).count(),
+                    count("media_"),
+                    (end - evs[i].start_ts) / 60.0
+                ),
+            });
+            i = j + 1;
+        }
+    }
+    out
 }
 
 fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
