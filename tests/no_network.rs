@@ -5,7 +5,10 @@
 use std::process::Command;
 
 fn strace_available() -> bool {
-    Command::new("strace").arg("-V").output().is_ok_and(|o| o.status.success())
+    Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 #[test]
@@ -19,14 +22,24 @@ fn replay_makes_no_network_connection() {
     for cmd in ["flows", "events"] {
         let log = dir.path().join(format!("{cmd}.trace"));
         let out = Command::new("strace")
-            .args(["-f", "-qq", "-e", "trace=connect,sendto,sendmsg,sendmmsg", "-o"])
+            .args([
+                "-f",
+                "-qq",
+                "-e",
+                "trace=connect,sendto,sendmsg,sendmmsg",
+                "-o",
+            ])
             .arg(&log)
             .arg(env!("CARGO_BIN_EXE_onlooker"))
             .arg(cmd)
             .arg(&demo)
             .output()
             .unwrap_or_else(|e| panic!("strace: {e}"));
-        assert!(out.status.success(), "{cmd}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         assert!(!out.stdout.is_empty(), "{cmd} printed nothing");
         let trace = std::fs::read_to_string(&log).unwrap_or_else(|e| panic!("{e}"));
         let net: Vec<&str> = trace
