@@ -18,7 +18,11 @@ fuzz_target!(|data: &[u8]| {
             let Some((_item, used)) = stun::next_tcp_item(rest, framing) else {
                 break;
             };
-            assert!(used > 0 && used <= rest.len(), "used {used} of {}", rest.len());
+            assert!(
+                used > 0 && used <= rest.len(),
+                "used {used} of {}",
+                rest.len()
+            );
             rest = &rest[used..];
         }
     }
