@@ -9,40 +9,18 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use onlooker::activity::{Event, FlowSummary, infer};
+use onlooker::activity::{Event, infer, summarize};
 use onlooker::capture::offline::FileSource;
 use onlooker::dissect::catalog::Catalog;
 use onlooker::dissect::geo::Geo;
-use onlooker::dissect::naming::{FlowNaming, Namer};
-use onlooker::pipeline::{Pipeline, PipelineConfig};
-use onlooker::views::export::FlowRecord;
+use onlooker::pipeline::PipelineConfig;
 
 fn events_of(path: &Path) -> Vec<Event> {
     let Ok(mut src) = FileSource::new(&[path.to_path_buf()]) else {
         return Vec::new();
     };
-    let namer = Namer::new(Catalog::bundled().unwrap_or_else(|e| panic!("{e}")));
-    let attributor = namer.attributor(Geo::bundled());
-    let namer = std::cell::RefCell::new(namer);
-    let mut flows = Vec::new();
-    let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
-    p.run(
-        &mut src,
-        &mut |f, pkt, o| {
-            namer.borrow_mut().on_packet(f, pkt, o);
-            f.ext.media.observe(pkt, o.dir);
-        },
-        &mut |mut f, r| {
-            namer.borrow_mut().settle(&mut f);
-            f.ext.media.finish();
-            let a = attributor.attribute(&f);
-            let record = FlowRecord::named(&f, r, a);
-            flows.push(FlowSummary {
-                record,
-                media: f.ext.media.clone(),
-            });
-        },
-    );
+    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
+    let (flows, _) = summarize(&mut src, catalog, Geo::bundled(), PipelineConfig::default());
     infer(&flows)
 }
 

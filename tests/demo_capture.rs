@@ -57,32 +57,12 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
 /// through a relay (media from 200 s + 3 s), and a 182,000-byte photo download.
 #[test]
 fn demo_scenario_events_are_found() {
-    use onlooker::activity::{FlowSummary, infer};
+    use onlooker::activity::{infer, summarize};
     use onlooker::dissect::catalog::Catalog;
     use onlooker::dissect::geo::Geo;
-    use onlooker::dissect::naming::{FlowNaming, Namer};
-    let namer = Namer::new(Catalog::bundled().unwrap_or_else(|e| panic!("{e}")));
-    let attributor = namer.attributor(Geo::bundled());
-    let namer = std::cell::RefCell::new(namer);
-    let mut flows = Vec::new();
     let mut src = MemorySource::new(onlooker::scenario::demo().into_frames());
-    let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
-    p.run(
-        &mut src,
-        &mut |f, pkt, o| {
-            namer.borrow_mut().on_packet(f, pkt, o);
-            f.ext.media.observe(pkt, o.dir);
-        },
-        &mut |mut f, r| {
-            namer.borrow_mut().settle(&mut f);
-            f.ext.media.finish();
-            let record = FlowRecord::named(&f, r, attributor.attribute(&f));
-            flows.push(FlowSummary {
-                record,
-                media: f.ext.media.clone(),
-            });
-        },
-    );
+    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
+    let (flows, _) = summarize(&mut src, catalog, Geo::bundled(), PipelineConfig::default());
     let events = infer(&flows);
     let t0 = 1_772_571_480.0;
     let call = events

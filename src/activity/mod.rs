@@ -686,6 +686,43 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
     out
 }
 
+/// An event resting on one flow: its reference and the server side as the peer. Counts,
+/// confidence and evidence are the caller's.
+fn on_flow(
+    r: &FlowRecord,
+    kind: &'static str,
+    service: &str,
+    (start, end): (f64, f64),
+    direction: &'static str,
+) -> Event {
+    Event {
+        id: 0,
+        kind,
+        service: Some(service.to_string()),
+        start_ts: start,
+        end_ts: end,
+        direction,
+        bytes_out: 0,
+        bytes_in: 0,
+        packets_out: 0,
+        packets_in: 0,
+        flows: vec![flow_ref(r)],
+        peer_ip: r
+            .server
+            .parse::<SocketAddr>()
+            .ok()
+            .map(|p| p.ip().to_string()),
+        peer_asn: r.asn,
+        peer_as_org: r.as_org.clone(),
+        peer_country: r.country.clone(),
+        peer_city: r.city.clone(),
+        peer_kind: None,
+        size_class: None,
+        confidence: 0.5,
+        evidence: String::new(),
+    }
+}
+
 fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
     for f in flows {
         let r = &f.record;
@@ -703,25 +740,10 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
             };
             let (start, end) = (m.start.as_secs_f64(), m.end.as_secs_f64());
             out.push(Event {
-                id: 0,
-                kind,
-                service: Some(service.clone()),
-                start_ts: start,
-                end_ts: end,
-                direction,
                 bytes_out: m.bytes_up,
                 bytes_in: m.bytes_down,
                 packets_out: u64::from(m.packets_up),
                 packets_in: u64::from(m.packets_down),
-                flows: vec![flow_ref(r)],
-                peer_ip: r.server.parse::<SocketAddr>().ok().map(|p| p.ip().to_string()),
-                peer_asn: r.asn,
-                peer_as_org: r.as_org.clone(),
-                peer_country: r.country.clone(),
-                peer_city: r.city.clone(),
-                peer_kind: None,
-                size_class: None,
-                confidence: 0.5,
                 evidence: format!(
                     "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection; the record's length bounds the message's length (encryption adds a fixed overhead, padding a little)",
                     r.proto,
@@ -734,6 +756,7 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                     m.bytes_down,
                     end - start
                 ),
+                ..on_flow(r, kind, &service, (start, end), direction)
             });
         }
     }
@@ -756,23 +779,10 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
             for b in bursts {
                 let (start, end) = (b.start.as_secs_f64(), b.end.as_secs_f64());
                 out.push(Event {
-                    id: 0,
-                    kind,
-                    service: Some(service.clone()),
-                    start_ts: start,
-                    end_ts: end,
-                    direction,
                     bytes_out: if direction == "out" { b.bytes } else { 0 },
                     bytes_in: if direction == "in" { b.bytes } else { 0 },
                     packets_out: if direction == "out" { u64::from(b.packets) } else { 0 },
                     packets_in: if direction == "in" { u64::from(b.packets) } else { 0 },
-                    flows: vec![flow_ref(r)],
-                    peer_ip: r.server.parse::<SocketAddr>().ok().map(|p| p.ip().to_string()),
-                    peer_asn: r.asn,
-                    peer_as_org: r.as_org.clone(),
-                    peer_country: r.country.clone(),
-                    peer_city: r.city.clone(),
-                    peer_kind: None,
                     size_class: Some(size_class(b.bytes)),
                     confidence: 0.7,
                     evidence: format!(
@@ -787,8 +797,43 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
                         end - start,
                         r.service_evidence.first().map_or("", String::as_str)
                     ),
+                    ..on_flow(r, kind, &service, (start, end), direction)
                 });
             }
         }
     }
+}
+
+/// Run a source through the whole analysis on this thread and keep every finished flow with
+/// its activity counters: what `onlooker events` does across threads, in one call for tests
+/// and library users.
+pub fn summarize(
+    source: &mut dyn crate::capture::PacketSource,
+    catalog: crate::dissect::catalog::Catalog,
+    geo: crate::dissect::geo::Geo,
+    cfg: crate::pipeline::PipelineConfig,
+) -> (Vec<FlowSummary>, crate::pipeline::RunStats) {
+    use crate::dissect::naming::{FlowNaming, Namer};
+    let namer = Namer::new(catalog);
+    let attributor = namer.attributor(geo);
+    let namer = std::cell::RefCell::new(namer);
+    let mut flows = Vec::new();
+    let mut p: crate::pipeline::Pipeline<FlowNaming> = crate::pipeline::Pipeline::new(cfg);
+    p.run(
+        source,
+        &mut |f, pkt, o| {
+            namer.borrow_mut().on_packet(f, pkt, o);
+            f.ext.media.observe(pkt, o.dir);
+        },
+        &mut |mut f, r| {
+            namer.borrow_mut().settle(&mut f);
+            f.ext.media.finish();
+            let record = FlowRecord::named(&f, r, attributor.attribute(&f));
+            flows.push(FlowSummary {
+                record,
+                media: std::mem::take(&mut f.ext.media),
+            });
+        },
+    );
+    (flows, p.stats())
 }
