@@ -14,6 +14,8 @@ pub mod cli;
 pub mod decode;
 pub mod dissect;
 pub mod flow;
+pub mod observer;
 pub mod pipeline;
 pub mod scenario;
+pub mod session;
 pub mod views;
