@@ -154,6 +154,19 @@ impl<T: Default> FlowTable<T> {
         }
     }
 
+    /// Visit every tracked flow mutably, in slot order, without touching the table's lists,
+    /// clock or counters: for snapshots that must look at a flow's later-stage state (and put
+    /// back whatever they changed). A flow's key and times must not be changed.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Flow<T>)) {
+        for chunk in &mut self.chunks {
+            for slot in chunk.iter_mut() {
+                if let Some(flow) = slot.flow.as_mut() {
+                    f(flow);
+                }
+            }
+        }
+    }
+
     /// Account a packet: expire what has gone idle by its time, find or create its flow (evicting
     /// the least recently seen flow when full), update it. Flows that end are passed to `sink`.
     pub fn observe(
