@@ -74,15 +74,21 @@ fn wait_for(h: &SessionHandle, what: &str, pred: impl Fn(&Snapshot) -> bool) -> 
 }
 
 fn run_demo(speed: Speed) -> Arc<Snapshot> {
-    let h = session::start(session::demo_source(), config(SourceKind::Demo { synthetic: true }, speed))
-        .unwrap();
+    let h = session::start(
+        session::demo_source(),
+        config(SourceKind::Demo { synthetic: true }, speed),
+    )
+    .unwrap();
     let s = wait_for(&h, "the end", |s| s.finished);
     h.stop();
     s
 }
 
 fn json(events: &[Event]) -> Vec<serde_json::Value> {
-    events.iter().map(|e| serde_json::to_value(e).unwrap()).collect()
+    events
+        .iter()
+        .map(|e| serde_json::to_value(e).unwrap())
+        .collect()
 }
 
 #[test]
@@ -141,9 +147,9 @@ fn final_snapshot_of_a_corpus_call_equals_onlooker_events() {
     assert_eq!(common::exit_code(&out), Some(0));
     let expected = common::ndjson(&out.stdout);
     assert!(
-        expected.iter().any(|e| e["kind"]
-            .as_str()
-            .is_some_and(|k| k.ends_with("_call"))),
+        expected
+            .iter()
+            .any(|e| e["kind"].as_str().is_some_and(|k| k.ends_with("_call"))),
         "the capture holds a call"
     );
     for speed in [Speed::Max, Speed::X100] {
@@ -294,7 +300,10 @@ fn a_call_shows_as_an_event_while_it_is_going() {
     let end = wait_for(&h, "the end", |s| s.finished);
     let final_call = end.events.iter().find(|e| e.kind == "voice_call").unwrap();
     assert_eq!(final_call.start_ts, call.start_ts);
-    assert!(final_call.end_ts > call.end_ts, "the end moved with the media");
+    assert!(
+        final_call.end_ts > call.end_ts,
+        "the end moved with the media"
+    );
     assert_eq!(json(&end.events), json(&expected_events(frames)));
     h.stop();
 }

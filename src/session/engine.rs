@@ -291,7 +291,9 @@ impl Engine {
 
     fn packets_per_sec(&mut self, now: Instant) -> f64 {
         let packets = self.analysis.packets();
-        let secs = now.saturating_duration_since(self.last_publish).as_secs_f64();
+        let secs = now
+            .saturating_duration_since(self.last_publish)
+            .as_secs_f64();
         if secs <= 0.0 {
             return self.last.pps;
         }
@@ -312,7 +314,11 @@ impl Engine {
             speed: self.pace.speed,
             paused: self.pace.paused,
             kernel_drops: self.kernel_drops,
-            pps: if self.pace.paused && !self.live { 0.0 } else { pps },
+            pps: if self.pace.paused && !self.live {
+                0.0
+            } else {
+                pps
+            },
             ..(*self.last).clone()
         };
         self.swap(snap);

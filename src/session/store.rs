@@ -105,26 +105,39 @@ impl Finished {
 
 /// An open flow as the previous snapshot showed it.
 struct OpenEntry {
-    first: Timestamp,
     packets: u64,
-    /// The refresh that last saw the flow open.
-    seen: u64,
     record: Arc<FlowRecord>,
     /// Its activity view (a copy of its counters, finished), when the activity model keeps it.
-    summary: Option<FlowSummary>,
+    summary: Option<Box<FlowSummary>>,
 }
 
-/// Records of the open flows, rebuilt only for flows that changed.
+/// Where an open flow sits in the Flows table: first packet time, then its key.
+type OpenOrder = (i64, u8, crate::flow::Endpoint, crate::flow::Endpoint);
+
+fn open_order(flow: &Flow<FlowNaming>) -> OpenOrder {
+    (
+        flow.first_ts.as_nanos(),
+        flow.key.proto,
+        flow.key.lo,
+        flow.key.hi,
+    )
+}
+
+/// Records of the open flows, ordered as the Flows table shows them. A refresh visits only
+/// the flows that saw packets since the previous one (the table's recency lists give them in
+/// O(changed)) and rebuilds those whose packet count moved; flows leave as they end.
 #[derive(Default)]
 pub struct Open {
-    map: FxHashMap<FlowKey, OpenEntry>,
-    round: u64,
+    by_order: BTreeMap<OpenOrder, OpenEntry>,
+    index: FxHashMap<FlowKey, OpenOrder>,
+    /// The table's clock at the previous refresh.
+    since: Option<Timestamp>,
+    /// A flow the activity model keeps ended since the previous refresh.
+    relevant_ended: bool,
 }
 
 /// What one refresh of the open flows found.
 pub struct Refreshed {
-    /// Open flows' records ordered by first packet time.
-    pub records: Vec<(i64, Arc<FlowRecord>)>,
     /// Whether a flow the activity model keeps appeared, changed or went.
     pub activity_changed: bool,
     /// Records rebuilt.
@@ -140,72 +153,68 @@ impl Open {
         namer: &mut Namer,
         attributor: &Attributor,
     ) -> Refreshed {
-        self.round += 1;
-        let round = self.round;
-        let mut changed = false;
+        let mut changed = std::mem::take(&mut self.relevant_ended);
         let mut rebuilt = 0usize;
-        let mut records = Vec::with_capacity(table.len());
-        table.for_each_mut(|flow| {
+        let since = self.since;
+        self.since = table.now();
+        let Self {
+            by_order, index, ..
+        } = self;
+        table.for_each_touched_since_mut(since, |flow| {
+            let order = open_order(flow);
             let packets = flow.packets();
-            match self.map.get_mut(&flow.key) {
-                Some(e) if e.first == flow.first_ts && e.packets == packets => {
-                    e.seen = round;
-                    records.push((flow.first_ts.as_nanos(), Arc::clone(&e.record)));
+            if let Some(old) = index.get(&flow.key).copied() {
+                if old == order && by_order.get(&old).is_some_and(|e| e.packets == packets) {
+                    return;
                 }
-                slot => {
-                    let was_relevant = slot.is_some_and(|e| e.summary.is_some());
-                    let (record, summary) = open_view(flow, namer, attributor);
-                    changed |= was_relevant || summary.is_some();
-                    rebuilt += 1;
-                    let record = Arc::new(record);
-                    records.push((flow.first_ts.as_nanos(), Arc::clone(&record)));
-                    self.map.insert(
-                        flow.key,
-                        OpenEntry {
-                            first: flow.first_ts,
-                            packets,
-                            seen: round,
-                            record,
-                            summary,
-                        },
-                    );
+                if let Some(e) = by_order.remove(&old) {
+                    changed |= e.summary.is_some();
                 }
             }
-        });
-        self.map.retain(|_, e| {
-            let keep = e.seen == round;
-            changed |= !keep && e.summary.is_some();
-            keep
-        });
-        // By first packet time, then endpoints: a stable order for flows of one instant.
-        records.sort_unstable_by(|a, b| {
-            a.0.cmp(&b.0)
-                .then_with(|| a.1.client.cmp(&b.1.client))
-                .then_with(|| a.1.server.cmp(&b.1.server))
-                .then_with(|| a.1.proto.cmp(&b.1.proto))
+            let (record, summary) = open_view(flow, namer, attributor);
+            changed |= summary.is_some();
+            rebuilt += 1;
+            by_order.insert(
+                order,
+                OpenEntry {
+                    packets,
+                    record: Arc::new(record),
+                    summary: summary.map(Box::new),
+                },
+            );
+            index.insert(flow.key, order);
         });
         Refreshed {
-            records,
             activity_changed: changed,
             rebuilt,
         }
     }
 
+    /// A flow ended: it leaves the open ones.
+    pub fn ended(&mut self, key: &FlowKey) {
+        if let Some(order) = self.index.remove(key) {
+            if let Some(e) = self.by_order.remove(&order) {
+                self.relevant_ended |= e.summary.is_some();
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.by_order.len()
+    }
+
     /// Copies of the open flows the activity model keeps, by first packet time.
     pub fn summaries(&self) -> Vec<FlowSummary> {
-        let mut v: Vec<&FlowSummary> = self.map.values().filter_map(|e| e.summary.as_ref()).collect();
-        v.sort_by(|a, b| {
-            a.record
-                .first_ts
-                .total_cmp(&b.record.first_ts)
-                .then_with(|| a.record.client.cmp(&b.record.client))
-                .then_with(|| a.record.server.cmp(&b.record.server))
-        });
-        v.into_iter().cloned().collect()
+        self.by_order
+            .values()
+            .filter_map(|e| e.summary.as_deref().cloned())
+            .collect()
     }
 
     pub fn clear(&mut self) {
-        self.map.clear();
+        self.by_order.clear();
+        self.index.clear();
+        self.since = None;
     }
 }
 
@@ -239,10 +248,14 @@ fn open_view(
 }
 
 /// The Flows table of a snapshot: finished and open records merged by first packet time.
-pub fn merge(finished: &Finished, open: &[(i64, Arc<FlowRecord>)]) -> Vec<Arc<FlowRecord>> {
+pub fn merge(finished: &Finished, open: &Open) -> Vec<Arc<FlowRecord>> {
     let mut out = Vec::with_capacity(finished.len() + open.len());
     let mut fin = finished.by_start.iter().peekable();
-    let mut op = open.iter().peekable();
+    let mut op = open
+        .by_order
+        .iter()
+        .map(|(o, e)| (o.0, &e.record))
+        .peekable();
     loop {
         let take_fin = match (fin.peek(), op.peek()) {
             (Some((o, _)), Some((t, _))) => o.0 <= *t,
@@ -340,6 +353,7 @@ impl Analysis {
             namer,
             attributor,
             finished,
+            open,
             activity_dirty,
             ..
         } = self;
@@ -352,6 +366,7 @@ impl Analysis {
                 f.ext.media.observe(p, o.dir);
             },
             &mut |f, r| {
+                open.ended(&f.key);
                 ended_relevant |= finished.end(&mut namer.borrow_mut(), attributor, f, r);
             },
         );
@@ -416,7 +431,7 @@ impl Analysis {
             .open
             .refresh(&mut self.pipeline.table, &mut self.namer, &self.attributor);
         self.activity_dirty |= open.activity_changed;
-        let flows = merge(&self.finished, &open.records);
+        let flows = merge(&self.finished, &self.open);
         if self.activity_dirty {
             self.events = events(&mut self.finished, &self.open);
             self.findings = crate::observer::headline(
