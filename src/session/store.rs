@@ -21,11 +21,12 @@ use crate::dissect::naming::{Attributor, FlowNaming, Namer};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
 use crate::views::export::FlowRecord;
 
-/// Finished flow records the Flows table keeps. A record costs about 600 B (the struct, its
-/// strings, the shared pointer and the ordering entries; measured by `examples/snapshot-cost`),
-/// so the cap bounds the table near 60 MB, about what a tenth of the default flow table holds
-/// open, and a snapshot of it stays a few milliseconds. Flows the activity model rests on are
-/// kept beyond it (they are bounded by activity, as `onlooker events` keeps them).
+/// Finished flow records the Flows table keeps. A kept record costs about 0.9 KB (the record
+/// with its strings, the shared pointer and its ordering entries: `examples/snapshot-cost`
+/// measures 890 B a flow of resident growth for 100,000 records), so the cap bounds the table
+/// near 90 MB, and a snapshot of it stays near 10 ms (same example). Flows the activity model
+/// rests on are kept beyond it (they are bounded by activity, as `onlooker events` keeps
+/// them); the oldest to end are dropped first, and counted.
 pub const MAX_FINISHED_RECORDS: usize = 100_000;
 
 /// Shortest wall-clock time between two snapshots: the dashboard draws about ten times a
