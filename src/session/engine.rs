@@ -297,7 +297,7 @@ impl Engine {
         if secs <= 0.0 {
             return self.last.pps;
         }
-        let pps = (packets - self.last_packets) as f64 / secs;
+        let pps = packets.saturating_sub(self.last_packets) as f64 / secs;
         self.last_publish = now;
         self.last_packets = packets;
         pps
@@ -341,7 +341,8 @@ impl Engine {
         self.dirty = false;
         let done = Instant::now();
         let cost = done.saturating_duration_since(started);
-        self.next_publish = done + PUBLISH_INTERVAL.max(cost * BUILD_SHARE);
+        let gap = PUBLISH_INTERVAL.max(cost.saturating_mul(BUILD_SHARE));
+        self.next_publish = done.checked_add(gap).unwrap_or(done);
     }
 
     fn swap(&mut self, snap: Snapshot) {
