@@ -96,38 +96,71 @@ impl<T: Default> Pipeline<T> {
         sink: &mut impl FnMut(Flow<T>, EndReason),
     ) -> RunEnd {
         let end = loop {
-            match source.next_frame() {
-                Ok(Next::Frame(frame)) => {
-                    self.frames += 1;
-                    self.bytes += u64::from(frame.wire_len);
-                    match decode::decode(&frame) {
-                        Ok(pkt) if pkt.frag.is_some() => {
-                            if pkt.frag.is_some_and(|f| f.offset_bytes != 0) {
-                                self.skipped[Skip::NonFirstFragment.index()] += 1;
-                            } else {
-                                self.decoded += 1;
-                            }
-                            let mut done = FragmentOutput::default();
-                            self.fragments.push(&pkt, &mut |p| done.push(p));
-                            for p in done.iter() {
-                                self.account(p, hook, sink, p.ts >= pkt.ts);
-                            }
-                        }
-                        Ok(pkt) => {
-                            self.decoded += 1;
-                            self.account(&pkt, hook, sink, true);
-                        }
-                        Err(skip) => self.skipped[skip.index()] += 1,
-                    }
-                }
-                Ok(Next::Idle(now)) => {
-                    self.table.tick(now, sink);
-                }
-                Ok(Next::End) => break RunEnd::Complete,
-                Err(e @ CaptureError::Partial { .. }) => self.partial.push(e.to_string()),
-                Err(e) => break RunEnd::Failed(e),
+            if let Some(end) = self.feed(source.next_frame(), hook, sink) {
+                break end;
             }
         };
+        self.finish(source, hook, sink);
+        end
+    }
+
+    /// One step of a run, for callers that drive the source themselves (the dashboard's
+    /// session paces a replay between reading a frame and analysing it): account what the
+    /// source answered. Returns how the run ends when it does (end of input, or a source that
+    /// failed for good); then call [`Pipeline::finish`]. `run` is exactly `feed` until it
+    /// returns, then `finish`.
+    pub fn feed(
+        &mut self,
+        next: Result<Next<'_>, CaptureError>,
+        hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+    ) -> Option<RunEnd> {
+        match next {
+            Ok(Next::Frame(frame)) => {
+                self.frames += 1;
+                self.bytes += u64::from(frame.wire_len);
+                match decode::decode(&frame) {
+                    Ok(pkt) if pkt.frag.is_some() => {
+                        if pkt.frag.is_some_and(|f| f.offset_bytes != 0) {
+                            self.skipped[Skip::NonFirstFragment.index()] += 1;
+                        } else {
+                            self.decoded += 1;
+                        }
+                        let mut done = FragmentOutput::default();
+                        self.fragments.push(&pkt, &mut |p| done.push(p));
+                        for p in done.iter() {
+                            self.account(p, hook, sink, p.ts >= pkt.ts);
+                        }
+                    }
+                    Ok(pkt) => {
+                        self.decoded += 1;
+                        self.account(&pkt, hook, sink, true);
+                    }
+                    Err(skip) => self.skipped[skip.index()] += 1,
+                }
+                None
+            }
+            Ok(Next::Idle(now)) => {
+                self.table.tick(now, sink);
+                None
+            }
+            Ok(Next::End) => Some(RunEnd::Complete),
+            Err(e @ CaptureError::Partial { .. }) => {
+                self.partial.push(e.to_string());
+                None
+            }
+            Err(e) => Some(RunEnd::Failed(e)),
+        }
+    }
+
+    /// End a run driven by [`Pipeline::feed`] (or stopped early): take the source's kernel
+    /// counters, release the fragments still waiting, and end every flow still open.
+    pub fn finish(
+        &mut self,
+        source: &mut dyn PacketSource,
+        hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
+        sink: &mut impl FnMut(Flow<T>, EndReason),
+    ) {
         self.kernel = source.kernel_stats();
         let mut rest = Vec::new();
         self.fragments.finish(&mut |p| rest.push(p));
@@ -135,7 +168,16 @@ impl<T: Default> Pipeline<T> {
             self.account(p, hook, sink, false);
         }
         self.table.flush(sink);
-        end
+    }
+
+    /// Frames read so far and their on-wire bytes (cheaper than [`Pipeline::stats`]).
+    pub fn frames(&self) -> (u64, u64) {
+        (self.frames, self.bytes)
+    }
+
+    /// Files whose reading stopped early so far, with where and why.
+    pub fn partial_inputs(&self) -> &[String] {
+        &self.partial
     }
 
     fn account(

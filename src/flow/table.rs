@@ -154,6 +154,47 @@ impl<T: Default> FlowTable<T> {
         }
     }
 
+    /// Visit every tracked flow mutably, in slot order, without touching the table's lists,
+    /// clock or counters: for snapshots that must look at a flow's later-stage state (and put
+    /// back whatever they changed). A flow's key and times must not be changed.
+    pub fn for_each_mut(&mut self, mut f: impl FnMut(&mut Flow<T>)) {
+        for chunk in &mut self.chunks {
+            for slot in chunk.iter_mut() {
+                if let Some(flow) = slot.flow.as_mut() {
+                    f(flow);
+                }
+            }
+        }
+    }
+
+    /// Visit mutably the flows that saw a packet when the table's clock was at `since` or
+    /// later (every flow when `None`), newest first, in O(flows visited): each timeout class
+    /// list is ordered by that time, so the walk goes back from its tail. Changes nothing in
+    /// the table; as with [`FlowTable::for_each_mut`], a flow's key and times must not be
+    /// changed.
+    pub fn for_each_touched_since_mut(
+        &mut self,
+        since: Option<Timestamp>,
+        mut f: impl FnMut(&mut Flow<T>),
+    ) {
+        let Some(since) = since else {
+            self.for_each_mut(f);
+            return;
+        };
+        for c in 0..CLASSES {
+            let mut i = self.lists[c].tail;
+            while let Some(s) = self.slot_mut(i) {
+                if s.touched < since {
+                    break;
+                }
+                i = s.prev;
+                if let Some(flow) = s.flow.as_mut() {
+                    f(flow);
+                }
+            }
+        }
+    }
+
     /// Account a packet: expire what has gone idle by its time, find or create its flow (evicting
     /// the least recently seen flow when full), update it. Flows that end are passed to `sink`.
     pub fn observe(

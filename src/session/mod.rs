@@ -7,12 +7,29 @@
 //! x1 shows the capture as it happened; "as fast as possible" only removes the waits, never
 //! changes a result.
 //!
+//! Events are shown as soon as they are certain: each snapshot re-runs the activity model over
+//! the finished flows it needs plus a copy of the flows still open, so a call appears while it
+//! is going and its end moves with its media. The last snapshot, after every open flow was
+//! flushed, holds exactly what `onlooker events` infers from the same input, at any speed.
+//!
+//! Costs are bounded: finished flows become a shared record once; open flows' records are
+//! rebuilt only when they saw packets since the previous snapshot; the Flows table keeps at
+//! most [`MAX_FINISHED_RECORDS`] finished records (the rest are counted in
+//! [`Snapshot::flows_dropped`]); snapshots are published at most every [`PUBLISH_INTERVAL`]
+//! and never take more than a fifth of the session thread's time (see `engine`).
+//!
 //! This module must never block on the UI, and never use the wall clock for analysis (only
 //! for pacing a replay and for the packets/s figure of the status bar).
-//!
-//! (Skeleton: the types the dashboard draws from; the engine is being written.)
 
+mod engine;
+mod store;
+
+pub use engine::BUILD_SHARE;
+pub use store::{Analysis, MAX_FINISHED_RECORDS, OPEN, PUBLISH_INTERVAL};
+
+use std::path::PathBuf;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::activity::Event;
 use crate::views::export::FlowRecord;
@@ -78,6 +95,22 @@ pub struct Snapshot {
     pub finished: bool,
     /// A reading error or partial input, as one line for the status bar.
     pub error: Option<String>,
+    /// Finished flows no longer in `flows` because the Flows table keeps at most
+    /// [`MAX_FINISHED_RECORDS`] of them (the earliest to end go first; flows the activity model
+    /// rests on are always kept). Events and findings still count them.
+    pub flows_dropped: u64,
+}
+
+impl Speed {
+    /// Capture seconds per wall-clock second; `None` for as fast as possible.
+    pub fn factor(self) -> Option<u32> {
+        match self {
+            Speed::X1 => Some(1),
+            Speed::X10 => Some(10),
+            Speed::X100 => Some(100),
+            Speed::Max => None,
+        }
+    }
 }
 
 /// What a session needs besides its source.
@@ -100,6 +133,9 @@ pub struct SessionHandle {
     latest: Arc<std::sync::Mutex<Arc<Snapshot>>>,
     controls: std::sync::mpsc::Sender<Control>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Shared with a live source (`LiveSource::open`): set on stop, so a capture waiting for
+    /// packets ends at its next poll.
+    stop: Arc<AtomicBool>,
 }
 
 impl SessionHandle {
@@ -113,16 +149,53 @@ impl SessionHandle {
 
     /// Ask the session to do something; ignored once it has ended.
     pub fn send(&self, c: Control) {
+        if c == Control::Stop {
+            self.stop.store(true, Ordering::Relaxed);
+        }
         let _ = self.controls.send(c);
     }
 
-    /// Stop the session and wait for its thread.
+    /// Stop the session and wait for its thread. The last snapshot (`finished`, open flows
+    /// flushed) stays available through [`SessionHandle::latest`] until then; read it before.
     pub fn stop(mut self) {
         self.send(Control::Stop);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
+
+    /// Stop the session, wait for its thread and return the last snapshot.
+    pub fn finish(mut self) -> Arc<Snapshot> {
+        self.send(Control::Stop);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+        self.latest()
+    }
+
+    /// Whether the session thread has ended (its last snapshot is published).
+    pub fn is_finished(&self) -> bool {
+        self.thread.as_ref().is_none_or(|t| t.is_finished())
+    }
+}
+
+impl Drop for SessionHandle {
+    /// A handle dropped without [`SessionHandle::stop`] still ends the session (without
+    /// waiting for it).
+    fn drop(&mut self) {
+        self.send(Control::Stop);
+    }
+}
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error(transparent)]
+    Capture(#[from] crate::capture::CaptureError),
+    #[error(transparent)]
+    Privileges(#[from] crate::capture::privileges::PrivilegeError),
+    #[error("starting the session thread: {0}")]
+    Thread(#[from] std::io::Error),
 }
 
 fn empty(cfg: &SessionConfig) -> Snapshot {
@@ -142,44 +215,80 @@ fn empty(cfg: &SessionConfig) -> Snapshot {
         paused: false,
         finished: false,
         error: None,
+        flows_dropped: 0,
     }
 }
 
 /// Start analysing `source` on a thread of its own.
 ///
-/// (Skeleton engine: reads the whole source at full speed and publishes one snapshot at the
-/// end; pacing and snapshots while reading come with the real engine.)
+/// A replay (`SourceKind::Replay` or `Demo`) is paced by its timestamps at `cfg.speed`; a live
+/// source (`SourceKind::Live`) is read as packets come. For a live capture use
+/// [`start_with_stop`] (or [`start_live`]) so that stopping the session also ends a capture
+/// that is waiting for packets.
 pub fn start(
-    mut source: Box<dyn crate::capture::PacketSource + Send>,
+    source: Box<dyn crate::capture::PacketSource + Send>,
     cfg: SessionConfig,
 ) -> std::io::Result<SessionHandle> {
+    start_with_stop(source, cfg, Arc::new(AtomicBool::new(false)))
+}
+
+/// [`start`] with the stop flag the source was opened with (`LiveSource::open(opts, flag)`):
+/// [`SessionHandle::stop`] and `Control::Stop` set it. A signal handler may set it too; the
+/// session then ends as at the end of a file (open flows flushed, a last snapshot).
+pub fn start_with_stop(
+    source: Box<dyn crate::capture::PacketSource + Send>,
+    cfg: SessionConfig,
+    stop: Arc<AtomicBool>,
+) -> std::io::Result<SessionHandle> {
     let latest = Arc::new(std::sync::Mutex::new(Arc::new(empty(&cfg))));
-    let (tx, _rx) = std::sync::mpsc::channel();
-    let shared = Arc::clone(&latest);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let engine = engine::Engine::new(cfg, Arc::clone(&latest), rx, Arc::clone(&stop));
     let thread = std::thread::Builder::new()
         .name("session".into())
-        .spawn(move || {
-            let mut snap = empty(&cfg);
-            let (flows, stats) =
-                crate::activity::summarize(source.as_mut(), cfg.catalog, cfg.geo, cfg.pipeline);
-            let events = crate::activity::infer(&flows);
-            snap.findings =
-                crate::observer::headline(flows.iter().map(|f| &f.record), &events, &cfg.observer);
-            snap.first_ts = flows.iter().map(|f| f.record.first_ts).reduce(f64::min);
-            snap.position_ts = flows.iter().map(|f| f.record.last_ts).reduce(f64::max);
-            snap.packets = stats.frames;
-            snap.bytes = stats.bytes;
-            snap.flows = flows.into_iter().map(|f| Arc::new(f.record)).collect();
-            snap.events = events;
-            snap.finished = true;
-            snap.error = stats.partial_inputs.first().cloned();
-            if let Ok(mut g) = shared.lock() {
-                *g = Arc::new(snap);
-            }
-        })?;
+        .spawn(move || engine.run(source))?;
     Ok(SessionHandle {
         latest,
         controls: tx,
         thread: Some(thread),
+        stop,
     })
+}
+
+/// Open a live capture, give up capture privileges, and start a session on it. Call it before
+/// the UI starts any thread: privileges are per thread, and the drop checks every thread of
+/// the process (see `capture::privileges`). Returns what was given up (`None`: nothing held).
+pub fn start_live(
+    opts: &crate::capture::live::LiveOptions,
+    cfg: SessionConfig,
+) -> Result<(SessionHandle, Option<crate::capture::privileges::Dropped>), SessionError> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let source = crate::capture::live::LiveSource::open(opts, Arc::clone(&stop))?;
+    let dropped = match crate::capture::privileges::drop_privileges() {
+        Ok(d) => d,
+        Err(e) => {
+            drop(source);
+            return Err(e.into());
+        }
+    };
+    let handle = start_with_stop(Box::new(source), cfg, stop)?;
+    Ok((handle, dropped))
+}
+
+/// Capture files read in order as one, on a reader thread of their own (as `onlooker flows`
+/// reads them), for [`start`].
+pub fn replay_source(
+    paths: &[PathBuf],
+) -> Result<Box<dyn crate::capture::PacketSource + Send>, SessionError> {
+    let files = crate::capture::offline::FileSource::new(paths)?;
+    Ok(Box::new(crate::capture::threaded::ThreadedSource::spawn(
+        files,
+    )?))
+}
+
+/// The bundled demo capture, built in memory by the scenario writer that wrote
+/// `assets/demo.pcap` (a test checks the two are the same frames), so the demo needs no file.
+pub fn demo_source() -> Box<dyn crate::capture::PacketSource + Send> {
+    Box::new(crate::capture::memory::MemorySource::new(
+        crate::scenario::demo().into_frames(),
+    ))
 }
