@@ -836,3 +836,291 @@ pub fn speed_label(s: Speed) -> &'static str {
         Speed::Max => "max",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crossterm::event::KeyEvent;
+
+    fn flow(i: u32, service: Option<&str>, country: Option<&str>, bytes: u64) -> FlowRecord {
+        FlowRecord {
+            proto: if i % 2 == 0 { "tcp" } else { "udp" }.into(),
+            client: format!("192.168.1.{}:4000{}", 10 + i, i % 10),
+            server: format!("10.0.{}.{}:443", i % 3, 200 - i),
+            first_ts: 1000.0 + f64::from(i),
+            last_ts: 1000.0 + f64::from(i) + f64::from(10 - i % 10),
+            packets_up: u64::from(i),
+            packets_down: 1,
+            bytes_up: bytes,
+            bytes_down: 0,
+            tcp_flags: String::new(),
+            end_reason: "idle",
+            sni: None,
+            alpn: Vec::new(),
+            tls_version: None,
+            ech: false,
+            quic_version: None,
+            dns_name: None,
+            stun: None,
+            service: service.map(str::to_string),
+            service_role: service.map(|_| "chat"),
+            service_evidence: Vec::new(),
+            confidence: 0.5,
+            asn: None,
+            as_org: None,
+            country: country.map(str::to_string),
+            city: None,
+        }
+    }
+
+    fn snapshot(flows: Vec<FlowRecord>) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            kind: SourceKind::Replay,
+            source: "t.pcap".into(),
+            first_ts: Some(1000.0),
+            position_ts: Some(1100.0),
+            packets: 0,
+            bytes: 0,
+            pps: 0.0,
+            kernel_drops: None,
+            flows: flows.into_iter().map(Arc::new).collect(),
+            events: Vec::new(),
+            findings: Vec::new(),
+            speed: Speed::X1,
+            paused: false,
+            finished: false,
+            error: None,
+        })
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn sample() -> Arc<Snapshot> {
+        snapshot(vec![
+            flow(0, Some("WhatsApp"), Some("US"), 500),
+            flow(1, Some("Signal"), Some("DE"), 9000),
+            flow(2, None, None, 50),
+            flow(3, Some("WhatsApp"), Some("PT"), 7000),
+        ])
+    }
+
+    fn services(app: &App, snap: &Snapshot) -> Vec<Option<String>> {
+        app.flow_rows()
+            .iter()
+            .map(|&i| snap.flows[i as usize].service.clone())
+            .collect()
+    }
+
+    #[test]
+    fn sorts_by_any_column_both_ways() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        assert_eq!(app.flow_rows(), &[0, 1, 2, 3], "start time order");
+        app.sort = FlowCol::Bytes;
+        app.rows_stale = true;
+        app.sync(&snap);
+        assert_eq!(app.flow_rows(), &[2, 0, 3, 1]);
+        app.on_key(key(KeyCode::Char('S')));
+        assert_eq!(app.flow_rows(), &[1, 3, 0, 2], "S reverses");
+        app.sort = FlowCol::Service;
+        app.descending = false;
+        app.rows_stale = true;
+        app.sync(&snap);
+        // Named services first, alphabetically; ties keep start order; unnamed last.
+        assert_eq!(app.flow_rows(), &[1, 0, 3, 2]);
+        // Every column gives a total order that puts different flows in a defined place.
+        for c in FlowCol::ALL {
+            app.sort = c;
+            app.rows_stale = true;
+            app.sync(&snap);
+            let mut seen = app.flow_rows().to_vec();
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1, 2, 3], "{c:?} keeps every row");
+        }
+    }
+
+    #[test]
+    fn s_steps_through_every_column() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        let mut seen = vec![app.sort];
+        for _ in 1..FlowCol::ALL.len() {
+            app.on_key(key(KeyCode::Char('s')));
+            seen.push(app.sort);
+        }
+        assert_eq!(seen, FlowCol::ALL.to_vec());
+        app.on_key(key(KeyCode::Char('s')));
+        assert_eq!(app.sort, FlowCol::Start, "wraps around");
+    }
+
+    #[test]
+    fn typing_a_filter_narrows_rows_and_esc_clears() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Char('/')));
+        assert_eq!(app.editing, Some(ListKind::Flows));
+        for c in "service:whatsapp".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(services(&app, &snap).len(), 2);
+        assert!(
+            services(&app, &snap)
+                .iter()
+                .all(|s| s.as_deref() == Some("WhatsApp"))
+        );
+        // 'q' while typing is text, not quit.
+        assert_eq!(app.on_key(key(KeyCode::Char(' '))), None);
+        for c in "country:pt".chars() {
+            assert_eq!(app.on_key(key(KeyCode::Char(c))), None);
+        }
+        assert_eq!(app.flow_rows(), &[3]);
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.editing, None);
+        assert_eq!(app.flow_rows(), &[3], "Enter keeps the filter");
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.flow_rows().len(), 4, "Esc clears it");
+        // A bad key shows an error and hides nothing.
+        app.on_key(key(KeyCode::Char('/')));
+        for c in "colour:red".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(app.flow_filter.error.is_some());
+        assert_eq!(app.flow_rows().len(), 4);
+    }
+
+    #[test]
+    fn selection_follows_the_flow_across_snapshots_and_sorts() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.selected_flow(&snap).map(|f| f.first_ts), Some(1002.0));
+        app.on_key(key(KeyCode::Char('S')));
+        assert_eq!(
+            app.selected_flow(&snap).map(|f| f.first_ts),
+            Some(1002.0),
+            "reversing keeps the same flow selected"
+        );
+        // A newer snapshot with a flow that sorts before it.
+        let mut flows: Vec<FlowRecord> = snap.flows.iter().map(|f| (**f).clone()).collect();
+        flows.push(flow(4, Some("Telegram"), Some("NL"), 1));
+        let next = snapshot(flows);
+        app.sync(&next);
+        assert_eq!(app.selected_flow(&next).map(|f| f.first_ts), Some(1002.0));
+        // Moving past either end stays on the list.
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::Down));
+        }
+        assert_eq!(app.flows.selected, 4);
+        app.on_key(key(KeyCode::Home));
+        assert_eq!(app.flows.selected, 0);
+    }
+
+    #[test]
+    fn keys_switch_tabs_control_the_replay_and_quit() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Char('3')));
+        assert_eq!(app.tab, Tab::Flows);
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.tab, Tab::Events);
+        app.on_key(key(KeyCode::BackTab));
+        app.on_key(key(KeyCode::BackTab));
+        assert_eq!(app.tab, Tab::Timeline);
+        app.on_key(key(KeyCode::Char('?')));
+        assert_eq!(app.tab, Tab::Help);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.tab, Tab::Timeline, "help returns where it came from");
+        assert_eq!(
+            app.on_key(key(KeyCode::Char(' '))),
+            Some(Action::Session(Control::TogglePause))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('>'))),
+            Some(Action::Session(Control::SetSpeed(Speed::X10)))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::F(8))),
+            Some(Action::Session(Control::SetSpeed(Speed::Max)))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('E'))),
+            Some(Action::Session(Control::JumpToEnd))
+        );
+        assert_eq!(app.on_key(key(KeyCode::Char('q'))), Some(Action::Quit));
+        assert_eq!(
+            app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn live_ignores_replay_keys() {
+        let mut s = (*sample()).clone();
+        s.kind = SourceKind::Live;
+        let snap = Arc::new(s);
+        let mut app = App::new(true);
+        app.sync(&snap);
+        assert_eq!(app.on_key(key(KeyCode::Char(' '))), None);
+        assert_eq!(app.on_key(key(KeyCode::Char('E'))), None);
+    }
+
+    #[test]
+    fn timeline_zooms_scrolls_and_fits() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Timeline;
+        app.sync(&snap);
+        assert_eq!(app.timeline.window(1000.0, 1100.0), (1000.0, 1100.0));
+        app.on_key(key(KeyCode::Char('+')));
+        assert_eq!(app.timeline.window(1000.0, 1100.0), (1025.0, 1075.0));
+        app.on_key(key(KeyCode::Right));
+        let (a, b) = app.timeline.window(1000.0, 1100.0);
+        assert!((a - 1037.5).abs() < 1e-9 && (b - 1087.5).abs() < 1e-9);
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::Right));
+        }
+        assert_eq!(
+            app.timeline.window(1000.0, 1100.0),
+            (1050.0, 1100.0),
+            "scrolling stops at the end"
+        );
+        for _ in 0..20 {
+            app.on_key(key(KeyCode::Char('+')));
+        }
+        let (a, b) = app.timeline.window(1000.0, 1100.0);
+        assert!((b - a - MIN_SPAN_SECS).abs() < 1e-9, "zoom stops at the minimum");
+        app.on_key(key(KeyCode::Char('0')));
+        assert_eq!(app.timeline.span, None);
+        app.on_key(key(KeyCode::Char('+')));
+        app.on_key(key(KeyCode::Char('-')));
+        assert_eq!(app.timeline.span, None, "zooming out to the whole capture fits it");
+    }
+
+    #[test]
+    fn derived_counts_places_and_lanes() {
+        let snap = sample();
+        let d = derive(&snap);
+        assert_eq!(d.counters.services, 2);
+        assert_eq!(d.counters.bytes, 500 + 9000 + 50 + 7000);
+        let codes: Vec<&str> = d.places.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes, vec!["DE", "PT", "US"], "by bytes, most first");
+        assert!(d.places.iter().all(|p| p.centroid.is_some()));
+        let lanes: Vec<&str> = d.lanes.iter().map(|l| l.service.as_str()).collect();
+        assert_eq!(lanes, vec!["Signal", "WhatsApp"]);
+        // WhatsApp's two flows (1000-1010 and 1003-1010) merge into one span.
+        assert_eq!(d.lanes[1].activity, vec![(1000.0, 1010.0)]);
+    }
+}

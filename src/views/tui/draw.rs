@@ -123,8 +123,15 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
     } else {
         format!("▶ {}", speed_label(snap.speed))
     };
+    let source = if wide {
+        format!("{kind} {}", snap.source)
+    } else if snap.kind == SourceKind::Replay {
+        fmt::fit(&snap.source, 22)
+    } else {
+        format!("{kind} {}", fmt::fit(&snap.source, 16))
+    };
     let mut parts = vec![
-        Span::styled(format!(" {kind} {} ", snap.source), th.bold()),
+        Span::styled(format!(" {source} "), th.bold()),
         Span::raw(format!(" {pos} UTC ")),
         Span::raw(format!(" {state} ")),
         Span::raw(format!(" {} pkt/s ", fmt::rate(snap.pps))),
@@ -133,9 +140,9 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
         let st = if drops > 0 { th.error() } else { Style::new() };
         parts.push(Span::styled(format!(" drops {} ", fmt::count(drops)), st));
     }
-    parts.push(Span::raw(format!(" flows {} ", fmt::count(snap.flows.len() as u64))));
+    parts.push(Span::raw(format!(" {} flows ", fmt::count(snap.flows.len() as u64))));
     parts.push(Span::raw(format!(
-        " events {} ",
+        " {} events ",
         fmt::count(snap.events.len() as u64)
     )));
     if let Some(e) = &snap.error {
@@ -160,10 +167,15 @@ fn block(title: impl Into<String>, th: Theme) -> Block<'static> {
 
 /// One short line for an event: "voice call via relay (US), 95 s".
 pub fn describe(e: &Event) -> String {
-    let peer = match (e.peer_kind, e.peer_country.as_deref()) {
-        (Some(k), Some(c)) => format!(" via {k} ({c})"),
-        (Some(k), None) => format!(" via {k}"),
-        _ => String::new(),
+    let cc = e
+        .peer_country
+        .as_deref()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    let peer = match e.peer_kind {
+        Some("direct") => format!(", direct to the peer{cc}"),
+        Some(k) => format!(" via {k}{cc}"),
+        None => String::new(),
     };
     let dur = fmt::duration(e.end_ts - e.start_ts);
     match e.kind {
