@@ -10,7 +10,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
 use ratatui::text::{Line, Span, Text};
-use ratatui::widgets::canvas::{Canvas, Map, MapResolution, Points};
+use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
 use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
 
 use super::app::{App, FlowCol, ListKind, Tab, flow_ref, speed_label};
@@ -870,7 +870,6 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         .flatten()
         .filter_map(|c| super::places::centroid(&c).map(|p| (p.lon, p.lat, c)))
         .collect();
-    let map_color = if th.color { Color::Reset } else { Color::Reset };
     let canvas = Canvas::default()
         .block(block("Where the traffic goes (country centres)", th))
         .marker(Marker::Braille)
@@ -879,13 +878,12 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         .paint(|ctx| {
             ctx.draw(&Map {
                 resolution: MapResolution::High,
-                color: map_color,
+                color: Color::Reset,
             });
             ctx.layer();
-            ctx.draw(&Points {
-                coords: &plain,
-                color: if th.color { Color::Cyan } else { Color::Reset },
-            });
+            for &(x, y) in &plain {
+                ctx.print(x, y, Span::styled("•", th.fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+            }
             for &(x, y) in &relays {
                 ctx.print(x, y, Span::styled("R", th.voice().add_modifier(Modifier::BOLD)));
             }
