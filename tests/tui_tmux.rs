@@ -104,7 +104,10 @@ fn demo_tabs_and_quit_restore_the_terminal() {
     };
     let s = t.expect("synthetic capture");
     assert!(s.contains("1 Observer"), "{s}");
-    assert!(t.alternate_screen(), "the dashboard uses the alternate screen");
+    assert!(
+        t.alternate_screen(),
+        "the dashboard uses the alternate screen"
+    );
     // The replay runs to the end: the status bar says so.
     t.expect("done");
     t.keys("3");

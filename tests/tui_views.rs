@@ -84,8 +84,14 @@ fn key(app: &mut App, c: KeyCode) {
 #[test]
 fn demo_observer() {
     let s = tab(&demo(), Tab::Observer, 80, 24);
-    assert!(s.contains("synthetic capture"), "the demo says it is synthetic");
-    assert!(s.contains("Calls 1 (1 voice"), "the demo's relayed voice call is counted");
+    assert!(
+        s.contains("synthetic capture"),
+        "the demo says it is synthetic"
+    );
+    assert!(
+        s.contains("Calls 1 (1 voice"),
+        "the demo's relayed voice call is counted"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -93,7 +99,10 @@ fn demo_observer() {
 fn demo_timeline() {
     let snap = demo();
     let s = tab(&snap, Tab::Timeline, 80, 24);
-    assert!(s.contains("WhatsApp") && s.contains("Signal"), "one lane per service");
+    assert!(
+        s.contains("WhatsApp") && s.contains("Signal"),
+        "one lane per service"
+    );
     assert!(s.contains('━'), "the voice call is a bar");
     insta::assert_snapshot!(s);
     // Zoomed in twice and scrolled right: the window is a quarter of the capture.
@@ -152,7 +161,10 @@ fn demo_events() {
         key(&mut app, KeyCode::Down);
     }
     let s = screen(&mut app, &snap, 80, 24);
-    assert!(s.contains("media packets/s"), "the call's evidence is shown");
+    assert!(
+        s.contains("media packets/s"),
+        "the call's evidence is shown"
+    );
     insta::assert_snapshot!(s);
 }
 
@@ -160,7 +172,10 @@ fn demo_events() {
 fn demo_map() {
     let snap = demo();
     let s = tab(&snap, Tab::Map, 80, 24);
-    assert!(s.contains("R US"), "the relay's country is listed as a relay");
+    assert!(
+        s.contains("R US"),
+        "the relay's country is listed as a relay"
+    );
     insta::assert_snapshot!(s);
 }
 

@@ -149,6 +149,73 @@ impl FlowCol {
     }
 }
 
+/// A flow's sort key for one column, computed once per row so that sorting 100,000 flows
+/// compares plain values instead of parsing addresses or lowercasing names per comparison.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    /// Absent values (no service, no country) sort after present ones.
+    rank: u8,
+    num: u128,
+    port: u16,
+    text: String,
+}
+
+/// `f64` bits mapped so that unsigned order is `total_cmp` order.
+fn f64_key(x: f64) -> u128 {
+    let b = x.to_bits();
+    u128::from(if b >> 63 == 1 { !b } else { b | (1 << 63) })
+}
+
+fn endpoint_key(e: &str) -> SortKey {
+    match e.parse::<std::net::SocketAddr>() {
+        Ok(a) => SortKey {
+            rank: u8::from(a.is_ipv6()),
+            num: match a.ip() {
+                std::net::IpAddr::V4(v) => u128::from(u32::from(v)),
+                std::net::IpAddr::V6(v) => u128::from(v),
+            },
+            port: a.port(),
+            text: String::new(),
+        },
+        Err(_) => SortKey {
+            rank: 2,
+            num: 0,
+            port: 0,
+            text: e.to_string(),
+        },
+    }
+}
+
+impl FlowCol {
+    /// The key this column sorts by; ordering keys orders flows as [`FlowCol::compare`].
+    pub fn key(self, r: &FlowRecord) -> SortKey {
+        let num = |n: u128| SortKey {
+            rank: 0,
+            num: n,
+            port: 0,
+            text: String::new(),
+        };
+        let text = |o: Option<&str>| SortKey {
+            rank: u8::from(o.is_none()),
+            num: 0,
+            port: 0,
+            text: o.unwrap_or("").to_ascii_lowercase(),
+        };
+        match self {
+            FlowCol::Start => num(f64_key(r.first_ts)),
+            FlowCol::Proto => text(Some(&r.proto)),
+            FlowCol::Client => endpoint_key(&r.client),
+            FlowCol::Server => endpoint_key(&r.server),
+            FlowCol::Service => text(r.service.as_deref()),
+            FlowCol::Role => text(r.service_role),
+            FlowCol::Country => text(r.country.as_deref()),
+            FlowCol::Packets => num(u128::from(r.packets_up + r.packets_down)),
+            FlowCol::Bytes => num(u128::from(r.bytes_up + r.bytes_down)),
+            FlowCol::Duration => num(f64_key(r.last_ts - r.first_ts)),
+        }
+    }
+}
+
 /// Endpoints ordered by address (numerically when both parse), then port.
 fn endpoint_order(a: &str, b: &str) -> Ordering {
     match (
@@ -509,6 +576,8 @@ pub struct App {
     rows_stale: bool,
     selected_flow: Option<FlowKey>,
     selected_event: Option<(&'static str, f64)>,
+    /// When the last snapshot was derived, and what it cost.
+    last_derive: Option<(std::time::Instant, std::time::Duration)>,
 }
 
 impl App {
@@ -532,7 +601,35 @@ impl App {
             rows_stale: true,
             selected_flow: None,
             selected_event: None,
+            last_derive: None,
         }
+    }
+
+    /// Like [`App::sync`], but a new snapshot is taken only when the previous one's work has
+    /// been on screen for a while: at least a frame, and four times what deriving it cost, so
+    /// that with a hundred thousand flows the UI thread spends at most a fifth of its time on
+    /// it and keys are still answered between. The last snapshot of a finished source is
+    /// always taken.
+    pub fn sync_paced(&mut self, snap: &Arc<Snapshot>, now: std::time::Instant) {
+        let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
+        let due = self.last_derive.is_none_or(|(at, cost)| {
+            now.duration_since(at)
+                >= (cost * 4).max(std::time::Duration::from_millis(super::FRAME_MS))
+        });
+        if new && !due && !snap.finished {
+            self.refresh();
+            return;
+        }
+        let t = std::time::Instant::now();
+        self.sync(snap);
+        if new {
+            self.last_derive = Some((now, t.elapsed()));
+        }
+    }
+
+    /// The snapshot the tabs show (the status bar shows the newest).
+    pub fn view(&self) -> Option<&Arc<Snapshot>> {
+        self.snap.as_ref()
     }
 
     /// Take a snapshot (cheap when it is the one already seen) and bring derived work and rows
@@ -570,10 +667,16 @@ impl App {
                 snap.flows[i as usize].first_ts <= snap.flows[j as usize].first_ts
             });
         if !in_order {
-            rows.sort_by(|&i, &j| {
-                let o = col.compare(&snap.flows[i as usize], &snap.flows[j as usize]);
-                if desc { o.reverse() } else { o }
+            let mut keyed: Vec<(SortKey, u32)> = rows
+                .iter()
+                .map(|&i| (col.key(&snap.flows[i as usize]), i))
+                .collect();
+            // Ties keep first-packet order in both directions.
+            keyed.sort_unstable_by(|a, b| {
+                let o = a.0.cmp(&b.0);
+                (if desc { o.reverse() } else { o }).then(a.1.cmp(&b.1))
             });
+            rows = keyed.into_iter().map(|(_, i)| i).collect();
         }
         self.flow_rows = rows;
         if let Some(k) = &self.selected_flow {
@@ -945,6 +1048,31 @@ mod tests {
     }
 
     #[test]
+    fn sort_keys_order_as_compare_does() {
+        let mut flows: Vec<FlowRecord> = (0..12)
+            .map(|i| {
+                flow(
+                    i,
+                    [Some("b"), None, Some("A")][i as usize % 3],
+                    None,
+                    u64::from(i * 37 % 11),
+                )
+            })
+            .collect();
+        flows[3].server = "[2001:db8::1]:443".into();
+        flows[4].server = "10.0.0.9:80".into();
+        flows[5].server = "9.0.0.1:443".into();
+        flows[6].first_ts = -1.0;
+        for c in FlowCol::ALL {
+            for a in &flows {
+                for b in &flows {
+                    assert_eq!(c.key(a).cmp(&c.key(b)), c.compare(a, b), "{c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
     fn s_steps_through_every_column() {
         let snap = sample();
         let mut app = App::new(true);
@@ -1101,12 +1229,18 @@ mod tests {
             app.on_key(key(KeyCode::Char('+')));
         }
         let (a, b) = app.timeline.window(1000.0, 1100.0);
-        assert!((b - a - MIN_SPAN_SECS).abs() < 1e-9, "zoom stops at the minimum");
+        assert!(
+            (b - a - MIN_SPAN_SECS).abs() < 1e-9,
+            "zoom stops at the minimum"
+        );
         app.on_key(key(KeyCode::Char('0')));
         assert_eq!(app.timeline.span, None);
         app.on_key(key(KeyCode::Char('+')));
         app.on_key(key(KeyCode::Char('-')));
-        assert_eq!(app.timeline.span, None, "zooming out to the whole capture fits it");
+        assert_eq!(
+            app.timeline.span, None,
+            "zooming out to the whole capture fits it"
+        );
     }
 
     #[test]

@@ -65,7 +65,9 @@ impl Theme {
 }
 
 /// Draw the whole screen.
-pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot) {
+pub fn draw(frame: &mut Frame<'_>, app: &App, latest: &Snapshot) {
+    // The tabs show the snapshot the app prepared rows for; the status bar the newest.
+    let snap: &Snapshot = app.view().map_or(latest, |s| s.as_ref());
     let th = Theme {
         color: !app.no_color,
     };
@@ -84,7 +86,7 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, snap: &Snapshot) {
         Tab::Map => map(frame, body, app, snap, th),
         Tab::Help => help(frame, body, snap, th),
     }
-    status_bar(frame, status, snap, th);
+    status_bar(frame, status, latest, th);
 }
 
 fn tab_bar(frame: &mut Frame<'_>, area: Rect, app: &App, th: Theme) {
@@ -109,7 +111,11 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
         SourceKind::Demo { synthetic: false } => "demo",
     };
     let wide = area.width >= 100;
-    let kind = if wide { kind } else { kind.split(' ').next().unwrap_or(kind) };
+    let kind = if wide {
+        kind
+    } else {
+        kind.split(' ').next().unwrap_or(kind)
+    };
     let pos = snap.position_ts.map_or_else(
         || "--:--:--".to_string(),
         |t| if wide { fmt::datetime(t) } else { fmt::time(t) },
@@ -140,7 +146,10 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
         let st = if drops > 0 { th.error() } else { Style::new() };
         parts.push(Span::styled(format!(" drops {} ", fmt::count(drops)), st));
     }
-    parts.push(Span::raw(format!(" {} flows ", fmt::count(snap.flows.len() as u64))));
+    parts.push(Span::raw(format!(
+        " {} flows ",
+        fmt::count(snap.flows.len() as u64)
+    )));
     parts.push(Span::raw(format!(
         " {} events ",
         fmt::count(snap.events.len() as u64)
@@ -155,10 +164,7 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
         }
         spans.push(p);
     }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(th.selected()),
-        area,
-    );
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.selected()), area);
 }
 
 fn block(title: impl Into<String>, th: Theme) -> Block<'static> {
@@ -414,7 +420,11 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
             }
         }
         // Online sessions shaded, then calls as bars over them, then ticks and markers.
-        let evs = || lane.events.iter().filter_map(|&i| snap.events.get(i as usize));
+        let evs = || {
+            lane.events
+                .iter()
+                .filter_map(|&i| snap.events.get(i as usize))
+        };
         for e in evs().filter(|e| e.kind == "online_session") {
             if let Some((c0, c1)) = cols(e.start_ts, e.end_ts) {
                 for c in c0..=c1 {
@@ -439,7 +449,11 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
             let (row, sym, st) = match e.kind {
                 "message_out" => (y_out, "╷", th.out()),
                 "message_in" => (y_in, "╵", th.inbound()),
-                "media_upload" => (y_out, media_mark(e.bytes_out), th.out().add_modifier(Modifier::BOLD)),
+                "media_upload" => (
+                    y_out,
+                    media_mark(e.bytes_out),
+                    th.out().add_modifier(Modifier::BOLD),
+                ),
                 "media_download" => (
                     y_in,
                     media_mark(e.bytes_in),
@@ -460,12 +474,7 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
             d.lanes.len()
         );
         let w = more.chars().count() as u16;
-        buf.set_string(
-            area.right().saturating_sub(w + 1),
-            area.y,
-            more,
-            th.dim(),
-        );
+        buf.set_string(area.right().saturating_sub(w + 1), area.y, more, th.dim());
     }
     // Time axis: ticks and labels every step, the step chosen so labels do not touch.
     let y_axis = inner.y + lanes_h;
@@ -691,7 +700,10 @@ fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th
     ];
     let mut seen = Vec::new();
     if let Some(s) = &r.sni {
-        seen.push(format!("SNI {s}{}", if r.ech { " (ECH cover name)" } else { "" }));
+        seen.push(format!(
+            "SNI {s}{}",
+            if r.ech { " (ECH cover name)" } else { "" }
+        ));
     }
     if let Some(v) = &r.tls_version {
         seen.push(format!("TLS {v}"));
@@ -824,10 +836,7 @@ fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: The
             head.push_str(&format!(" ({})", net.join(", ")));
         }
     }
-    let lines = vec![
-        Line::styled(head, th.bold()),
-        Line::raw(e.evidence.clone()),
-    ];
+    let lines = vec![Line::styled(head, th.bold()), Line::raw(e.evidence.clone())];
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
@@ -882,13 +891,25 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
             });
             ctx.layer();
             for &(x, y) in &plain {
-                ctx.print(x, y, Span::styled("•", th.fg(Color::Cyan).add_modifier(Modifier::BOLD)));
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("•", th.fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                );
             }
             for &(x, y) in &relays {
-                ctx.print(x, y, Span::styled("R", th.voice().add_modifier(Modifier::BOLD)));
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("R", th.voice().add_modifier(Modifier::BOLD)),
+                );
             }
             for &(x, y) in &directs {
-                ctx.print(x, y, Span::styled("D", th.video().add_modifier(Modifier::BOLD)));
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("D", th.video().add_modifier(Modifier::BOLD)),
+                );
             }
             for (x, y, c) in &highlight {
                 ctx.print(
@@ -903,7 +924,10 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         return;
     }
     let mut lines = vec![
-        Line::from(vec![Span::styled("• ", th.fg(Color::Cyan)), Span::raw("servers")]),
+        Line::from(vec![
+            Span::styled("• ", th.fg(Color::Cyan)),
+            Span::raw("servers"),
+        ]),
         Line::from(vec![
             Span::styled("R ", th.voice().add_modifier(Modifier::BOLD)),
             Span::raw("call relay"),
@@ -973,10 +997,19 @@ pub const KEYS: &[(&str, &str)] = &[
     ("? or F1", "this help (again or Esc: back)"),
     ("q, Ctrl-C", "quit (the terminal is restored)"),
     ("Space or p", "pause / resume the replay"),
-    ("> or .  < or ,", "replay faster / slower (x1, x10, x100, max)"),
-    ("F5 F6 F7 F8", "replay at x1, x10, x100, as fast as possible"),
+    (
+        "> or .  < or ,",
+        "replay faster / slower (x1, x10, x100, max)",
+    ),
+    (
+        "F5 F6 F7 F8",
+        "replay at x1, x10, x100, as fast as possible",
+    ),
     ("E", "jump to the end of the replay"),
-    ("↑↓ j k, PgUp PgDn", "move the selection (Flows, Events, Map)"),
+    (
+        "↑↓ j k, PgUp PgDn",
+        "move the selection (Flows, Events, Map)",
+    ),
     ("Home g, End G", "first / last row"),
     ("/", "filter: service:X kind:X country:CC ip:A text"),
     ("Esc", "clear the filter"),

@@ -210,21 +210,19 @@ fn event_term(t: &Term, e: &Event) -> bool {
                         .any(|ep| starts_with_ci(ip_of(ep), v))
                 })
         }
-        Field::Text => {
-            [
-                e.kind,
-                opt(&e.service),
-                opt(&e.peer_ip),
-                opt(&e.peer_as_org),
-                opt(&e.peer_country),
-                opt(&e.peer_city),
-                e.peer_kind.unwrap_or(""),
-                e.size_class.unwrap_or(""),
-                e.evidence.as_str(),
-            ]
-            .iter()
-            .any(|f| contains_ci(f, v))
-        }
+        Field::Text => [
+            e.kind,
+            opt(&e.service),
+            opt(&e.peer_ip),
+            opt(&e.peer_as_org),
+            opt(&e.peer_country),
+            opt(&e.peer_city),
+            e.peer_kind.unwrap_or(""),
+            e.size_class.unwrap_or(""),
+            e.evidence.as_str(),
+        ]
+        .iter()
+        .any(|f| contains_ci(f, v)),
     }
 }
 

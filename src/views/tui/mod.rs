@@ -104,8 +104,10 @@ fn file_label(files: &[PathBuf]) -> String {
     files
         .iter()
         .map(|f| {
-            f.file_name()
-                .map_or_else(|| f.display().to_string(), |n| n.to_string_lossy().into_owned())
+            f.file_name().map_or_else(
+                || f.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         })
         .collect::<Vec<_>>()
         .join(" + ")
@@ -167,7 +169,9 @@ pub fn live(opts: LiveOptions, setup: Setup) -> anyhow::Result<u8> {
     let (cfg, no_color) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1);
     let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
     let stop_capture = Arc::clone(&stop);
-    let last = run(handle, no_color, move || stop_capture.store(true, Ordering::SeqCst))?;
+    let last = run(handle, no_color, move || {
+        stop_capture.store(true, Ordering::SeqCst)
+    })?;
     Ok(match &last.error {
         Some(_) => crate::cli::exit::INTERFACE,
         None => crate::cli::exit::OK,
@@ -283,7 +287,7 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
             break Ok(());
         }
         let snap = handle.latest();
-        app.sync(&snap);
+        app.sync_paced(&snap, std::time::Instant::now());
         if let Err(e) = terminal.draw(|f| draw::draw(f, &app, &snap)) {
             break Err(anyhow::Error::new(e).context("drawing the dashboard"));
         }
@@ -299,7 +303,6 @@ fn on_event(app: &mut App, handle: &SessionHandle, ev: TermEvent) -> bool {
         // A resize needs nothing: the next draw takes the new size.
         return false;
     };
-    app.sync(&handle.latest());
     match app.on_key(key) {
         Some(app::Action::Quit) => true,
         Some(app::Action::Session(c)) => {
