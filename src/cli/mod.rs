@@ -86,6 +86,14 @@ impl FlowArgs {
     /// The naming stage these options ask for: the dissectors (analysis thread) and what
     /// decides from their findings (writer thread).
     fn namer(&self) -> anyhow::Result<(Namer, Attributor)> {
+        let (catalog, geo) = self.catalog_geo()?;
+        let namer = Namer::new(catalog);
+        let attributor = namer.attributor(geo);
+        Ok((namer, attributor))
+    }
+
+    /// The service catalog and IP metadata these options ask for.
+    fn catalog_geo(&self) -> anyhow::Result<(Catalog, Geo)> {
         let mut catalog = if self.catalog_replace {
             Catalog::default()
         } else {
@@ -106,9 +114,18 @@ impl FlowArgs {
         for w in &geo.sources.warnings {
             eprintln!("onlooker: warning: {w}");
         }
-        let namer = Namer::new(catalog);
-        let attributor = namer.attributor(geo);
-        Ok((namer, attributor))
+        Ok((catalog, geo))
+    }
+
+    /// What the dashboard needs to start a session.
+    fn dashboard(&self, no_color: bool) -> anyhow::Result<crate::views::tui::Setup> {
+        let (catalog, geo) = self.catalog_geo()?;
+        Ok(crate::views::tui::Setup {
+            catalog,
+            geo,
+            pipeline: config(self),
+            no_color,
+        })
     }
 }
 
@@ -141,6 +158,33 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Open the dashboard on saved captures (pcap or pcapng), read in order as one and played
+    /// at the capture's own pace.
+    Replay {
+        /// Replay speed at the start (keys change it while playing).
+        #[arg(long, value_enum, default_value_t = crate::views::tui::SpeedArg::X1)]
+        speed: crate::views::tui::SpeedArg,
+        /// Draw without colours (also when NO_COLOR is set).
+        #[arg(long)]
+        no_color: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Open the dashboard on the bundled synthetic capture (assets/demo.pcap): no privileges,
+    /// no files of your own.
+    Demo {
+        /// Replay speed at the start (default x10: the demo's eight minutes in under one).
+        #[arg(long, value_enum)]
+        speed: Option<crate::views::tui::SpeedArg>,
+        /// Draw without colours (also when NO_COLOR is set).
+        #[arg(long)]
+        no_color: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+    },
     /// Capture live from an interface.
     Live {
         /// Interface to capture on (default: libpcap's first suitable interface).
@@ -161,6 +205,9 @@ pub enum Command {
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
         #[arg(long)]
         headless: bool,
+        /// Dashboard: draw without colours (also when NO_COLOR is set).
+        #[arg(long, conflicts_with = "headless")]
+        no_color: bool,
         #[command(flatten)]
         flow: FlowArgs,
     },
@@ -257,14 +304,9 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             snaplen,
             buffer_size,
             headless,
+            no_color,
             flow,
         }) => {
-            if !headless {
-                return Err(anyhow::anyhow!(
-                    "the dashboard is not built yet; use --headless to stream flows as NDJSON"
-                )
-                .into());
-            }
             let interface = match interface {
                 Some(i) => i,
                 None => pcap::Device::lookup()
@@ -274,17 +316,33 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                         anyhow::anyhow!("no capture interface found; name one with -i")
                     })?,
             };
-            live_headless(
-                LiveOptions {
-                    interface,
-                    filter,
-                    promisc,
-                    snaplen,
-                    buffer_size,
-                },
-                &flow,
-            )
+            let opts = LiveOptions {
+                interface,
+                filter,
+                promisc,
+                snaplen,
+                buffer_size,
+            };
+            if !headless {
+                return Ok(crate::views::tui::live(opts, flow.dashboard(no_color)?)?);
+            }
+            live_headless(opts, &flow)
         }
+        Some(Command::Replay {
+            speed,
+            no_color,
+            flow,
+            files,
+        }) => Ok(crate::views::tui::replay(
+            &files,
+            speed,
+            flow.dashboard(no_color)?,
+        )?),
+        Some(Command::Demo {
+            speed,
+            no_color,
+            flow,
+        }) => Ok(crate::views::tui::demo(speed, flow.dashboard(no_color)?)?),
         Some(Command::Interfaces { json }) => interfaces(json),
         None => {
             use clap::CommandFactory;

@@ -1,0 +1,1260 @@
+//! The dashboard's state and what keys do to it, apart from drawing: tabs, selections, the flow
+//! table's sort and filter, the timeline's zoom and scroll, and the work derived from each
+//! snapshot.
+//!
+//! Everything costly (filtering and sorting flows, counting, placing countries, lanes) is done
+//! once per snapshot or per change of sort/filter in [`App::sync`], never per frame, so drawing
+//! only reads prepared rows and renders the visible ones.
+
+use std::cell::Cell;
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::filter::{self, Filter, FilterError};
+use super::places::{self, Centroid};
+use crate::activity::Event;
+use crate::session::{Control, Snapshot, SourceKind, Speed};
+use crate::views::export::FlowRecord;
+
+/// The tabs, in the order of the tab bar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Observer,
+    Timeline,
+    Flows,
+    Events,
+    Map,
+    Help,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 6] = [
+        Tab::Observer,
+        Tab::Timeline,
+        Tab::Flows,
+        Tab::Events,
+        Tab::Map,
+        Tab::Help,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            Tab::Observer => "Observer",
+            Tab::Timeline => "Timeline",
+            Tab::Flows => "Flows",
+            Tab::Events => "Events",
+            Tab::Map => "Map",
+            Tab::Help => "Help",
+        }
+    }
+
+    /// The key that opens it.
+    pub fn key(self) -> char {
+        match self {
+            Tab::Observer => '1',
+            Tab::Timeline => '2',
+            Tab::Flows => '3',
+            Tab::Events => '4',
+            Tab::Map => '5',
+            Tab::Help => '?',
+        }
+    }
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+}
+
+/// Columns of the flow table; every one sorts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FlowCol {
+    Start,
+    Proto,
+    Client,
+    Server,
+    Service,
+    Role,
+    Country,
+    Packets,
+    Bytes,
+    Duration,
+}
+
+impl FlowCol {
+    pub const ALL: [FlowCol; 10] = [
+        FlowCol::Start,
+        FlowCol::Proto,
+        FlowCol::Client,
+        FlowCol::Server,
+        FlowCol::Service,
+        FlowCol::Role,
+        FlowCol::Country,
+        FlowCol::Packets,
+        FlowCol::Bytes,
+        FlowCol::Duration,
+    ];
+
+    pub fn title(self) -> &'static str {
+        match self {
+            FlowCol::Start => "Start",
+            FlowCol::Proto => "Proto",
+            FlowCol::Client => "Client",
+            FlowCol::Server => "Server",
+            FlowCol::Service => "Service",
+            FlowCol::Role => "Role",
+            FlowCol::Country => "Cc",
+            FlowCol::Packets => "Pkts",
+            FlowCol::Bytes => "Bytes",
+            FlowCol::Duration => "Dur",
+        }
+    }
+
+    fn next(self) -> Self {
+        let i = FlowCol::ALL.iter().position(|c| *c == self).unwrap_or(0);
+        FlowCol::ALL[(i + 1) % FlowCol::ALL.len()]
+    }
+
+    /// Order of two flows by this column (ties are left to the caller's stable sort).
+    pub fn compare(self, a: &FlowRecord, b: &FlowRecord) -> Ordering {
+        let s = |o: &Option<String>| o.as_deref().unwrap_or("").to_ascii_lowercase();
+        match self {
+            FlowCol::Start => a.first_ts.total_cmp(&b.first_ts),
+            FlowCol::Proto => a.proto.cmp(&b.proto),
+            FlowCol::Client => endpoint_order(&a.client, &b.client),
+            FlowCol::Server => endpoint_order(&a.server, &b.server),
+            // Unnamed flows sort after named ones in ascending order.
+            FlowCol::Service => match (&a.service, &b.service) {
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                _ => s(&a.service).cmp(&s(&b.service)),
+            },
+            FlowCol::Role => a
+                .service_role
+                .unwrap_or("~")
+                .cmp(b.service_role.unwrap_or("~")),
+            FlowCol::Country => match (&a.country, &b.country) {
+                (Some(_), None) => Ordering::Less,
+                (None, Some(_)) => Ordering::Greater,
+                _ => a.country.cmp(&b.country),
+            },
+            FlowCol::Packets => {
+                (a.packets_up + a.packets_down).cmp(&(b.packets_up + b.packets_down))
+            }
+            FlowCol::Bytes => (a.bytes_up + a.bytes_down).cmp(&(b.bytes_up + b.bytes_down)),
+            FlowCol::Duration => (a.last_ts - a.first_ts).total_cmp(&(b.last_ts - b.first_ts)),
+        }
+    }
+}
+
+/// A flow's sort key for one column, computed once per row so that sorting 100,000 flows
+/// compares plain values instead of parsing addresses or lowercasing names per comparison.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SortKey {
+    /// Absent values (no service, no country) sort after present ones.
+    rank: u8,
+    num: u128,
+    port: u16,
+    text: String,
+}
+
+/// `f64` bits mapped so that unsigned order is `total_cmp` order.
+fn f64_key(x: f64) -> u128 {
+    let b = x.to_bits();
+    u128::from(if b >> 63 == 1 { !b } else { b | (1 << 63) })
+}
+
+fn endpoint_key(e: &str) -> SortKey {
+    match e.parse::<std::net::SocketAddr>() {
+        Ok(a) => SortKey {
+            rank: u8::from(a.is_ipv6()),
+            num: match a.ip() {
+                std::net::IpAddr::V4(v) => u128::from(u32::from(v)),
+                std::net::IpAddr::V6(v) => u128::from(v),
+            },
+            port: a.port(),
+            text: String::new(),
+        },
+        Err(_) => SortKey {
+            rank: 2,
+            num: 0,
+            port: 0,
+            text: e.to_string(),
+        },
+    }
+}
+
+impl FlowCol {
+    /// The key this column sorts by; ordering keys orders flows as [`FlowCol::compare`].
+    pub fn key(self, r: &FlowRecord) -> SortKey {
+        let num = |n: u128| SortKey {
+            rank: 0,
+            num: n,
+            port: 0,
+            text: String::new(),
+        };
+        let text = |o: Option<&str>| SortKey {
+            rank: u8::from(o.is_none()),
+            num: 0,
+            port: 0,
+            text: o.unwrap_or("").to_ascii_lowercase(),
+        };
+        match self {
+            FlowCol::Start => num(f64_key(r.first_ts)),
+            FlowCol::Proto => text(Some(&r.proto)),
+            FlowCol::Client => endpoint_key(&r.client),
+            FlowCol::Server => endpoint_key(&r.server),
+            FlowCol::Service => text(r.service.as_deref()),
+            FlowCol::Role => text(r.service_role),
+            FlowCol::Country => text(r.country.as_deref()),
+            FlowCol::Packets => num(u128::from(r.packets_up + r.packets_down)),
+            FlowCol::Bytes => num(u128::from(r.bytes_up + r.bytes_down)),
+            FlowCol::Duration => num(f64_key(r.last_ts - r.first_ts)),
+        }
+    }
+}
+
+/// Endpoints ordered by address (numerically when both parse), then port.
+fn endpoint_order(a: &str, b: &str) -> Ordering {
+    match (
+        a.parse::<std::net::SocketAddr>(),
+        b.parse::<std::net::SocketAddr>(),
+    ) {
+        (Ok(x), Ok(y)) => x.ip().cmp(&y.ip()).then(x.port().cmp(&y.port())),
+        _ => a.cmp(b),
+    }
+}
+
+/// A list's cursor. `offset` (first visible row) and `page` (visible rows) are written while
+/// drawing, which is the only place that knows the height.
+#[derive(Debug, Default)]
+pub struct ListNav {
+    pub selected: usize,
+    pub offset: Cell<usize>,
+    pub page: Cell<usize>,
+}
+
+impl ListNav {
+    fn step(&mut self, delta: isize, len: usize) {
+        if len == 0 {
+            self.selected = 0;
+            return;
+        }
+        let s = self.selected as isize + delta;
+        self.selected = s.clamp(0, len as isize - 1) as usize;
+    }
+
+    /// The first row to draw so that the selection is visible in `height` rows.
+    pub fn visible_from(&self, height: usize, len: usize) -> usize {
+        self.page.set(height.max(1));
+        let mut off = self.offset.get();
+        if self.selected < off {
+            off = self.selected;
+        } else if height > 0 && self.selected >= off + height {
+            off = self.selected + 1 - height;
+        }
+        off = off.min(len.saturating_sub(height.max(1)));
+        self.offset.set(off);
+        off
+    }
+}
+
+/// A filter line being typed or in force.
+#[derive(Debug, Default)]
+pub struct FilterLine {
+    pub text: String,
+    pub parsed: Filter,
+    pub error: Option<FilterError>,
+}
+
+impl FilterLine {
+    fn set(&mut self, text: String) {
+        match filter::parse(&text) {
+            Ok(f) => {
+                self.parsed = f;
+                self.error = None;
+            }
+            Err(e) => {
+                // A half-typed filter keeps nothing out until it parses.
+                self.parsed = Filter::default();
+                self.error = Some(e);
+            }
+        }
+        self.text = text;
+    }
+}
+
+/// Which list a filter edit goes to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListKind {
+    Flows,
+    Events,
+}
+
+/// The timeline's window: `None` span follows the whole capture.
+#[derive(Debug, Default)]
+pub struct Timeline {
+    /// Seconds shown across the width; `None` fits the capture.
+    pub span: Option<f64>,
+    /// Start of the window, seconds after the first packet.
+    pub start: f64,
+    /// First lane drawn.
+    pub lane_offset: usize,
+}
+
+/// Narrowest window the timeline zooms to (one character is then a fraction of a second, the
+/// scale at which a message exchange's records separate).
+const MIN_SPAN_SECS: f64 = 2.0;
+
+impl Timeline {
+    /// The window (capture time) for a capture from `first` to `last`.
+    pub fn window(&self, first: f64, last: f64) -> (f64, f64) {
+        let whole = (last - first).max(1.0);
+        match self.span {
+            None => (first, first + whole),
+            Some(span) => (first + self.start, first + self.start + span),
+        }
+    }
+
+    fn zoom(&mut self, factor: f64, first: f64, last: f64) {
+        let (t0, t1) = self.window(first, last);
+        let whole = (last - first).max(1.0);
+        let span = ((t1 - t0) * factor).clamp(MIN_SPAN_SECS, whole.max(MIN_SPAN_SECS));
+        let centre = (t0 + t1) / 2.0 - first;
+        if factor > 1.0 && span >= whole {
+            self.span = None;
+            self.start = 0.0;
+            return;
+        }
+        self.span = Some(span);
+        self.start = (centre - span / 2.0).clamp(0.0, (whole - span).max(0.0));
+    }
+
+    fn scroll(&mut self, frac: f64, first: f64, last: f64) {
+        let whole = (last - first).max(1.0);
+        let span = self.span.unwrap_or(whole);
+        if self.span.is_none() {
+            return;
+        }
+        self.start = (self.start + span * frac).clamp(0.0, (whole - span).max(0.0));
+    }
+}
+
+/// What the status bar and the Observer tab count.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub services: usize,
+    pub messages_out: usize,
+    pub messages_in: usize,
+    pub voice_calls: usize,
+    pub video_calls: usize,
+    pub call_attempts: usize,
+    pub media_up: usize,
+    pub media_down: usize,
+    pub media_bytes: u64,
+    pub bytes: u64,
+}
+
+/// A country the traffic goes to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Place {
+    pub code: String,
+    pub centroid: Option<Centroid>,
+    pub flows: usize,
+    pub bytes: u64,
+    /// Calls through a relay server there, and calls direct to a peer there.
+    pub relays: usize,
+    pub directs: usize,
+    /// The service with most bytes there.
+    pub top_service: Option<String>,
+}
+
+/// One timeline lane: a service, its events, and when its flows were open.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Lane {
+    pub service: String,
+    /// Indexes into the snapshot's events.
+    pub events: Vec<u32>,
+    /// Merged (start, end) spans of the service's flows, sorted.
+    pub activity: Vec<(f64, f64)>,
+}
+
+/// Work derived from one snapshot.
+#[derive(Debug, Default)]
+pub struct Derived {
+    pub counters: Counters,
+    pub places: Vec<Place>,
+    pub lanes: Vec<Lane>,
+    /// Flow reference ("proto client server first_ts") → ids of the events resting on it.
+    pub flow_events: HashMap<String, Vec<u64>>,
+    pub first_ts: f64,
+    pub last_ts: f64,
+}
+
+fn derive(snap: &Snapshot) -> Derived {
+    let mut d = Derived::default();
+    let mut services: BTreeMap<&str, (usize, Vec<u32>)> = BTreeMap::new();
+    let mut bytes_by_flows = 0u64;
+    let mut places: BTreeMap<&str, (Place, BTreeMap<&str, u64>)> = BTreeMap::new();
+    let mut spans: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for f in &snap.flows {
+        let b = f.bytes_up + f.bytes_down;
+        bytes_by_flows += b;
+        if let Some(s) = f.service.as_deref() {
+            services.entry(s).or_default();
+            spans.entry(s).or_default().push((f.first_ts, f.last_ts));
+        }
+        if let Some(c) = f.country.as_deref() {
+            let (p, svc) = places.entry(c).or_insert_with(|| {
+                (
+                    Place {
+                        code: c.to_string(),
+                        centroid: places::centroid(c),
+                        flows: 0,
+                        bytes: 0,
+                        relays: 0,
+                        directs: 0,
+                        top_service: None,
+                    },
+                    BTreeMap::new(),
+                )
+            });
+            p.flows += 1;
+            p.bytes += b;
+            if let Some(s) = f.service.as_deref() {
+                *svc.entry(s).or_default() += b;
+            }
+        }
+    }
+    let c = &mut d.counters;
+    for (i, e) in snap.events.iter().enumerate() {
+        match e.kind {
+            "message_out" => c.messages_out += 1,
+            "message_in" => c.messages_in += 1,
+            "voice_call" => c.voice_calls += 1,
+            "video_call" => c.video_calls += 1,
+            "call_attempt" => c.call_attempts += 1,
+            "media_upload" => c.media_up += 1,
+            "media_download" => c.media_down += 1,
+            _ => {}
+        }
+        if e.kind.starts_with("media_") {
+            c.media_bytes += e.bytes_out + e.bytes_in;
+        }
+        if let Some(s) = e.service.as_deref() {
+            let entry = services.entry(s).or_default();
+            entry.0 += 1;
+            entry.1.push(i as u32);
+        }
+        if let (Some(kind), Some(cc)) = (e.peer_kind, e.peer_country.as_deref()) {
+            if let Some((p, _)) = places.get_mut(cc) {
+                match kind {
+                    "relay" => p.relays += 1,
+                    _ => p.directs += 1,
+                }
+            }
+        }
+        for f in &e.flows {
+            d.flow_events.entry(f.clone()).or_default().push(e.id);
+        }
+    }
+    c.services = services.len();
+    c.bytes = if snap.bytes > 0 {
+        snap.bytes
+    } else {
+        bytes_by_flows
+    };
+    let mut lanes: Vec<(usize, Lane)> = services
+        .into_iter()
+        .map(|(s, (n, events))| {
+            let mut spans = spans.remove(s).unwrap_or_default();
+            spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+            let mut merged: Vec<(f64, f64)> = Vec::new();
+            for (a, b) in spans {
+                match merged.last_mut() {
+                    Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                    _ => merged.push((a, b)),
+                }
+            }
+            (
+                n,
+                Lane {
+                    service: s.to_string(),
+                    events,
+                    activity: merged,
+                },
+            )
+        })
+        .collect();
+    // Services with the most events first; then by name.
+    lanes.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.service.cmp(&b.1.service)));
+    d.lanes = lanes.into_iter().map(|(_, l)| l).collect();
+    let mut places: Vec<Place> = places
+        .into_values()
+        .map(|(mut p, svc)| {
+            p.top_service = svc
+                .into_iter()
+                .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+                .map(|(s, _)| s.to_string());
+            p
+        })
+        .collect();
+    places.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.code.cmp(&b.code)));
+    d.places = places;
+    d.first_ts = snap
+        .first_ts
+        .or_else(|| snap.flows.iter().map(|f| f.first_ts).reduce(f64::min))
+        .unwrap_or(0.0);
+    d.last_ts = snap
+        .position_ts
+        .or_else(|| snap.flows.iter().map(|f| f.last_ts).reduce(f64::max))
+        .unwrap_or(d.first_ts);
+    d
+}
+
+/// The reference by which events name a flow (as `activity` writes it).
+pub fn flow_ref(r: &FlowRecord) -> String {
+    format!("{} {} {} {:.6}", r.proto, r.client, r.server, r.first_ts)
+}
+
+/// What a key asks of the program beyond the dashboard's own state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Quit,
+    Session(Control),
+}
+
+/// Identity of a flow, to keep it selected while new snapshots arrive.
+#[derive(Clone, Debug, PartialEq)]
+struct FlowKey {
+    proto: String,
+    client: String,
+    server: String,
+    first_ts: f64,
+}
+
+impl FlowKey {
+    fn of(r: &FlowRecord) -> Self {
+        Self {
+            proto: r.proto.clone(),
+            client: r.client.clone(),
+            server: r.server.clone(),
+            first_ts: r.first_ts,
+        }
+    }
+
+    fn is(&self, r: &FlowRecord) -> bool {
+        self.first_ts == r.first_ts
+            && self.server == r.server
+            && self.client == r.client
+            && self.proto == r.proto
+    }
+}
+
+/// The dashboard's state.
+#[derive(Debug)]
+pub struct App {
+    pub tab: Tab,
+    /// The tab Help returns to.
+    pub back: Tab,
+    pub no_color: bool,
+    pub flows: ListNav,
+    pub events: ListNav,
+    pub sort: FlowCol,
+    pub descending: bool,
+    pub flow_filter: FilterLine,
+    pub event_filter: FilterLine,
+    /// The list whose filter is being typed.
+    pub editing: Option<ListKind>,
+    pub timeline: Timeline,
+    snap: Option<Arc<Snapshot>>,
+    derived: Derived,
+    flow_rows: Vec<u32>,
+    event_rows: Vec<u32>,
+    rows_stale: bool,
+    selected_flow: Option<FlowKey>,
+    selected_event: Option<(&'static str, f64)>,
+    /// When the last snapshot was derived, and what it cost.
+    last_derive: Option<(std::time::Instant, std::time::Duration)>,
+}
+
+impl App {
+    pub fn new(no_color: bool) -> Self {
+        Self {
+            tab: Tab::Observer,
+            back: Tab::Observer,
+            no_color,
+            flows: ListNav::default(),
+            events: ListNav::default(),
+            sort: FlowCol::Start,
+            descending: false,
+            flow_filter: FilterLine::default(),
+            event_filter: FilterLine::default(),
+            editing: None,
+            timeline: Timeline::default(),
+            snap: None,
+            derived: Derived::default(),
+            flow_rows: Vec::new(),
+            event_rows: Vec::new(),
+            rows_stale: true,
+            selected_flow: None,
+            selected_event: None,
+            last_derive: None,
+        }
+    }
+
+    /// Like [`App::sync`], but a new snapshot is taken only when the previous one's work has
+    /// been on screen for a while: at least a frame, and four times what deriving it cost, so
+    /// that with a hundred thousand flows the UI thread spends at most a fifth of its time on
+    /// it and keys are still answered between. The last snapshot of a finished source is
+    /// always taken.
+    pub fn sync_paced(&mut self, snap: &Arc<Snapshot>, now: std::time::Instant) {
+        let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
+        let due = self.last_derive.is_none_or(|(at, cost)| {
+            now.duration_since(at)
+                >= (cost * 4).max(std::time::Duration::from_millis(super::FRAME_MS))
+        });
+        if new && !due && !snap.finished {
+            self.refresh();
+            return;
+        }
+        let t = std::time::Instant::now();
+        self.sync(snap);
+        if new {
+            self.last_derive = Some((now, t.elapsed()));
+        }
+    }
+
+    /// The snapshot the tabs show (the status bar shows the newest).
+    pub fn view(&self) -> Option<&Arc<Snapshot>> {
+        self.snap.as_ref()
+    }
+
+    /// Take a snapshot (cheap when it is the one already seen) and bring derived work and rows
+    /// up to date.
+    pub fn sync(&mut self, snap: &Arc<Snapshot>) {
+        let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
+        if new {
+            self.derived = derive(snap);
+            self.snap = Some(Arc::clone(snap));
+            self.rows_stale = true;
+        }
+        if self.rows_stale {
+            self.rebuild_rows();
+            self.rows_stale = false;
+        }
+    }
+
+    fn rebuild_rows(&mut self) {
+        let Some(snap) = self.snap.clone() else {
+            return;
+        };
+        let f = &self.flow_filter.parsed;
+        let mut rows: Vec<u32> = if f.is_empty() {
+            (0..snap.flows.len() as u32).collect()
+        } else {
+            (0..snap.flows.len() as u32)
+                .filter(|&i| f.matches_flow(&snap.flows[i as usize]))
+                .collect()
+        };
+        // Flows usually arrive ordered by first packet time: that order needs no sort.
+        let (col, desc) = (self.sort, self.descending);
+        let in_order = !desc
+            && col == FlowCol::Start
+            && rows.is_sorted_by(|&i, &j| {
+                snap.flows[i as usize].first_ts <= snap.flows[j as usize].first_ts
+            });
+        if !in_order {
+            let mut keyed: Vec<(SortKey, u32)> = rows
+                .iter()
+                .map(|&i| (col.key(&snap.flows[i as usize]), i))
+                .collect();
+            // Ties keep first-packet order in both directions.
+            keyed.sort_unstable_by(|a, b| {
+                let o = a.0.cmp(&b.0);
+                (if desc { o.reverse() } else { o }).then(a.1.cmp(&b.1))
+            });
+            rows = keyed.into_iter().map(|(_, i)| i).collect();
+        }
+        self.flow_rows = rows;
+        if let Some(k) = &self.selected_flow {
+            if let Some(p) = self
+                .flow_rows
+                .iter()
+                .position(|&i| k.is(&snap.flows[i as usize]))
+            {
+                self.flows.selected = p;
+            }
+        }
+        self.flows.selected = self
+            .flows
+            .selected
+            .min(self.flow_rows.len().saturating_sub(1));
+        let f = &self.event_filter.parsed;
+        self.event_rows = (0..snap.events.len() as u32)
+            .filter(|&i| f.matches_event(&snap.events[i as usize]))
+            .collect();
+        if let Some((kind, ts)) = self.selected_event {
+            if let Some(p) = self.event_rows.iter().position(|&i| {
+                let e = &snap.events[i as usize];
+                e.kind == kind && e.start_ts == ts
+            }) {
+                self.events.selected = p;
+            }
+        }
+        self.events.selected = self
+            .events
+            .selected
+            .min(self.event_rows.len().saturating_sub(1));
+    }
+
+    fn remember_selection(&mut self) {
+        let Some(snap) = &self.snap else { return };
+        self.selected_flow = self
+            .flow_rows
+            .get(self.flows.selected)
+            .and_then(|&i| snap.flows.get(i as usize))
+            .map(|r| FlowKey::of(r));
+        self.selected_event = self
+            .event_rows
+            .get(self.events.selected)
+            .and_then(|&i| snap.events.get(i as usize))
+            .map(|e| (e.kind, e.start_ts));
+    }
+
+    pub fn derived(&self) -> &Derived {
+        &self.derived
+    }
+
+    /// Indexes into the snapshot's flows, filtered and sorted.
+    pub fn flow_rows(&self) -> &[u32] {
+        &self.flow_rows
+    }
+
+    /// Indexes into the snapshot's events, filtered.
+    pub fn event_rows(&self) -> &[u32] {
+        &self.event_rows
+    }
+
+    /// The selected flow, if any.
+    pub fn selected_flow<'s>(&self, snap: &'s Snapshot) -> Option<&'s FlowRecord> {
+        self.flow_rows
+            .get(self.flows.selected)
+            .and_then(|&i| snap.flows.get(i as usize))
+            .map(|a| a.as_ref())
+    }
+
+    /// The selected event, if any.
+    pub fn selected_event<'s>(&self, snap: &'s Snapshot) -> Option<&'s Event> {
+        self.event_rows
+            .get(self.events.selected)
+            .and_then(|&i| snap.events.get(i as usize))
+    }
+
+    /// Answer a key. Returns what the program must do besides redrawing.
+    pub fn on_key(&mut self, key: KeyEvent) -> Option<Action> {
+        if key.kind == KeyEventKind::Release {
+            return None;
+        }
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+        if ctrl && matches!(key.code, KeyCode::Char('c' | 'q')) {
+            return Some(Action::Quit);
+        }
+        if let Some(list) = self.editing {
+            self.edit_filter(list, key);
+            return None;
+        }
+        let replay = self
+            .snap
+            .as_ref()
+            .is_some_and(|s| s.kind != SourceKind::Live);
+        let speed = self.snap.as_ref().map_or(Speed::X1, |s| s.speed);
+        match key.code {
+            KeyCode::Char('q') => return Some(Action::Quit),
+            KeyCode::Esc if self.tab == Tab::Help => self.tab = self.back,
+            KeyCode::Tab => self.go(Tab::ALL[(self.tab.index() + 1) % Tab::ALL.len()]),
+            KeyCode::BackTab => {
+                self.go(Tab::ALL[(self.tab.index() + Tab::ALL.len() - 1) % Tab::ALL.len()]);
+            }
+            KeyCode::Char('?') | KeyCode::F(1) => {
+                if self.tab == Tab::Help {
+                    self.tab = self.back;
+                } else {
+                    self.go(Tab::Help);
+                }
+            }
+            KeyCode::Char(c @ '1'..='5') => {
+                if let Some(t) = Tab::ALL.iter().find(|t| t.key() == c) {
+                    self.go(*t);
+                }
+            }
+            KeyCode::Char(' ') | KeyCode::Char('p') if replay => {
+                return Some(Action::Session(Control::TogglePause));
+            }
+            KeyCode::Char('>') | KeyCode::Char('.') if replay => {
+                return Some(Action::Session(Control::SetSpeed(faster(speed))));
+            }
+            KeyCode::Char('<') | KeyCode::Char(',') if replay => {
+                return Some(Action::Session(Control::SetSpeed(slower(speed))));
+            }
+            KeyCode::F(n @ 5..=8) if replay => {
+                let s = [Speed::X1, Speed::X10, Speed::X100, Speed::Max][usize::from(n - 5)];
+                return Some(Action::Session(Control::SetSpeed(s)));
+            }
+            KeyCode::Char('E') if replay => return Some(Action::Session(Control::JumpToEnd)),
+            _ => self.tab_key(key),
+        }
+        None
+    }
+
+    fn go(&mut self, t: Tab) {
+        if t == Tab::Help && self.tab != Tab::Help {
+            self.back = self.tab;
+        }
+        self.tab = t;
+    }
+
+    fn tab_key(&mut self, key: KeyEvent) {
+        match self.tab {
+            Tab::Flows | Tab::Map => self.list_key(ListKind::Flows, key),
+            Tab::Events => self.list_key(ListKind::Events, key),
+            Tab::Timeline => self.timeline_key(key),
+            Tab::Observer | Tab::Help => {}
+        }
+    }
+
+    fn list_key(&mut self, list: ListKind, key: KeyEvent) {
+        let (len, nav) = match list {
+            ListKind::Flows => (self.flow_rows.len(), &mut self.flows),
+            ListKind::Events => (self.event_rows.len(), &mut self.events),
+        };
+        let page = nav.page.get().max(1) as isize;
+        match key.code {
+            KeyCode::Up | KeyCode::Char('k') => nav.step(-1, len),
+            KeyCode::Down | KeyCode::Char('j') => nav.step(1, len),
+            KeyCode::PageUp => nav.step(-page, len),
+            KeyCode::PageDown => nav.step(page, len),
+            KeyCode::Home | KeyCode::Char('g') => nav.selected = 0,
+            KeyCode::End | KeyCode::Char('G') => nav.selected = len.saturating_sub(1),
+            KeyCode::Char('/') if self.tab != Tab::Map => self.editing = Some(list),
+            KeyCode::Esc => {
+                self.filter_of(list).set(String::new());
+                self.rows_stale = true;
+            }
+            KeyCode::Char('s') if list == ListKind::Flows => {
+                self.sort = self.sort.next();
+                self.rows_stale = true;
+            }
+            KeyCode::Char('S') if list == ListKind::Flows => {
+                self.descending = !self.descending;
+                self.rows_stale = true;
+            }
+            _ => {}
+        }
+        self.remember_selection();
+        self.refresh();
+    }
+
+    fn filter_of(&mut self, list: ListKind) -> &mut FilterLine {
+        match list {
+            ListKind::Flows => &mut self.flow_filter,
+            ListKind::Events => &mut self.event_filter,
+        }
+    }
+
+    fn edit_filter(&mut self, list: ListKind, key: KeyEvent) {
+        let mut text = self.filter_of(list).text.clone();
+        match key.code {
+            KeyCode::Enter => {
+                self.editing = None;
+                return;
+            }
+            KeyCode::Esc => {
+                self.editing = None;
+                text.clear();
+            }
+            KeyCode::Backspace => {
+                text.pop();
+            }
+            KeyCode::Char('u') if key.modifiers.contains(KeyModifiers::CONTROL) => text.clear(),
+            KeyCode::Char(c) => text.push(c),
+            _ => return,
+        }
+        self.filter_of(list).set(text);
+        self.rows_stale = true;
+        self.refresh();
+    }
+
+    /// Redo rows now when sort or filter changed (keys between snapshots).
+    fn refresh(&mut self) {
+        if self.rows_stale {
+            self.rebuild_rows();
+            self.rows_stale = false;
+        }
+    }
+
+    fn timeline_key(&mut self, key: KeyEvent) {
+        let (first, last) = (self.derived.first_ts, self.derived.last_ts);
+        let lanes = self.derived.lanes.len();
+        let t = &mut self.timeline;
+        match key.code {
+            KeyCode::Char('+') | KeyCode::Char('=') => t.zoom(0.5, first, last),
+            KeyCode::Char('-') | KeyCode::Char('_') => t.zoom(2.0, first, last),
+            KeyCode::Left | KeyCode::Char('h') => t.scroll(-0.25, first, last),
+            KeyCode::Right | KeyCode::Char('l') => t.scroll(0.25, first, last),
+            KeyCode::Char('0') => *t = Timeline::default(),
+            KeyCode::Up | KeyCode::Char('k') => t.lane_offset = t.lane_offset.saturating_sub(1),
+            KeyCode::Down | KeyCode::Char('j') => {
+                t.lane_offset = (t.lane_offset + 1).min(lanes.saturating_sub(1));
+            }
+            _ => {}
+        }
+    }
+}
+
+fn faster(s: Speed) -> Speed {
+    match s {
+        Speed::X1 => Speed::X10,
+        Speed::X10 => Speed::X100,
+        Speed::X100 | Speed::Max => Speed::Max,
+    }
+}
+
+fn slower(s: Speed) -> Speed {
+    match s {
+        Speed::Max => Speed::X100,
+        Speed::X100 => Speed::X10,
+        Speed::X10 | Speed::X1 => Speed::X1,
+    }
+}
+
+/// "x1", "x10", "x100", "max".
+pub fn speed_label(s: Speed) -> &'static str {
+    match s {
+        Speed::X1 => "x1",
+        Speed::X10 => "x10",
+        Speed::X100 => "x100",
+        Speed::Max => "max",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+    use crossterm::event::KeyEvent;
+
+    fn flow(i: u32, service: Option<&str>, country: Option<&str>, bytes: u64) -> FlowRecord {
+        FlowRecord {
+            proto: if i % 2 == 0 { "tcp" } else { "udp" }.into(),
+            client: format!("192.168.1.{}:4000{}", 10 + i, i % 10),
+            server: format!("10.0.{}.{}:443", i % 3, 200 - i),
+            first_ts: 1000.0 + f64::from(i),
+            last_ts: 1000.0 + f64::from(i) + f64::from(10 - i % 10),
+            packets_up: u64::from(i),
+            packets_down: 1,
+            bytes_up: bytes,
+            bytes_down: 0,
+            tcp_flags: String::new(),
+            end_reason: "idle",
+            sni: None,
+            alpn: Vec::new(),
+            tls_version: None,
+            ech: false,
+            quic_version: None,
+            dns_name: None,
+            stun: None,
+            service: service.map(str::to_string),
+            service_role: service.map(|_| "chat"),
+            service_evidence: Vec::new(),
+            confidence: 0.5,
+            asn: None,
+            as_org: None,
+            country: country.map(str::to_string),
+            city: None,
+        }
+    }
+
+    fn snapshot(flows: Vec<FlowRecord>) -> Arc<Snapshot> {
+        Arc::new(Snapshot {
+            kind: SourceKind::Replay,
+            source: "t.pcap".into(),
+            first_ts: Some(1000.0),
+            position_ts: Some(1100.0),
+            packets: 0,
+            bytes: 0,
+            pps: 0.0,
+            kernel_drops: None,
+            flows: flows.into_iter().map(Arc::new).collect(),
+            events: Vec::new(),
+            findings: Vec::new(),
+            speed: Speed::X1,
+            paused: false,
+            finished: false,
+            error: None,
+        })
+    }
+
+    fn key(c: KeyCode) -> KeyEvent {
+        KeyEvent::new(c, KeyModifiers::NONE)
+    }
+
+    fn sample() -> Arc<Snapshot> {
+        snapshot(vec![
+            flow(0, Some("WhatsApp"), Some("US"), 500),
+            flow(1, Some("Signal"), Some("DE"), 9000),
+            flow(2, None, None, 50),
+            flow(3, Some("WhatsApp"), Some("PT"), 7000),
+        ])
+    }
+
+    fn services(app: &App, snap: &Snapshot) -> Vec<Option<String>> {
+        app.flow_rows()
+            .iter()
+            .map(|&i| snap.flows[i as usize].service.clone())
+            .collect()
+    }
+
+    #[test]
+    fn sorts_by_any_column_both_ways() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        assert_eq!(app.flow_rows(), &[0, 1, 2, 3], "start time order");
+        app.sort = FlowCol::Bytes;
+        app.rows_stale = true;
+        app.sync(&snap);
+        assert_eq!(app.flow_rows(), &[2, 0, 3, 1]);
+        app.on_key(key(KeyCode::Char('S')));
+        assert_eq!(app.flow_rows(), &[1, 3, 0, 2], "S reverses");
+        app.sort = FlowCol::Service;
+        app.descending = false;
+        app.rows_stale = true;
+        app.sync(&snap);
+        // Named services first, alphabetically; ties keep start order; unnamed last.
+        assert_eq!(app.flow_rows(), &[1, 0, 3, 2]);
+        // Every column gives a total order that puts different flows in a defined place.
+        for c in FlowCol::ALL {
+            app.sort = c;
+            app.rows_stale = true;
+            app.sync(&snap);
+            let mut seen = app.flow_rows().to_vec();
+            seen.sort_unstable();
+            assert_eq!(seen, vec![0, 1, 2, 3], "{c:?} keeps every row");
+        }
+    }
+
+    #[test]
+    fn sort_keys_order_as_compare_does() {
+        let mut flows: Vec<FlowRecord> = (0..12)
+            .map(|i| {
+                flow(
+                    i,
+                    [Some("b"), None, Some("A")][i as usize % 3],
+                    None,
+                    u64::from(i * 37 % 11),
+                )
+            })
+            .collect();
+        flows[3].server = "[2001:db8::1]:443".into();
+        flows[4].server = "10.0.0.9:80".into();
+        flows[5].server = "9.0.0.1:443".into();
+        flows[6].first_ts = -1.0;
+        for c in FlowCol::ALL {
+            for a in &flows {
+                for b in &flows {
+                    assert_eq!(c.key(a).cmp(&c.key(b)), c.compare(a, b), "{c:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn s_steps_through_every_column() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        let mut seen = vec![app.sort];
+        for _ in 1..FlowCol::ALL.len() {
+            app.on_key(key(KeyCode::Char('s')));
+            seen.push(app.sort);
+        }
+        assert_eq!(seen, FlowCol::ALL.to_vec());
+        app.on_key(key(KeyCode::Char('s')));
+        assert_eq!(app.sort, FlowCol::Start, "wraps around");
+    }
+
+    #[test]
+    fn typing_a_filter_narrows_rows_and_esc_clears() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Char('/')));
+        assert_eq!(app.editing, Some(ListKind::Flows));
+        for c in "service:whatsapp".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert_eq!(services(&app, &snap).len(), 2);
+        assert!(
+            services(&app, &snap)
+                .iter()
+                .all(|s| s.as_deref() == Some("WhatsApp"))
+        );
+        // 'q' while typing is text, not quit.
+        assert_eq!(app.on_key(key(KeyCode::Char(' '))), None);
+        for c in "country:pt".chars() {
+            assert_eq!(app.on_key(key(KeyCode::Char(c))), None);
+        }
+        assert_eq!(app.flow_rows(), &[3]);
+        app.on_key(key(KeyCode::Enter));
+        assert_eq!(app.editing, None);
+        assert_eq!(app.flow_rows(), &[3], "Enter keeps the filter");
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.flow_rows().len(), 4, "Esc clears it");
+        // A bad key shows an error and hides nothing.
+        app.on_key(key(KeyCode::Char('/')));
+        for c in "colour:red".chars() {
+            app.on_key(key(KeyCode::Char(c)));
+        }
+        assert!(app.flow_filter.error.is_some());
+        assert_eq!(app.flow_rows().len(), 4);
+    }
+
+    #[test]
+    fn selection_follows_the_flow_across_snapshots_and_sorts() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Down));
+        app.on_key(key(KeyCode::Down));
+        assert_eq!(app.selected_flow(&snap).map(|f| f.first_ts), Some(1002.0));
+        app.on_key(key(KeyCode::Char('S')));
+        assert_eq!(
+            app.selected_flow(&snap).map(|f| f.first_ts),
+            Some(1002.0),
+            "reversing keeps the same flow selected"
+        );
+        // A newer snapshot with a flow that sorts before it.
+        let mut flows: Vec<FlowRecord> = snap.flows.iter().map(|f| (**f).clone()).collect();
+        flows.push(flow(4, Some("Telegram"), Some("NL"), 1));
+        let next = snapshot(flows);
+        app.sync(&next);
+        assert_eq!(app.selected_flow(&next).map(|f| f.first_ts), Some(1002.0));
+        // Moving past either end stays on the list.
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::Down));
+        }
+        assert_eq!(app.flows.selected, 4);
+        app.on_key(key(KeyCode::Home));
+        assert_eq!(app.flows.selected, 0);
+    }
+
+    #[test]
+    fn keys_switch_tabs_control_the_replay_and_quit() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.sync(&snap);
+        app.on_key(key(KeyCode::Char('3')));
+        assert_eq!(app.tab, Tab::Flows);
+        app.on_key(key(KeyCode::Tab));
+        assert_eq!(app.tab, Tab::Events);
+        app.on_key(key(KeyCode::BackTab));
+        app.on_key(key(KeyCode::BackTab));
+        assert_eq!(app.tab, Tab::Timeline);
+        app.on_key(key(KeyCode::Char('?')));
+        assert_eq!(app.tab, Tab::Help);
+        app.on_key(key(KeyCode::Esc));
+        assert_eq!(app.tab, Tab::Timeline, "help returns where it came from");
+        assert_eq!(
+            app.on_key(key(KeyCode::Char(' '))),
+            Some(Action::Session(Control::TogglePause))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('>'))),
+            Some(Action::Session(Control::SetSpeed(Speed::X10)))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::F(8))),
+            Some(Action::Session(Control::SetSpeed(Speed::Max)))
+        );
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('E'))),
+            Some(Action::Session(Control::JumpToEnd))
+        );
+        assert_eq!(app.on_key(key(KeyCode::Char('q'))), Some(Action::Quit));
+        assert_eq!(
+            app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+            Some(Action::Quit)
+        );
+    }
+
+    #[test]
+    fn live_ignores_replay_keys() {
+        let mut s = (*sample()).clone();
+        s.kind = SourceKind::Live;
+        let snap = Arc::new(s);
+        let mut app = App::new(true);
+        app.sync(&snap);
+        assert_eq!(app.on_key(key(KeyCode::Char(' '))), None);
+        assert_eq!(app.on_key(key(KeyCode::Char('E'))), None);
+    }
+
+    #[test]
+    fn timeline_zooms_scrolls_and_fits() {
+        let snap = sample();
+        let mut app = App::new(true);
+        app.tab = Tab::Timeline;
+        app.sync(&snap);
+        assert_eq!(app.timeline.window(1000.0, 1100.0), (1000.0, 1100.0));
+        app.on_key(key(KeyCode::Char('+')));
+        assert_eq!(app.timeline.window(1000.0, 1100.0), (1025.0, 1075.0));
+        app.on_key(key(KeyCode::Right));
+        let (a, b) = app.timeline.window(1000.0, 1100.0);
+        assert!((a - 1037.5).abs() < 1e-9 && (b - 1087.5).abs() < 1e-9);
+        for _ in 0..10 {
+            app.on_key(key(KeyCode::Right));
+        }
+        assert_eq!(
+            app.timeline.window(1000.0, 1100.0),
+            (1050.0, 1100.0),
+            "scrolling stops at the end"
+        );
+        for _ in 0..20 {
+            app.on_key(key(KeyCode::Char('+')));
+        }
+        let (a, b) = app.timeline.window(1000.0, 1100.0);
+        assert!(
+            (b - a - MIN_SPAN_SECS).abs() < 1e-9,
+            "zoom stops at the minimum"
+        );
+        app.on_key(key(KeyCode::Char('0')));
+        assert_eq!(app.timeline.span, None);
+        app.on_key(key(KeyCode::Char('+')));
+        app.on_key(key(KeyCode::Char('-')));
+        assert_eq!(
+            app.timeline.span, None,
+            "zooming out to the whole capture fits it"
+        );
+    }
+
+    #[test]
+    fn derived_counts_places_and_lanes() {
+        let snap = sample();
+        let d = derive(&snap);
+        assert_eq!(d.counters.services, 2);
+        assert_eq!(d.counters.bytes, 500 + 9000 + 50 + 7000);
+        let codes: Vec<&str> = d.places.iter().map(|p| p.code.as_str()).collect();
+        assert_eq!(codes, vec!["DE", "PT", "US"], "by bytes, most first");
+        assert!(d.places.iter().all(|p| p.centroid.is_some()));
+        let lanes: Vec<&str> = d.lanes.iter().map(|l| l.service.as_str()).collect();
+        assert_eq!(lanes, vec!["Signal", "WhatsApp"]);
+        // WhatsApp's two flows (1000-1010 and 1003-1010) merge into one span.
+        assert_eq!(d.lanes[1].activity, vec![(1000.0, 1010.0)]);
+    }
+}

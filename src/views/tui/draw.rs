@@ -1,0 +1,1050 @@
+//! Drawing: one function per tab, reading the [`App`]'s prepared rows and the snapshot.
+//!
+//! Nothing here sorts, filters or counts over all flows: it renders only what fits on screen
+//! (the visible slice of the flow table, the visible lanes), so a frame costs the same with ten
+//! flows or a hundred thousand. It must never change a count or decide anything.
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::symbols::Marker;
+use ratatui::text::{Line, Span, Text};
+use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
+use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
+
+use super::app::{App, FlowCol, ListKind, Tab, flow_ref, speed_label};
+use super::fmt;
+use crate::activity::Event;
+use crate::session::{Snapshot, SourceKind};
+use crate::views::export::FlowRecord;
+
+/// Styles, with or without colour. Colours are the terminal's own ANSI palette (no fixed
+/// background, no white or black text), so they read on dark and light themes; every
+/// distinction made by colour is also made by a symbol, so `--no-color` loses nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Theme {
+    pub color: bool,
+}
+
+impl Theme {
+    fn fg(self, c: Color) -> Style {
+        if self.color {
+            Style::new().fg(c)
+        } else {
+            Style::new()
+        }
+    }
+    fn bold(self) -> Style {
+        Style::new().add_modifier(Modifier::BOLD)
+    }
+    fn dim(self) -> Style {
+        Style::new().add_modifier(Modifier::DIM)
+    }
+    fn selected(self) -> Style {
+        Style::new().add_modifier(Modifier::REVERSED)
+    }
+    fn title(self) -> Style {
+        self.fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    }
+    fn error(self) -> Style {
+        self.fg(Color::Red).add_modifier(Modifier::BOLD)
+    }
+    fn out(self) -> Style {
+        self.fg(Color::Cyan)
+    }
+    fn inbound(self) -> Style {
+        self.fg(Color::Magenta)
+    }
+    fn voice(self) -> Style {
+        self.fg(Color::Green)
+    }
+    fn video(self) -> Style {
+        self.fg(Color::Red)
+    }
+}
+
+/// Draw the whole screen.
+pub fn draw(frame: &mut Frame<'_>, app: &App, latest: &Snapshot) {
+    // The tabs show the snapshot the app prepared rows for; the status bar the newest.
+    let snap: &Snapshot = app.view().map_or(latest, |s| s.as_ref());
+    let th = Theme {
+        color: !app.no_color,
+    };
+    let [top, body, status] = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(0),
+        Constraint::Length(1),
+    ])
+    .areas(frame.area());
+    tab_bar(frame, top, app, th);
+    match app.tab {
+        Tab::Observer => observer(frame, body, app, snap, th),
+        Tab::Timeline => timeline(frame.buffer_mut(), body, app, snap, th),
+        Tab::Flows => flows(frame, body, app, snap, th),
+        Tab::Events => events(frame, body, app, snap, th),
+        Tab::Map => map(frame, body, app, snap, th),
+        Tab::Help => help(frame, body, snap, th),
+    }
+    status_bar(frame, status, latest, th);
+}
+
+fn tab_bar(frame: &mut Frame<'_>, area: Rect, app: &App, th: Theme) {
+    let titles: Vec<Line<'_>> = Tab::ALL
+        .iter()
+        .map(|t| Line::from(format!("{} {}", t.key(), t.title())))
+        .collect();
+    let tabs = Tabs::new(titles)
+        .select(app.tab.index())
+        .style(Style::new())
+        .highlight_style(th.selected().add_modifier(Modifier::BOLD))
+        .divider("│")
+        .padding(" ", " ");
+    frame.render_widget(tabs, area);
+}
+
+fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
+    let kind = match snap.kind {
+        SourceKind::Replay => "replay",
+        SourceKind::Live => "live",
+        SourceKind::Demo { synthetic: true } => "demo (synthetic)",
+        SourceKind::Demo { synthetic: false } => "demo",
+    };
+    let wide = area.width >= 100;
+    let kind = if wide {
+        kind
+    } else {
+        kind.split(' ').next().unwrap_or(kind)
+    };
+    let pos = snap.position_ts.map_or_else(
+        || "--:--:--".to_string(),
+        |t| if wide { fmt::datetime(t) } else { fmt::time(t) },
+    );
+    let state = if snap.finished {
+        "done".to_string()
+    } else if snap.kind == SourceKind::Live {
+        "capturing".to_string()
+    } else if snap.paused {
+        format!("paused {}", speed_label(snap.speed))
+    } else {
+        format!("▶ {}", speed_label(snap.speed))
+    };
+    let source = if wide {
+        format!("{kind} {}", snap.source)
+    } else if snap.kind == SourceKind::Replay {
+        fmt::fit(&snap.source, 22)
+    } else {
+        format!("{kind} {}", fmt::fit(&snap.source, 16))
+    };
+    let mut parts = vec![
+        Span::styled(format!(" {source} "), th.bold()),
+        Span::raw(format!(" {pos} UTC ")),
+        Span::raw(format!(" {state} ")),
+        Span::raw(format!(" {} pkt/s ", fmt::rate(snap.pps))),
+    ];
+    if let Some(drops) = snap.kernel_drops {
+        let st = if drops > 0 { th.error() } else { Style::new() };
+        parts.push(Span::styled(format!(" drops {} ", fmt::count(drops)), st));
+    }
+    parts.push(Span::raw(format!(
+        " {} flows ",
+        fmt::count(snap.flows.len() as u64)
+    )));
+    parts.push(Span::raw(format!(
+        " {} events ",
+        fmt::count(snap.events.len() as u64)
+    )));
+    if let Some(e) = &snap.error {
+        parts.push(Span::styled(format!(" {e} "), th.error()));
+    }
+    let mut spans = Vec::with_capacity(parts.len() * 2);
+    for (i, p) in parts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled("│", th.dim()));
+        }
+        spans.push(p);
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)).style(th.selected()), area);
+}
+
+fn block(title: impl Into<String>, th: Theme) -> Block<'static> {
+    Block::bordered().title(Span::styled(format!(" {} ", title.into()), th.title()))
+}
+
+/// One short line for an event: "voice call via relay (US), 95 s".
+pub fn describe(e: &Event) -> String {
+    let cc = e
+        .peer_country
+        .as_deref()
+        .map(|c| format!(" ({c})"))
+        .unwrap_or_default();
+    let peer = match e.peer_kind {
+        Some("direct") => format!(", direct to the peer{cc}"),
+        Some(k) => format!(" via {k}{cc}"),
+        None => String::new(),
+    };
+    let dur = fmt::duration(e.end_ts - e.start_ts);
+    match e.kind {
+        "message_out" => format!("message sent, {}", fmt::bytes(e.bytes_out)),
+        "message_in" => format!("message received, {}", fmt::bytes(e.bytes_in)),
+        "voice_call" => format!("voice call{peer}, {dur}"),
+        "video_call" => format!("video call{peer}, {dur}"),
+        "call_attempt" => format!("call attempt{peer}"),
+        "media_upload" => format!(
+            "media sent, {} ({})",
+            fmt::bytes(e.bytes_out),
+            e.size_class.unwrap_or("?")
+        ),
+        "media_download" => format!(
+            "media received, {} ({})",
+            fmt::bytes(e.bytes_in),
+            e.size_class.unwrap_or("?")
+        ),
+        "online_session" => format!("online for {dur}"),
+        k => format!("{k}, {dur}"),
+    }
+}
+
+const SYNTHETIC: &str = "Demo: a synthetic capture written by onlooker's own scenario writer from published traffic figures; no real person's traffic.";
+
+fn observer(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let banner = matches!(snap.kind, SourceKind::Demo { synthetic: true });
+    let [banner_area, counters_area, findings_area, now_area] = Layout::vertical([
+        Constraint::Length(if banner { 2 } else { 0 }),
+        Constraint::Length(4),
+        Constraint::Min(3),
+        Constraint::Length(7),
+    ])
+    .areas(area);
+    if banner {
+        frame.render_widget(
+            Paragraph::new(Span::styled(SYNTHETIC, th.fg(Color::Magenta)))
+                .wrap(Wrap { trim: true }),
+            banner_area,
+        );
+    }
+    let c = &app.derived().counters;
+    let calls = c.voice_calls + c.video_calls;
+    let counters = Text::from(vec![
+        Line::from(vec![
+            Span::styled("Services ", th.bold()),
+            Span::raw(format!("{}  ", c.services)),
+            Span::styled("Messages ", th.bold()),
+            Span::raw(format!(
+                "{} ({} out, {} in)  ",
+                c.messages_out + c.messages_in,
+                c.messages_out,
+                c.messages_in
+            )),
+            Span::styled("Calls ", th.bold()),
+            Span::raw(format!(
+                "{calls} ({} voice, {} video, {} tried)",
+                c.voice_calls, c.video_calls, c.call_attempts
+            )),
+        ]),
+        Line::from(vec![
+            Span::styled("Media ", th.bold()),
+            Span::raw(format!(
+                "{} ({} out, {} in, {})  ",
+                c.media_up + c.media_down,
+                c.media_up,
+                c.media_down,
+                fmt::bytes(c.media_bytes)
+            )),
+            Span::styled("Bytes ", th.bold()),
+            Span::raw(format!(
+                "{} in {} packets",
+                fmt::bytes(c.bytes),
+                fmt::count(snap.packets)
+            )),
+        ]),
+    ]);
+    frame.render_widget(
+        Paragraph::new(counters)
+            .wrap(Wrap { trim: true })
+            .block(block("What the observer counts", th)),
+        counters_area,
+    );
+    let mut lines: Vec<Line<'_>> = Vec::new();
+    if snap.findings.is_empty() {
+        lines.push(Line::styled(
+            if snap.finished {
+                "No findings."
+            } else {
+                "No findings yet."
+            },
+            th.dim(),
+        ));
+    }
+    for (i, f) in snap.findings.iter().enumerate() {
+        lines.push(Line::from(vec![
+            Span::styled(format!("{:>2}. ", i + 1), th.bold()),
+            Span::raw(f.sentence.clone()),
+        ]));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block("What the observer knows", th)),
+        findings_area,
+    );
+    // The most recently ended events first: what is being learned right now.
+    let rows = usize::from(now_area.height.saturating_sub(2));
+    let mut recent: Vec<&Event> = snap.events.iter().collect();
+    recent.sort_by(|a, b| b.end_ts.total_cmp(&a.end_ts).then(b.id.cmp(&a.id)));
+    let mut lines: Vec<Line<'_>> = recent
+        .iter()
+        .take(rows)
+        .map(|e| {
+            Line::from(vec![
+                Span::styled(fmt::time(e.end_ts), th.dim()),
+                Span::raw("  "),
+                Span::styled(
+                    format!("{:<10}", fmt::fit(e.service.as_deref().unwrap_or("?"), 10)),
+                    th.bold(),
+                ),
+                Span::raw(" "),
+                Span::styled(describe(e), event_style(e, th)),
+            ])
+        })
+        .collect();
+    if lines.is_empty() {
+        lines.push(Line::styled("Nothing inferred yet.", th.dim()));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block("Learning now", th)),
+        now_area,
+    );
+}
+
+fn event_style(e: &Event, th: Theme) -> Style {
+    match e.kind {
+        "voice_call" => th.voice(),
+        "video_call" => th.video(),
+        k if k.ends_with("_out") || k.ends_with("_upload") => th.out(),
+        k if k.ends_with("_in") || k.ends_with("_download") => th.inbound(),
+        _ => Style::new(),
+    }
+}
+
+/// Width of the service names left of the lanes.
+const LANE_LABEL: u16 = 11;
+
+/// Lane marker for a transfer of `bytes`: larger transfers get larger marks.
+fn media_mark(bytes: u64) -> &'static str {
+    match bytes {
+        0..=60_000 => "·",
+        60_001..=1_500_000 => "•",
+        _ => "●",
+    }
+}
+
+/// Tick spacing of the time axis: the first step at least `min` seconds long.
+fn axis_step(min: f64) -> f64 {
+    const STEPS: [f64; 16] = [
+        1.0, 2.0, 5.0, 10.0, 15.0, 30.0, 60.0, 120.0, 300.0, 600.0, 900.0, 1800.0, 3600.0, 7200.0,
+        21600.0, 86400.0,
+    ];
+    STEPS
+        .iter()
+        .copied()
+        .find(|s| *s >= min)
+        .unwrap_or((min / 86400.0).ceil() * 86400.0)
+}
+
+fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let d = app.derived();
+    let (t0, t1) = app.timeline.window(d.first_ts, d.last_ts);
+    let title = format!(
+        "Timeline {} – {} UTC ({}){}",
+        fmt::time(t0),
+        fmt::time(t1),
+        fmt::duration(t1 - t0),
+        if app.timeline.span.is_none() {
+            ", whole capture"
+        } else {
+            ""
+        }
+    );
+    let b = block(title, th);
+    let inner = b.inner(area);
+    ratatui::widgets::Widget::render(b, area, buf);
+    if inner.width <= LANE_LABEL + 2 || inner.height < 5 {
+        return;
+    }
+    let plot_x = inner.x + LANE_LABEL;
+    let plot_w = inner.width - LANE_LABEL;
+    let col = |t: f64| -> Option<u16> {
+        if t < t0 || t > t1 {
+            return None;
+        }
+        let f = (t - t0) / (t1 - t0).max(1e-9);
+        Some(((f * f64::from(plot_w)) as u16).min(plot_w - 1))
+    };
+    // Columns a span [a, b] covers, clipped to the window.
+    let cols = |a: f64, b: f64| -> Option<(u16, u16)> {
+        if b < t0 || a > t1 {
+            return None;
+        }
+        Some((col(a.max(t0))?, col(b.min(t1))?))
+    };
+    let lanes_h = inner.height - 2;
+    let per_lane = 4u16;
+    let visible = usize::from(lanes_h / per_lane);
+    if d.lanes.is_empty() {
+        buf.set_string(inner.x, inner.y, "No named service yet.", th.dim());
+    }
+    for (li, lane) in d
+        .lanes
+        .iter()
+        .skip(app.timeline.lane_offset)
+        .take(visible)
+        .enumerate()
+    {
+        let y = inner.y + li as u16 * per_lane;
+        let (y_out, y_mid, y_in) = (y, y + 1, y + 2);
+        buf.set_string(
+            inner.x,
+            y_mid,
+            fmt::fit(&lane.service, usize::from(LANE_LABEL - 1)),
+            th.bold(),
+        );
+        buf.set_string(inner.x, y_out, "  out", th.dim());
+        buf.set_string(inner.x, y_in, "  in", th.dim());
+        // When the service's flows were open: a faint baseline.
+        for &(a, b) in &lane.activity {
+            if let Some((c0, c1)) = cols(a, b) {
+                for c in c0..=c1 {
+                    buf.set_string(plot_x + c, y_mid, "·", th.dim());
+                }
+            }
+        }
+        // Online sessions shaded, then calls as bars over them, then ticks and markers.
+        let evs = || {
+            lane.events
+                .iter()
+                .filter_map(|&i| snap.events.get(i as usize))
+        };
+        for e in evs().filter(|e| e.kind == "online_session") {
+            if let Some((c0, c1)) = cols(e.start_ts, e.end_ts) {
+                for c in c0..=c1 {
+                    buf.set_string(plot_x + c, y_mid, "░", th.dim());
+                }
+            }
+        }
+        for e in evs() {
+            let (sym, st) = match e.kind {
+                "voice_call" => ("━", th.voice().add_modifier(Modifier::BOLD)),
+                "video_call" => ("█", th.video()),
+                "call_attempt" => ("╌", Style::new()),
+                _ => continue,
+            };
+            if let Some((c0, c1)) = cols(e.start_ts, e.end_ts) {
+                for c in c0..=c1 {
+                    buf.set_string(plot_x + c, y_mid, sym, st);
+                }
+            }
+        }
+        for e in evs() {
+            let (row, sym, st) = match e.kind {
+                "message_out" => (y_out, "╷", th.out()),
+                "message_in" => (y_in, "╵", th.inbound()),
+                "media_upload" => (
+                    y_out,
+                    media_mark(e.bytes_out),
+                    th.out().add_modifier(Modifier::BOLD),
+                ),
+                "media_download" => (
+                    y_in,
+                    media_mark(e.bytes_in),
+                    th.inbound().add_modifier(Modifier::BOLD),
+                ),
+                _ => continue,
+            };
+            if let Some(c) = col(e.start_ts) {
+                buf.set_string(plot_x + c, row, sym, st);
+            }
+        }
+    }
+    if d.lanes.len() > visible {
+        let more = format!(
+            " lanes {}-{} of {} (↑/↓) ",
+            app.timeline.lane_offset + 1,
+            (app.timeline.lane_offset + visible).min(d.lanes.len()),
+            d.lanes.len()
+        );
+        let w = more.chars().count() as u16;
+        buf.set_string(area.right().saturating_sub(w + 1), area.y, more, th.dim());
+    }
+    // Time axis: ticks and labels every step, the step chosen so labels do not touch.
+    let y_axis = inner.y + lanes_h;
+    let label_w = 9.0;
+    let secs_per_col = (t1 - t0) / f64::from(plot_w);
+    let step = axis_step(label_w * secs_per_col);
+    let mut t = (t0 / step).ceil() * step;
+    buf.set_string(inner.x, y_axis + 1, "UTC", th.dim());
+    while t <= t1 {
+        if let Some(c) = col(t) {
+            buf.set_string(plot_x + c, y_axis, "┴", th.dim());
+            let label = if step < 60.0 {
+                fmt::time(t)
+            } else {
+                fmt::time(t)[..5].to_string()
+            };
+            if c + label.len() as u16 <= plot_w {
+                buf.set_string(plot_x + c, y_axis + 1, label, Style::new());
+            }
+        }
+        t += step;
+    }
+}
+
+/// Fixed-width cell text, right-aligned for numbers.
+fn cell(s: &str, w: usize, right: bool) -> String {
+    let s = fmt::fit(s, w);
+    if right {
+        format!("{s:>w$}")
+    } else {
+        format!("{s:<w$}")
+    }
+}
+
+/// The columns shown at this width (narrow screens drop client and role).
+fn flow_columns(width: u16) -> Vec<(FlowCol, usize)> {
+    let mut cols = vec![(FlowCol::Start, 8), (FlowCol::Proto, 5)];
+    let wide = width >= 118;
+    if wide {
+        cols.push((FlowCol::Client, 24));
+    }
+    cols.push((FlowCol::Server, if wide { 30 } else { 21 }));
+    cols.push((FlowCol::Service, if wide { 16 } else { 11 }));
+    if wide {
+        cols.push((FlowCol::Role, 6));
+    }
+    cols.extend([
+        (FlowCol::Country, 2),
+        (FlowCol::Packets, 6),
+        (FlowCol::Bytes, 8),
+        (FlowCol::Duration, 6),
+    ]);
+    cols
+}
+
+fn flow_cell(r: &FlowRecord, c: FlowCol) -> String {
+    match c {
+        FlowCol::Start => fmt::time(r.first_ts),
+        FlowCol::Proto => r.proto.clone(),
+        FlowCol::Client => r.client.clone(),
+        FlowCol::Server => r.server.clone(),
+        FlowCol::Service => r.service.clone().unwrap_or_else(|| "-".into()),
+        FlowCol::Role => r.service_role.unwrap_or("-").to_string(),
+        FlowCol::Country => r.country.clone().unwrap_or_else(|| "-".into()),
+        FlowCol::Packets => fmt::count(r.packets_up + r.packets_down),
+        FlowCol::Bytes => fmt::bytes(r.bytes_up + r.bytes_down),
+        FlowCol::Duration => fmt::duration(r.last_ts - r.first_ts),
+    }
+}
+
+fn is_numeric(c: FlowCol) -> bool {
+    matches!(c, FlowCol::Packets | FlowCol::Bytes | FlowCol::Duration)
+}
+
+/// The filter line under a list's title: the text being typed, or the error.
+fn filter_line(app: &App, list: ListKind, th: Theme) -> Option<Line<'static>> {
+    let f = match list {
+        ListKind::Flows => &app.flow_filter,
+        ListKind::Events => &app.event_filter,
+    };
+    let editing = app.editing == Some(list);
+    if !editing && f.text.is_empty() {
+        return None;
+    }
+    let mut spans = vec![
+        Span::styled("filter ", th.bold()),
+        Span::raw(f.text.clone()),
+    ];
+    if editing {
+        spans.push(Span::styled("▏", th.bold()));
+    }
+    if let Some(e) = &f.error {
+        spans.push(Span::styled(format!("  {e}"), th.error()));
+    } else if editing {
+        spans.push(Span::styled("  Enter keeps, Esc clears", th.dim()));
+    }
+    Some(Line::from(spans))
+}
+
+fn flows(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let [table_area, detail_area] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(area);
+    let rows = app.flow_rows();
+    let title = format!(
+        "Flows {} of {} · sort {} {} (s, S) · / filter",
+        fmt::count(rows.len() as u64),
+        fmt::count(snap.flows.len() as u64),
+        app.sort.title(),
+        if app.descending { "↓" } else { "↑" }
+    );
+    let b = block(title, th);
+    let mut inner = b.inner(table_area);
+    frame.render_widget(b, table_area);
+    if let Some(l) = filter_line(app, ListKind::Flows, th) {
+        frame.render_widget(Paragraph::new(l), Rect { height: 1, ..inner });
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
+    }
+    if inner.height == 0 {
+        return;
+    }
+    let cols = flow_columns(inner.width);
+    let header: Vec<Span<'_>> = cols
+        .iter()
+        .map(|(c, w)| {
+            let mut t = c.title().to_string();
+            if *c == app.sort {
+                t.push(if app.descending { '↓' } else { '↑' });
+            }
+            let st = if *c == app.sort {
+                th.bold().add_modifier(Modifier::UNDERLINED)
+            } else {
+                th.bold()
+            };
+            Span::styled(format!("{} ", cell(&t, *w, is_numeric(*c))), st)
+        })
+        .collect();
+    let height = usize::from(inner.height - 1);
+    let from = app.flows.visible_from(height, rows.len());
+    let mut lines = Vec::with_capacity(height + 1);
+    lines.push(Line::from(header));
+    for (k, &i) in rows.iter().enumerate().skip(from).take(height) {
+        let Some(r) = snap.flows.get(i as usize) else {
+            continue;
+        };
+        let text: String = cols
+            .iter()
+            .map(|(c, w)| format!("{} ", cell(&flow_cell(r, *c), *w, is_numeric(*c))))
+            .collect();
+        let st = if k == app.flows.selected {
+            th.selected()
+        } else if r.service.is_none() {
+            th.dim()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(text, st));
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            if snap.flows.is_empty() {
+                "No flows yet."
+            } else {
+                "No flow matches the filter."
+            },
+            th.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    flow_detail(frame, detail_area, app, snap, th);
+}
+
+fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let Some(r) = app.selected_flow(snap) else {
+        frame.render_widget(block("Evidence", th), area);
+        return;
+    };
+    let kv = |k: &str, v: String| {
+        Line::from(vec![
+            Span::styled(format!("{k:<9}"), th.bold()),
+            Span::raw(v),
+        ])
+    };
+    let mut lines = vec![
+        kv(
+            "flow",
+            format!(
+                "{} {} → {}  {} – {} UTC, ended {}",
+                r.proto,
+                r.client,
+                r.server,
+                fmt::datetime(r.first_ts),
+                fmt::time(r.last_ts),
+                r.end_reason
+            ),
+        ),
+        kv(
+            "traffic",
+            format!(
+                "up {} pkts {} · down {} pkts {}",
+                fmt::count(r.packets_up),
+                fmt::bytes(r.bytes_up),
+                fmt::count(r.packets_down),
+                fmt::bytes(r.bytes_down)
+            ),
+        ),
+        kv(
+            "service",
+            match &r.service {
+                Some(s) => format!(
+                    "{s}{} (confidence {:.2}) because {}",
+                    r.service_role.map(|x| format!(", {x}")).unwrap_or_default(),
+                    r.confidence,
+                    if r.service_evidence.is_empty() {
+                        "-".to_string()
+                    } else {
+                        r.service_evidence.join(", ")
+                    }
+                ),
+                None => "not named".to_string(),
+            },
+        ),
+    ];
+    let mut seen = Vec::new();
+    if let Some(s) = &r.sni {
+        seen.push(format!(
+            "SNI {s}{}",
+            if r.ech { " (ECH cover name)" } else { "" }
+        ));
+    }
+    if let Some(v) = &r.tls_version {
+        seen.push(format!("TLS {v}"));
+    }
+    if let Some(v) = &r.quic_version {
+        seen.push(format!("QUIC {v}"));
+    }
+    if !r.alpn.is_empty() {
+        seen.push(format!("ALPN {}", r.alpn.join(",")));
+    }
+    if let Some(n) = &r.dns_name {
+        seen.push(format!("DNS {n}"));
+    }
+    if let Some(s) = &r.stun {
+        seen.push(format!("STUN {s}"));
+    }
+    if !seen.is_empty() {
+        lines.push(kv("seen", seen.join(" · ")));
+    }
+    let net: Vec<String> = [
+        r.asn.map(|a| format!("AS{a}")),
+        r.as_org.clone(),
+        r.country.clone(),
+        r.city.clone(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    if !net.is_empty() {
+        lines.push(kv("network", net.join(" · ")));
+    }
+    if let Some(ids) = app.derived().flow_events.get(&flow_ref(r)) {
+        let list: Vec<String> = ids
+            .iter()
+            .filter_map(|id| snap.events.iter().find(|e| e.id == *id))
+            .map(|e| format!("#{} {}", e.id, describe(e)))
+            .collect();
+        lines.push(kv("events", list.join("; ")));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block("Evidence of the selected flow", th)),
+        area,
+    );
+}
+
+fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let [list_area, detail_area] =
+        Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(area);
+    let rows = app.event_rows();
+    let title = format!(
+        "Events {} of {} · / filter",
+        fmt::count(rows.len() as u64),
+        fmt::count(snap.events.len() as u64)
+    );
+    let b = block(title, th);
+    let mut inner = b.inner(list_area);
+    frame.render_widget(b, list_area);
+    if let Some(l) = filter_line(app, ListKind::Events, th) {
+        frame.render_widget(Paragraph::new(l), Rect { height: 1, ..inner });
+        inner.y += 1;
+        inner.height = inner.height.saturating_sub(1);
+    }
+    if inner.height == 0 {
+        return;
+    }
+    let height = usize::from(inner.height - 1);
+    let from = app.events.visible_from(height, rows.len());
+    let mut lines = vec![Line::styled(
+        format!("{:>4} {:<8} {:<11} {}", "#", "Start", "Service", "What"),
+        th.bold(),
+    )];
+    let what_w = usize::from(inner.width).saturating_sub(26);
+    for (k, &i) in rows.iter().enumerate().skip(from).take(height) {
+        let Some(e) = snap.events.get(i as usize) else {
+            continue;
+        };
+        let text = format!(
+            "{:>4} {:<8} {:<11} {}",
+            e.id,
+            fmt::time(e.start_ts),
+            fmt::fit(e.service.as_deref().unwrap_or("?"), 11),
+            fmt::fit(&describe(e), what_w)
+        );
+        let st = if k == app.events.selected {
+            th.selected()
+        } else {
+            event_style(e, th)
+        };
+        lines.push(Line::styled(text, st));
+    }
+    if rows.is_empty() {
+        lines.push(Line::styled(
+            if snap.events.is_empty() {
+                "No events yet."
+            } else {
+                "No event matches the filter."
+            },
+            th.dim(),
+        ));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+    let Some(e) = app.selected_event(snap) else {
+        frame.render_widget(block("Evidence", th), detail_area);
+        return;
+    };
+    let mut head = format!(
+        "#{} {} {} – {} UTC ({}), confidence {:.2}",
+        e.id,
+        e.kind,
+        fmt::datetime(e.start_ts),
+        fmt::time(e.end_ts),
+        fmt::duration(e.end_ts - e.start_ts),
+        e.confidence
+    );
+    if let Some(ip) = &e.peer_ip {
+        head.push_str(&format!("; peer {ip}"));
+        let net: Vec<String> = [
+            e.peer_kind.map(str::to_string),
+            e.peer_asn.map(|a| format!("AS{a}")),
+            e.peer_as_org.clone(),
+            e.peer_country.clone(),
+            e.peer_city.clone(),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        if !net.is_empty() {
+            head.push_str(&format!(" ({})", net.join(", ")));
+        }
+    }
+    let lines = vec![Line::styled(head, th.bold()), Line::raw(e.evidence.clone())];
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(block("Evidence of the selected event", th)),
+        detail_area,
+    );
+}
+
+fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    let legend_w = if area.width >= 70 { 28 } else { 0 };
+    let [map_area, legend_area] =
+        Layout::horizontal([Constraint::Min(20), Constraint::Length(legend_w)]).areas(area);
+    let d = app.derived();
+    let sel_flow = app.selected_flow(snap);
+    let sel_country = sel_flow.and_then(|f| f.country.clone());
+    let sel_event = app
+        .selected_event(snap)
+        .filter(|e| e.peer_kind.is_some())
+        .and_then(|e| e.peer_country.clone());
+    let plain: Vec<(f64, f64)> = d
+        .places
+        .iter()
+        .filter(|p| p.relays == 0 && p.directs == 0)
+        .filter_map(|p| p.centroid.map(|c| (c.lon, c.lat)))
+        .collect();
+    let relays: Vec<(f64, f64)> = d
+        .places
+        .iter()
+        .filter(|p| p.relays > 0 && p.directs == 0)
+        .filter_map(|p| p.centroid.map(|c| (c.lon, c.lat)))
+        .collect();
+    let directs: Vec<(f64, f64)> = d
+        .places
+        .iter()
+        .filter(|p| p.directs > 0)
+        .filter_map(|p| p.centroid.map(|c| (c.lon, c.lat)))
+        .collect();
+    let highlight: Vec<(f64, f64, String)> = [sel_country.clone(), sel_event.clone()]
+        .into_iter()
+        .flatten()
+        .filter_map(|c| super::places::centroid(&c).map(|p| (p.lon, p.lat, c)))
+        .collect();
+    let canvas = Canvas::default()
+        .block(block("Where the traffic goes (country centres)", th))
+        .marker(Marker::Braille)
+        .x_bounds([-180.0, 180.0])
+        .y_bounds([-90.0, 90.0])
+        .paint(|ctx| {
+            ctx.draw(&Map {
+                resolution: MapResolution::High,
+                color: Color::Reset,
+            });
+            ctx.layer();
+            for &(x, y) in &plain {
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("•", th.fg(Color::Cyan).add_modifier(Modifier::BOLD)),
+                );
+            }
+            for &(x, y) in &relays {
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("R", th.voice().add_modifier(Modifier::BOLD)),
+                );
+            }
+            for &(x, y) in &directs {
+                ctx.print(
+                    x,
+                    y,
+                    Span::styled("D", th.video().add_modifier(Modifier::BOLD)),
+                );
+            }
+            for (x, y, c) in &highlight {
+                ctx.print(
+                    *x,
+                    *y,
+                    Span::styled(format!("[{c}]"), th.selected().add_modifier(Modifier::BOLD)),
+                );
+            }
+        });
+    frame.render_widget(canvas, map_area);
+    if legend_w == 0 {
+        return;
+    }
+    let mut lines = vec![
+        Line::from(vec![
+            Span::styled("• ", th.fg(Color::Cyan)),
+            Span::raw("servers"),
+        ]),
+        Line::from(vec![
+            Span::styled("R ", th.voice().add_modifier(Modifier::BOLD)),
+            Span::raw("call relay"),
+        ]),
+        Line::from(vec![
+            Span::styled("D ", th.video().add_modifier(Modifier::BOLD)),
+            Span::raw("direct call peer"),
+        ]),
+        Line::from(vec![
+            Span::styled("[..] ", th.selected()),
+            Span::raw("selected flow/event"),
+        ]),
+        Line::raw(""),
+        Line::styled("  cc flows    bytes top", th.bold()),
+    ];
+    for p in &d.places {
+        let mark = if p.directs > 0 {
+            "D"
+        } else if p.relays > 0 {
+            "R"
+        } else {
+            "•"
+        };
+        let st = if sel_country.as_deref() == Some(p.code.as_str())
+            || sel_event.as_deref() == Some(p.code.as_str())
+        {
+            th.selected()
+        } else {
+            Style::new()
+        };
+        lines.push(Line::styled(
+            format!(
+                "{mark} {} {:>5} {:>8} {}",
+                p.code,
+                p.flows,
+                fmt::bytes(p.bytes),
+                fmt::fit(p.top_service.as_deref().unwrap_or(""), 8)
+            ),
+            st,
+        ));
+    }
+    if d.places.is_empty() {
+        lines.push(Line::styled("No located flow yet.", th.dim()));
+    }
+    if let Some(f) = sel_flow {
+        lines.push(Line::raw(""));
+        lines.push(Line::styled("selected (↑/↓):", th.bold()));
+        lines.push(Line::raw(fmt::fit(&f.server, 26)));
+        lines.push(Line::raw(fmt::fit(
+            &format!(
+                "{} {}",
+                f.service.as_deref().unwrap_or("-"),
+                f.country.as_deref().unwrap_or("-")
+            ),
+            26,
+        )));
+    }
+    frame.render_widget(
+        Paragraph::new(lines).block(block("Places", th)),
+        legend_area,
+    );
+}
+
+/// Every key, as the Help tab and docs/dashboard.md list them.
+pub const KEYS: &[(&str, &str)] = &[
+    ("1-5, Tab, S-Tab", "Observer, Timeline, Flows, Events, Map"),
+    ("? or F1", "this help (again or Esc: back)"),
+    ("q, Ctrl-C", "quit (the terminal is restored)"),
+    ("Space or p", "pause / resume the replay"),
+    (
+        "> or .  < or ,",
+        "replay faster / slower (x1, x10, x100, max)",
+    ),
+    (
+        "F5 F6 F7 F8",
+        "replay at x1, x10, x100, as fast as possible",
+    ),
+    ("E", "jump to the end of the replay"),
+    (
+        "↑↓ j k, PgUp PgDn",
+        "move the selection (Flows, Events, Map)",
+    ),
+    ("Home g, End G", "first / last row"),
+    ("/", "filter: service:X kind:X country:CC ip:A text"),
+    ("Esc", "clear the filter"),
+    ("s, S", "sort flows by the next column / reverse"),
+    ("+ -", "timeline: zoom in / out"),
+    ("← → h l", "timeline: scroll"),
+    ("↑↓ j k", "timeline: scroll lanes"),
+    ("0", "timeline: whole capture"),
+];
+
+fn help(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
+    let mut lines: Vec<Line<'_>> = KEYS
+        .iter()
+        .map(|(k, v)| {
+            Line::from(vec![
+                Span::styled(format!("{k:<19}"), th.bold()),
+                Span::raw(*v),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(
+        "Times are UTC. Filter terms are AND-ed; -term negates; \"quotes\" keep spaces.",
+        th.dim(),
+    ));
+    if snap.kind == SourceKind::Live {
+        lines.push(Line::styled(
+            "Live: replay keys do nothing; drops are the kernel's.",
+            th.dim(),
+        ));
+    }
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .block(block("Keys", th)),
+        area,
+    );
+}

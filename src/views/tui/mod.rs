@@ -1,0 +1,314 @@
+//! The terminal dashboard (`onlooker replay`, `demo`, `live`): watch what an observer learns,
+//! from a capture or as packets arrive.
+//!
+//! It exists so that a person sees the analysis happen: the findings, the activity of each
+//! service over time, every flow and event with its evidence, and where the traffic goes. It
+//! is a view: it draws the session's snapshots ([`crate::session`]) and sends it controls
+//! (speed, pause, jump to the end); it must never change a count, decide anything, or make the
+//! analysis wait. The UI draws at its own pace ([`FRAME_MS`]) whatever the analysis does, reads
+//! keys on a thread of its own, and restores the terminal on quit, on error, on panic and on
+//! SIGTERM/SIGHUP/SIGINT.
+//!
+//! State and logic ([`app`], [`filter`]) are apart from drawing ([`draw`]) so they are tested
+//! without a terminal. Times on screen are UTC.
+
+pub mod app;
+pub mod draw;
+pub mod filter;
+pub mod fmt;
+pub mod places;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use crossterm::event::Event as TermEvent;
+
+use crate::capture::PacketSource;
+use crate::capture::live::{LiveOptions, LiveSource};
+use crate::capture::memory::MemorySource;
+use crate::capture::offline::FileSource;
+use crate::capture::threaded::ThreadedSource;
+use crate::dissect::catalog::Catalog;
+use crate::dissect::geo::Geo;
+use crate::pipeline::PipelineConfig;
+use crate::session::{self, SessionConfig, SessionHandle, Snapshot, SourceKind, Speed};
+
+pub use app::App;
+
+/// Milliseconds between frames: ten a second is smooth for counters and timelines and leaves
+/// the cores to the analysis.
+pub const FRAME_MS: u64 = 100;
+/// How long the key thread waits for a key before checking whether to stop; also bounds the
+/// time from a key press to its answer (well under the 50 ms the dashboard promises, since a
+/// key is answered and drawn as soon as it arrives).
+const INPUT_POLL_MS: u64 = 25;
+
+/// Replay speed on the command line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum SpeedArg {
+    /// The capture's own pace.
+    #[default]
+    X1,
+    X10,
+    X100,
+    /// As fast as the analysis goes.
+    Max,
+}
+
+impl From<SpeedArg> for Speed {
+    fn from(s: SpeedArg) -> Self {
+        match s {
+            SpeedArg::X1 => Speed::X1,
+            SpeedArg::X10 => Speed::X10,
+            SpeedArg::X100 => Speed::X100,
+            SpeedArg::Max => Speed::Max,
+        }
+    }
+}
+
+/// What a dashboard session needs besides its source.
+#[derive(Debug)]
+pub struct Setup {
+    pub catalog: Catalog,
+    pub geo: Geo,
+    pub pipeline: PipelineConfig,
+    pub no_color: bool,
+}
+
+impl Setup {
+    fn session(self, kind: SourceKind, source: String, speed: Speed) -> (SessionConfig, bool) {
+        let no_color = self.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        (
+            SessionConfig {
+                kind,
+                source,
+                pipeline: self.pipeline,
+                catalog: self.catalog,
+                geo: self.geo,
+                // The dashboard shows UTC; the findings' sentences say the same clock.
+                observer: crate::observer::Options {
+                    tz: Some("UTC".into()),
+                    redact: false,
+                },
+                speed,
+            },
+            no_color,
+        )
+    }
+}
+
+fn file_label(files: &[PathBuf]) -> String {
+    files
+        .iter()
+        .map(|f| {
+            f.file_name().map_or_else(
+                || f.display().to_string(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+/// `onlooker replay FILE...`: the dashboard over capture files, at the capture's pace.
+pub fn replay(files: &[PathBuf], speed: SpeedArg, setup: Setup) -> anyhow::Result<u8> {
+    let source = ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let (cfg, no_color) = setup.session(SourceKind::Replay, file_label(files), speed.into());
+    let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
+    let last = run(handle, no_color, || {})?;
+    Ok(exit_of(&last))
+}
+
+/// Where the bundled demo capture is in a source checkout.
+const DEMO_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.pcap");
+
+/// Speed of `onlooker demo` when none is given: the demo's eight minutes pass in under a
+/// minute, so a newcomer sees calls and messages appear without waiting.
+pub const DEMO_SPEED: SpeedArg = SpeedArg::X10;
+
+/// `onlooker demo`: the dashboard over the bundled synthetic capture. It reads
+/// assets/demo.pcap when the checkout is there, and otherwise writes the same packets in memory
+/// with the scenario writer that made the file (a test checks the two are identical), so it
+/// needs no privileges and no files at all.
+pub fn demo(speed: Option<SpeedArg>, setup: Setup) -> anyhow::Result<u8> {
+    let source: Box<dyn PacketSource + Send> = if Path::new(DEMO_PATH).is_file() {
+        Box::new(
+            ThreadedSource::spawn(FileSource::new(&[PathBuf::from(DEMO_PATH)])?)
+                .context("starting the reader")?,
+        )
+    } else {
+        Box::new(MemorySource::new(crate::scenario::demo().into_frames()))
+    };
+    let (cfg, no_color) = setup.session(
+        SourceKind::Demo { synthetic: true },
+        "demo.pcap".into(),
+        speed.unwrap_or(DEMO_SPEED).into(),
+    );
+    let handle = session::start(source, cfg).context("starting the analysis")?;
+    let last = run(handle, no_color, || {})?;
+    Ok(exit_of(&last))
+}
+
+/// `onlooker live` without `--headless`: the dashboard on a live capture. Opening, the
+/// privilege drop and the order of threads are those of the headless mode: the handle is
+/// opened, every privilege dropped, and only then do other threads start.
+pub fn live(opts: LiveOptions, setup: Setup) -> anyhow::Result<u8> {
+    let stop = Arc::new(AtomicBool::new(false));
+    let source = LiveSource::open(&opts, Arc::clone(&stop))?;
+    match crate::capture::privileges::drop_privileges() {
+        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
+        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
+        Err(e) => {
+            drop(source);
+            return Err(anyhow::Error::new(e));
+        }
+    }
+    let (cfg, no_color) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1);
+    let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
+    let stop_capture = Arc::clone(&stop);
+    let last = run(handle, no_color, move || {
+        stop_capture.store(true, Ordering::SeqCst)
+    })?;
+    Ok(match &last.error {
+        Some(_) => crate::cli::exit::INTERFACE,
+        None => crate::cli::exit::OK,
+    })
+}
+
+fn exit_of(last: &Snapshot) -> u8 {
+    if last.error.is_some() {
+        crate::cli::exit::PARTIAL_INPUT
+    } else {
+        crate::cli::exit::OK
+    }
+}
+
+/// Leaves raw mode and the alternate screen however the dashboard ends (ratatui's panic hook
+/// covers panics).
+struct Restore;
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        ratatui::restore();
+    }
+}
+
+/// Run the dashboard until the user quits or a signal arrives; then end the session
+/// (`on_quit` first, e.g. to stop a live capture) and return its last snapshot.
+fn run(
+    handle: SessionHandle,
+    no_color: bool,
+    on_quit: impl FnOnce(),
+) -> anyhow::Result<Arc<Snapshot>> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting the dashboard's runtime")?;
+    let result = rt.block_on(ui(&handle, no_color));
+    on_quit();
+    let last = handle.latest();
+    handle.stop();
+    let last = match result {
+        Ok(()) => last,
+        Err(e) => return Err(e),
+    };
+    eprintln!(
+        "onlooker: {}: {} packets, {} flows, {} events{}",
+        last.source,
+        fmt::count(last.packets),
+        fmt::count(last.flows.len() as u64),
+        fmt::count(last.events.len() as u64),
+        last.error
+            .as_ref()
+            .map(|e| format!("; {e}"))
+            .unwrap_or_default()
+    );
+    Ok(last)
+}
+
+async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).context("installing signal handlers")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing signal handlers")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing signal handlers")?;
+
+    let mut terminal = ratatui::try_init().context("opening the terminal")?;
+    let _restore = Restore;
+
+    // Keys are read on their own thread and handed over, so the loop below never blocks on
+    // the terminal.
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<TermEvent>();
+    let stop_keys = Arc::new(AtomicBool::new(false));
+    let stop = Arc::clone(&stop_keys);
+    let keys = std::thread::Builder::new()
+        .name("keys".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                match crossterm::event::poll(Duration::from_millis(INPUT_POLL_MS)) {
+                    Ok(true) => match crossterm::event::read() {
+                        Ok(ev) => {
+                            if tx.send(ev).is_err() {
+                                break;
+                            }
+                        }
+                        Err(_) => break,
+                    },
+                    Ok(false) => {}
+                    Err(_) => break,
+                }
+            }
+        })
+        .context("starting the key reader")?;
+
+    let mut app = App::new(no_color);
+    let mut frames = tokio::time::interval(Duration::from_millis(FRAME_MS));
+    frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    let mut quit = false;
+    let result = loop {
+        tokio::select! {
+            _ = frames.tick() => {}
+            ev = rx.recv() => match ev {
+                Some(ev) => {
+                    quit |= on_event(&mut app, handle, ev);
+                    while let Ok(ev) = rx.try_recv() {
+                        quit |= on_event(&mut app, handle, ev);
+                    }
+                }
+                None => quit = true,
+            },
+            _ = term.recv() => quit = true,
+            _ = hup.recv() => quit = true,
+            _ = int.recv() => quit = true,
+        }
+        if quit {
+            break Ok(());
+        }
+        let snap = handle.latest();
+        app.sync_paced(&snap, std::time::Instant::now());
+        if let Err(e) = terminal.draw(|f| draw::draw(f, &app, &snap)) {
+            break Err(anyhow::Error::new(e).context("drawing the dashboard"));
+        }
+    };
+    stop_keys.store(true, Ordering::Relaxed);
+    let _ = keys.join();
+    result
+}
+
+/// Answer one terminal event; true when the dashboard should end.
+fn on_event(app: &mut App, handle: &SessionHandle, ev: TermEvent) -> bool {
+    let TermEvent::Key(key) = ev else {
+        // A resize needs nothing: the next draw takes the new size.
+        return false;
+    };
+    match app.on_key(key) {
+        Some(app::Action::Quit) => true,
+        Some(app::Action::Session(c)) => {
+            handle.send(c);
+            false
+        }
+        None => false,
+    }
+}

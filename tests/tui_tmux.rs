@@ -1,0 +1,158 @@
+//! End to end: `onlooker demo` in a real terminal (tmux), driven by keys, its screen read back
+//! with capture-pane; after quitting (and after SIGTERM) the terminal must be back in normal
+//! mode: alternate screen left, canonical input restored.
+//!
+//! Needs tmux; prints SKIPPED when it is not installed.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(name: &str, cmd: &str) -> Option<Self> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            println!("SKIPPED {name}: tmux is not installed");
+            eprintln!("SKIPPED {name}: tmux is not installed");
+            return None;
+        }
+        let t = Tmux {
+            socket: format!("onlooker-test-{}-{name}", std::process::id()),
+        };
+        let ok = t
+            .cmd(&["new-session", "-d", "-x", "80", "-y", "24", "-s", "t", cmd])
+            .status
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Some(t)
+    }
+
+    fn cmd(&self, args: &[&str]) -> std::process::Output {
+        Command::new("tmux")
+            .arg("-L")
+            .arg(&self.socket)
+            .args(args)
+            .env_remove("TMUX")
+            .output()
+            .expect("running tmux")
+    }
+
+    fn screen(&self) -> String {
+        String::from_utf8_lossy(&self.cmd(&["capture-pane", "-p", "-t", "t"]).stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        self.cmd(&["send-keys", "-t", "t", keys]);
+    }
+
+    /// Wait until the screen contains `what`; the screen last seen otherwise.
+    fn wait_for(&self, what: &str) -> Result<String, String> {
+        let start = Instant::now();
+        loop {
+            let s = self.screen();
+            if s.contains(what) {
+                return Ok(s);
+            }
+            if start.elapsed() > Duration::from_secs(20) {
+                return Err(s);
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn expect(&self, what: &str) -> String {
+        match self.wait_for(what) {
+            Ok(s) => s,
+            Err(s) => panic!("the screen never showed {what:?}; last screen:\n{s}"),
+        }
+    }
+
+    fn alternate_screen(&self) -> bool {
+        let o = self.cmd(&["display-message", "-p", "-t", "t", "#{alternate_on}"]);
+        String::from_utf8_lossy(&o.stdout).trim() == "1"
+    }
+
+    fn pane_pid(&self) -> u32 {
+        let o = self.cmd(&["display-message", "-p", "-t", "t", "#{pane_pid}"]);
+        String::from_utf8_lossy(&o.stdout).trim().parse().unwrap()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        self.cmd(&["kill-server"]);
+    }
+}
+
+/// The shell line run in the pane: the demo, then its exit code and whether the terminal is
+/// back in canonical mode ("MODE=icanon"; raw mode would print "MODE=-icanon").
+fn shell_line() -> String {
+    format!(
+        "{} demo --speed max; echo ONLOOKER_EXIT=$?; stty -a | grep -o -- '-\\?icanon' | head -1 | sed 's/^/MODE=/'; sleep 60",
+        env!("CARGO_BIN_EXE_onlooker")
+    )
+}
+
+#[test]
+fn demo_tabs_and_quit_restore_the_terminal() {
+    let Some(t) = Tmux::start("demo_quit", &shell_line()) else {
+        return;
+    };
+    let s = t.expect("synthetic capture");
+    assert!(s.contains("1 Observer"), "{s}");
+    assert!(
+        t.alternate_screen(),
+        "the dashboard uses the alternate screen"
+    );
+    // The replay runs to the end: the status bar says so.
+    t.expect("done");
+    t.keys("3");
+    let s = t.expect("Evidence of the selected flow");
+    assert!(s.contains("WhatsApp"), "{s}");
+    t.keys("Down");
+    t.keys("4");
+    t.expect("Evidence of the selected event");
+    t.keys("2");
+    t.expect("whole capture");
+    t.keys("5");
+    t.expect("Places");
+    t.keys("?");
+    t.expect("jump to the end");
+    t.keys("q");
+    let s = t.expect("MODE=");
+    assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
+    assert!(s.contains("MODE=icanon"), "raw mode was left on:\n{s}");
+    assert!(!t.alternate_screen(), "the alternate screen was left");
+    assert!(s.contains("7 flows, 14 events"), "the closing line: {s}");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let Some(t) = Tmux::start("demo_sigterm", &shell_line()) else {
+        return;
+    };
+    t.expect("1 Observer");
+    // The dashboard is the pane shell's child.
+    let shell = t.pane_pid();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("reading the shell's children");
+    let pid: i32 = children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the dashboard process");
+    let ok = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let s = t.expect("MODE=");
+    assert!(s.contains("MODE=icanon"), "raw mode was left on:\n{s}");
+    assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
+    assert!(!t.alternate_screen());
+}
