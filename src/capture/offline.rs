@@ -177,11 +177,12 @@ pub struct FileSource {
 }
 
 impl FileSource {
-    /// Prepare to read `paths` in order. Every path is checked up front, so a typo in the last
-    /// file name is reported before minutes of reading.
+    /// Prepare to read `paths` in order. Every path is checked up front, and opened (its file
+    /// header read) and closed again, so a typo in the last file name or a file whose header
+    /// libpcap refuses is reported in one line before minutes of reading.
     pub fn new(paths: &[PathBuf]) -> Result<Self, CaptureError> {
         for p in paths {
-            probe(p)?;
+            drop(open_file(p.clone())?);
         }
         Ok(Self {
             pending: paths.iter().cloned().collect(),
@@ -200,67 +201,93 @@ impl FileSource {
         let Some(path) = self.pending.pop_front() else {
             return Ok(false);
         };
-        let kind = probe(&path)?;
-        let open_err = |message: String| CaptureError::Open {
-            path: path.clone(),
-            message,
-        };
-        let mut kind = kind;
-        if kind
-            == (FileKind::Pcap {
-                record_header_len: PCAP_RECORD_HEADER_LEN,
-            })
-        {
-            let hl =
-                classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
-            kind = FileKind::Pcap {
-                record_header_len: hl,
-            };
-        }
-        // libpcap cuts records longer than the declared snaplen to it and drops the rest; such
-        // files are read whole by the classic reader instead (see `classic`).
-        let wrong_snaplen = |hl: u64| {
-            hl == PCAP_RECORD_HEADER_LEN && classic::exceeds_snaplen(&path, hl).unwrap_or(false)
-        };
-        let snaplen = match kind {
-            FileKind::Pcap { .. } => classic::read_header_of(&path).map_or(0, |h| h.snaplen),
-            // pcapng declares a snaplen per interface; libpcap applies it itself.
-            FileKind::Pcapng => 0,
-        };
-        let (reader, link) = match kind {
-            FileKind::Pcap { record_header_len }
-                if (record_header_len != PCAP_RECORD_HEADER_LEN
-                    || wrong_snaplen(record_header_len))
-                    && classic::read_header_of(&path).is_some() =>
-            {
-                match ClassicReader::open(&path, record_header_len) {
-                    Ok(Some(r)) => {
-                        let link = r.link();
-                        (Reader::Classic(r), link)
-                    }
-                    Ok(None) => return Err(open_err("unreadable pcap header".into())),
-                    Err(e) => return Err(open_err(e.to_string())),
-                }
-            }
-            _ => {
-                let cap = Capture::from_file_with_precision(&path, Precision::Nano)
-                    .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
-                let link = LinkType(cap.get_datalink().0 as u32);
-                (Reader::Libpcap(cap), link)
-            }
-        };
+        let file = open_file(path)?;
         self.files_read += 1;
-        self.current = Some(OpenFile {
-            path,
-            kind,
-            reader,
-            link,
-            snaplen,
-            records: 0,
-            offset: PCAP_FILE_HEADER_LEN,
-        });
+        self.current = Some(file);
         Ok(true)
     }
+}
+
+/// The smallest whole file header: classic pcap's 24 bytes; for pcapng, a Section Header Block
+/// without options (28 bytes).
+fn file_header_len(kind: FileKind) -> u64 {
+    match kind {
+        FileKind::Pcap { .. } => PCAP_FILE_HEADER_LEN,
+        FileKind::Pcapng => 28,
+    }
+}
+
+/// Open one capture file for reading: its kind, its header, the reader that suits it.
+fn open_file(path: PathBuf) -> Result<OpenFile, CaptureError> {
+    let kind = probe(&path)?;
+    // A file that ends inside its own header gets a plain message (libpcap would say
+    // "tried to read 24 file header bytes, only got 0" after consuming the magic).
+    let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
+    let need = file_header_len(kind);
+    if size < need {
+        return Err(CaptureError::Open {
+            path,
+            message: format!(
+                "the file ends inside its file header ({size} of {need} bytes): it was cut short"
+            ),
+        });
+    }
+    let open_err = |message: String| CaptureError::Open {
+        path: path.clone(),
+        message,
+    };
+    let mut kind = kind;
+    if kind
+        == (FileKind::Pcap {
+            record_header_len: PCAP_RECORD_HEADER_LEN,
+        })
+    {
+        let hl = classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
+        kind = FileKind::Pcap {
+            record_header_len: hl,
+        };
+    }
+    // libpcap cuts records longer than the declared snaplen to it and drops the rest; such
+    // files are read whole by the classic reader instead (see `classic`).
+    let wrong_snaplen = |hl: u64| {
+        hl == PCAP_RECORD_HEADER_LEN && classic::exceeds_snaplen(&path, hl).unwrap_or(false)
+    };
+    let snaplen = match kind {
+        FileKind::Pcap { .. } => classic::read_header_of(&path).map_or(0, |h| h.snaplen),
+        // pcapng declares a snaplen per interface; libpcap applies it itself.
+        FileKind::Pcapng => 0,
+    };
+    let (reader, link) = match kind {
+        FileKind::Pcap { record_header_len }
+            if (record_header_len != PCAP_RECORD_HEADER_LEN
+                || wrong_snaplen(record_header_len))
+                && classic::read_header_of(&path).is_some() =>
+        {
+            match ClassicReader::open(&path, record_header_len) {
+                Ok(Some(r)) => {
+                    let link = r.link();
+                    (Reader::Classic(r), link)
+                }
+                Ok(None) => return Err(open_err("unreadable pcap header".into())),
+                Err(e) => return Err(open_err(e.to_string())),
+            }
+        }
+        _ => {
+            let cap = Capture::from_file_with_precision(&path, Precision::Nano)
+                .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
+            let link = LinkType(cap.get_datalink().0 as u32);
+            (Reader::Libpcap(cap), link)
+        }
+    };
+    Ok(OpenFile {
+        path,
+        kind,
+        reader,
+        link,
+        snaplen,
+        records: 0,
+        offset: PCAP_FILE_HEADER_LEN,
+    })
 }
 
 /// libpcap's messages are terse; add what a user needs to act on the common ones.
