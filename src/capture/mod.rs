@@ -229,7 +229,9 @@ pub enum CaptureError {
     NoSuchInterface { interface: String },
     #[error("capture interface {interface} went away: {message}")]
     InterfaceGone { interface: String, message: String },
-    #[error("bad capture filter {filter:?}: {message}")]
+    #[error(
+        "bad capture filter {filter:?}: {message} (filters use the tcpdump syntax, see man pcap-filter)"
+    )]
     BadFilter { filter: String, message: String },
     #[error("live capture on {interface} failed: {message}")]
     Live { interface: String, message: String },
