@@ -1,7 +1,10 @@
 //! Writes a flood capture: N distinct flows of one packet each, random addresses and ports, for
 //! the memory benchmark of `scripts/flood.sh` (docs/robustness.md).
 //!
-//! `cargo run --release --example flood -- OUT.pcap [FLOWS] [SEED]` (defaults 5,000,000 and 1).
+//! `cargo run --release --example flood -- OUT.pcap [FLOWS] [SEED] [stun]` (defaults 5,000,000
+//! and 1). With `stun`, every packet is UDP and carries a STUN Binding request (RFC 8489 §5:
+//! type 0x0001, length 0, the magic cookie, a transaction ID): each flow then looks like the
+//! start of a call to the activity model, the worst case for what `events` keeps.
 //!
 //! Every packet starts a new flow: its source address is a bijective mix of the packet's index
 //! (so no two packets share a 5-tuple), destination address and both ports come from a seeded
@@ -55,6 +58,7 @@ fn main() -> std::io::Result<()> {
     };
     let flows = parse(args.next(), 5_000_000, "FLOWS");
     let seed = parse(args.next(), 1, "SEED");
+    let stun = args.next().is_some_and(|a| a == "stun");
     if flows > u64::from(u32::MAX) {
         eprintln!("flood: at most {} flows", u32::MAX);
         std::process::exit(2);
@@ -69,7 +73,7 @@ fn main() -> std::io::Result<()> {
         let dst = Ipv4Addr::from((r >> 32) as u32);
         let sport = (r >> 16) as u16 | 1024;
         let dport = r as u16;
-        let transport = if i % 3 == 0 {
+        let transport = if i % 3 == 0 && !stun {
             Transport::Tcp {
                 seq: r as u32,
                 ack: 0,
@@ -78,7 +82,13 @@ fn main() -> std::io::Result<()> {
         } else {
             Transport::Udp
         };
+        let mut binding = [0u8; 20];
+        binding[1] = 1;
+        binding[4..8].copy_from_slice(&0x2112_a442u32.to_be_bytes());
+        binding[8..16].copy_from_slice(&r.to_le_bytes());
+        binding[16..20].copy_from_slice(&(i as u32).to_le_bytes());
         let payload: &[u8] = match transport {
+            Transport::Udp if stun => &binding,
             Transport::Udp => &[0u8; 18],
             Transport::Tcp { .. } => &[0u8; 6],
         };

@@ -8,6 +8,8 @@
 #   FLOOD_PCAP   where the generated capture goes (default /tmp/onlooker-flood-FLOWS.pcap; it
 #                is about 70 bytes per flow, 350 MB for 5 M; reused when it already exists)
 #   FLOOD_CMDS   commands to measure (default "flows events")
+#   FLOOD_STUN   1: every flow is UDP carrying a STUN Binding request (looks like a call
+#                start to the activity model; the worst case for what `events` keeps)
 # needs: /usr/bin/time (GNU time, for "Maximum resident set size"), cargo.
 # Prints one tab-separated line per run: command, cap, wall seconds, peak RSS (KiB), flows
 # created, evicted, peak tracked. It is a report, not a test: it exits 0 whatever it measures.
@@ -15,13 +17,15 @@ set -euo pipefail
 export LC_ALL=C
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 n=${FLOOD_FLOWS:-5000000}
-pcap=${FLOOD_PCAP:-/tmp/onlooker-flood-$n.pcap}
+stun=${FLOOD_STUN:-0}
+kind=$([[ $stun == 1 ]] && echo stun || echo plain)
+pcap=${FLOOD_PCAP:-/tmp/onlooker-flood-$kind-$n.pcap}
 cmds=${FLOOD_CMDS:-flows events}
 target_dir=${CARGO_TARGET_DIR:-$repo/target}
 [[ -x /usr/bin/time ]] || { echo "flood: needs GNU time at /usr/bin/time" >&2; exit 2; }
 (cd "$repo" && cargo build --release --quiet --bin onlooker --example flood)
 if [[ ! -s $pcap ]]; then
-    "$target_dir/release/examples/flood" "$pcap" "$n" 1
+    "$target_dir/release/examples/flood" "$pcap" "$n" 1 "$kind"
 fi
 bin=$target_dir/release/onlooker
 printf 'command\tmax_flows\twall_s\tpeak_rss_kib\tflows_created\tevicted\tpeak_tracked\n'
