@@ -8,7 +8,7 @@
 //! This module must never block on anything but its source, and never drop a frame without
 //! counting it.
 
-use crate::capture::{CaptureError, KernelStats, Next, PacketSource};
+use crate::capture::{CaptureError, KernelStats, Next, PacketSource, RecordAnomalies};
 use crate::decode::{self, Packet, Skip};
 use crate::flow::fragments::{FragmentStats, FragmentTracker};
 use crate::flow::{EndReason, Flow, FlowTable, Observed, Timeouts};
@@ -29,6 +29,9 @@ pub struct RunStats {
     /// Kernel counters of a live capture.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kernel: Option<KernelStats>,
+    /// Odd but readable records of capture files (empty, longer than the snaplen, absurd
+    /// timestamps), by kind.
+    pub record_anomalies: RecordAnomalies,
     /// Files whose reading stopped early, with where and why.
     pub partial_inputs: Vec<String>,
     /// Counters of the naming stage, when it ran.
@@ -71,6 +74,7 @@ pub struct Pipeline<T> {
     decoded: u64,
     partial: Vec<String>,
     kernel: Option<KernelStats>,
+    anomalies: RecordAnomalies,
 }
 
 impl<T: Default> Pipeline<T> {
@@ -84,6 +88,7 @@ impl<T: Default> Pipeline<T> {
             decoded: 0,
             partial: Vec::new(),
             kernel: None,
+            anomalies: RecordAnomalies::default(),
         }
     }
 
@@ -162,6 +167,7 @@ impl<T: Default> Pipeline<T> {
         sink: &mut impl FnMut(Flow<T>, EndReason),
     ) {
         self.kernel = source.kernel_stats();
+        self.anomalies = source.record_anomalies();
         let mut rest = Vec::new();
         self.fragments.finish(&mut |p| rest.push(p));
         for p in &rest {
@@ -212,6 +218,7 @@ impl<T: Default> Pipeline<T> {
             flows: self.table.stats(),
             fragments: self.fragments.stats(),
             kernel: self.kernel,
+            record_anomalies: self.anomalies,
             partial_inputs: self.partial.clone(),
             naming: None,
         }

@@ -1,7 +1,7 @@
 //! Input that cannot be used, or only partly, run through the binary: each unusable file gives
 //! one line on stderr naming it, and exit code 4; a capture cut short gives exit code 3, names
 //! the byte offset where reading stopped, and still prints exactly the flows of the records
-//! before the cut; and no capture of the shared corpus makes `flows` panic.
+//! before the cut; and no capture of the shared corpus makes `flows` or `events` panic.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -339,13 +339,20 @@ fn pcapng_files_of_the_corpus_cut_inside_a_block() {
     assert!(tried > 0, "the corpus has pcapng captures with packets");
 }
 
+/// Every command that reads capture files; each corpus capture goes through all of them (a new
+/// command is one more entry here).
+const FILE_COMMANDS: &[&str] = &["flows", "events"];
+
 #[test]
-fn no_capture_of_the_corpus_makes_flows_panic() {
+fn no_capture_of_the_corpus_makes_any_command_panic() {
     let Some(corpus) = common::corpus() else {
-        common::skip("no_capture_of_the_corpus_makes_flows_panic");
+        common::skip("no_capture_of_the_corpus_makes_any_command_panic");
         return;
     };
-    let captures = common::captures(&corpus);
+    let captures: Vec<(&str, (String, String, std::path::PathBuf))> = common::captures(&corpus)
+        .into_iter()
+        .flat_map(|c| FILE_COMMANDS.iter().map(move |&cmd| (cmd, c.clone())))
+        .collect();
     let mut by_code = std::collections::BTreeMap::<Option<i32>, usize>::new();
     let mut bad = Vec::new();
     // Two workers: the machine has two cores.
@@ -360,10 +367,10 @@ fn no_capture_of_the_corpus_makes_flows_panic() {
                 s.spawn(move || {
                     chunk
                         .iter()
-                        .map(|(source, file, path)| {
-                            let out = flows(&[path]);
+                        .map(|(cmd, (source, file, path))| {
+                            let out = common::onlooker([cmd.as_ref(), path.as_os_str()]);
                             (
-                                format!("{source}/{file}"),
+                                format!("{cmd} {source}/{file}"),
                                 common::exit_code(&out),
                                 stderr(&out),
                             )
@@ -384,11 +391,11 @@ fn no_capture_of_the_corpus_makes_flows_panic() {
         }
     }
     println!(
-        "{} corpus captures by exit code: {by_code:?}",
+        "{} runs ({FILE_COMMANDS:?} on each corpus capture) by exit code: {by_code:?}",
         captures.len()
     );
     assert!(
-        captures.len() > 100,
+        captures.len() > 100 * FILE_COMMANDS.len(),
         "the corpus should hold hundreds of captures"
     );
     assert!(bad.is_empty(), "{}", bad.join("\n"));

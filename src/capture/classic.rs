@@ -6,7 +6,10 @@
 //! the second record; Wireshark recognises them by checking whether the first records make sense
 //! with 16-byte headers or with 24-byte ones. Android capture tools still produce such files. This
 //! reader is used only for files the check in [`detect_record_header_len`] finds to be of that
-//! kind; everything else goes through libpcap.
+//! kind, and for files whose first records are longer than the snapshot length their header
+//! declares ([`exceeds_snaplen`]): libpcap cuts such records to the declared snaplen and
+//! throws the rest away, where Wireshark (and this reader) keep the whole record. Everything
+//! else goes through libpcap.
 //!
 //! It must never read a record larger than [`MAX_RECORD`], and never panic on a damaged file:
 //! reading stops with the offset of the record that could not be read.
@@ -62,6 +65,8 @@ pub struct Header {
     pub swapped: bool,
     pub nanos: bool,
     pub link: LinkType,
+    /// The snapshot length the header declares (0: none).
+    pub snaplen: u32,
 }
 
 /// Read the 24-byte file header of a classic pcap file.
@@ -74,17 +79,22 @@ pub fn read_header(head: &[u8]) -> Option<Header> {
         [0xa1, 0xb2, 0x3c, 0x4d] => (true, true),
         _ => return None,
     };
-    let lt: [u8; 4] = head.get(20..24)?.try_into().ok()?;
-    let link = if swapped {
-        u32::from_be_bytes(lt)
-    } else {
-        u32::from_le_bytes(lt)
+    let word = |at: usize| -> Option<u32> {
+        let w: [u8; 4] = head.get(at..at + 4)?.try_into().ok()?;
+        Some(if swapped {
+            u32::from_be_bytes(w)
+        } else {
+            u32::from_le_bytes(w)
+        })
     };
+    let snaplen = word(16)?;
+    let link = word(20)?;
     // The upper bits of the link-type field carry FCS length flags (pcap file format §4).
     Some(Header {
         swapped,
         nanos,
         link: LinkType(link & 0x0fff_ffff),
+        snaplen,
     })
 }
 
@@ -130,6 +140,44 @@ pub fn detect_record_header_len(path: &Path) -> std::io::Result<u64> {
     Ok(16)
 }
 
+/// Records checked by [`exceeds_snaplen`]: a writer that declares a wrong snaplen does so for
+/// every record, so the first few show it, and the check stays a few small reads.
+const SNAPLEN_CHECK_RECORDS: usize = 64;
+
+/// Whether one of the first records of a classic pcap file (record headers `hdr_len` bytes)
+/// holds more captured bytes than the snapshot length its file header declares.
+pub fn exceeds_snaplen(path: &Path, hdr_len: u64) -> std::io::Result<bool> {
+    let mut f = BufReader::with_capacity(1 << 12, File::open(path)?);
+    let mut head = [0u8; 24];
+    if f.read_exact(&mut head).is_err() {
+        return Ok(false);
+    }
+    let Some(h) = read_header(&head) else {
+        return Ok(false);
+    };
+    if h.snaplen == 0 || h.snaplen >= MAX_RECORD {
+        return Ok(false);
+    }
+    let mut b = [0u8; 16];
+    for _ in 0..SNAPLEN_CHECK_RECORDS {
+        if f.read_exact(&mut b).is_err() {
+            return Ok(false);
+        }
+        let Some(r) = parse_record_header(&b, h.swapped) else {
+            return Ok(false);
+        };
+        if r.caplen > MAX_RECORD {
+            return Ok(false);
+        }
+        if r.caplen > h.snaplen {
+            return Ok(true);
+        }
+        let skip = hdr_len.saturating_sub(16) + u64::from(r.caplen);
+        f.seek_relative(i64::try_from(skip).unwrap_or(i64::MAX))?;
+    }
+    Ok(false)
+}
+
 /// Why reading a record failed.
 #[derive(Debug)]
 pub struct RecordError {
@@ -143,6 +191,7 @@ pub struct ClassicReader {
     header: Header,
     record_header_len: u64,
     buf: Vec<u8>,
+    /// Timestamp and claimed on-wire length of the last record read.
     last: (Timestamp, u32),
     /// Byte offset of the next record.
     pub offset: u64,
@@ -170,8 +219,14 @@ impl ClassicReader {
         self.header.link
     }
 
+    /// The snapshot length the file header declares (0: none).
+    pub fn snaplen(&self) -> u32 {
+        self.header.snaplen
+    }
+
     /// The record read by the last successful [`ClassicReader::advance`]: timestamp, on-wire
-    /// length, captured bytes.
+    /// length as the record header claims it (it may be less than the captured bytes),
+    /// captured bytes.
     pub fn last(&self) -> (Timestamp, u32, &[u8]) {
         (self.last.0, self.last.1, &self.buf)
     }
@@ -219,10 +274,7 @@ impl ClassicReader {
         } else {
             i64::from(r.frac) * 1_000
         };
-        self.last = (
-            Timestamp::from_parts(i64::from(r.secs), frac),
-            r.len.max(r.caplen),
-        );
+        self.last = (Timestamp::from_parts(i64::from(r.secs), frac), r.len);
         Ok(true)
     }
 }

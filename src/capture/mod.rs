@@ -147,6 +147,44 @@ pub struct KernelStats {
     pub dropped_by_interface: u64,
 }
 
+/// Records of a capture file that were readable but odd. Each is still read and analysed as
+/// it is; these counters say how many there were, so none passes unnoticed. (Timestamps going
+/// backwards are counted by the flow table, whose clock they affect.)
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RecordAnomalies {
+    /// Records with no captured bytes (decode then counts each as `truncated`).
+    pub empty: u64,
+    /// Records with more captured bytes than the snapshot length in the file header: a writer
+    /// that declared the wrong snaplen. They are read whole, as Wireshark reads them.
+    pub over_snaplen: u64,
+    /// Records claiming fewer bytes on the wire than were captured; the captured length is
+    /// taken as the on-wire length.
+    pub captured_over_wire: u64,
+    /// Timestamps before 1970-01-01 (pcapng only: classic pcap seconds are unsigned).
+    pub before_1970: u64,
+    /// Timestamps after 2106-02-07 06:28:15 UTC, the last second a classic pcap record holds
+    /// (pcapng only; beyond the year 2262 nanoseconds saturate).
+    pub after_2106: u64,
+}
+
+impl RecordAnomalies {
+    /// Count the odd things about one record: its time, captured and claimed on-wire lengths,
+    /// and the file's snapshot length (0 when the file declares none).
+    pub fn count(&mut self, ts: Timestamp, caplen: u32, wire_len: u32, snaplen: u32) {
+        self.empty += u64::from(caplen == 0);
+        self.over_snaplen += u64::from(snaplen != 0 && caplen > snaplen);
+        self.captured_over_wire += u64::from(caplen > wire_len);
+        self.before_1970 += u64::from(ts.as_nanos() < 0);
+        self.after_2106 +=
+            u64::from(ts.as_nanos() > i64::from(u32::MAX) * Timestamp::NANOS_PER_SEC + 999_999_999);
+    }
+
+    /// Whether anything was counted.
+    pub fn any(&self) -> bool {
+        *self != Self::default()
+    }
+}
+
 /// Errors of packet sources.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptureError {
@@ -191,7 +229,9 @@ pub enum CaptureError {
     NoSuchInterface { interface: String },
     #[error("capture interface {interface} went away: {message}")]
     InterfaceGone { interface: String, message: String },
-    #[error("bad capture filter {filter:?}: {message}")]
+    #[error(
+        "bad capture filter {filter:?}: {message} (filters use the tcpdump syntax, see man pcap-filter)"
+    )]
     BadFilter { filter: String, message: String },
     #[error("live capture on {interface} failed: {message}")]
     Live { interface: String, message: String },
@@ -211,6 +251,11 @@ pub trait PacketSource {
     /// Kernel counters, for live sources.
     fn kernel_stats(&mut self) -> Option<KernelStats> {
         None
+    }
+
+    /// Odd but readable records seen so far (files only).
+    fn record_anomalies(&mut self) -> RecordAnomalies {
+        RecordAnomalies::default()
     }
 
     /// A short human description ("file x.pcap", "interface eth0").

@@ -17,7 +17,7 @@ use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
 use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
-use super::{CaptureError, Frame, LinkType, Next, PacketSource, Timestamp};
+use super::{CaptureError, Frame, LinkType, Next, PacketSource, RecordAnomalies, Timestamp};
 
 /// Size of the classic pcap file header (magic, versions, zone, sigfigs, snaplen, link type).
 const PCAP_FILE_HEADER_LEN: u64 = 24;
@@ -138,6 +138,8 @@ struct OpenFile {
     kind: FileKind,
     reader: Reader,
     link: LinkType,
+    /// The snaplen of a classic pcap file header (0: none, or pcapng).
+    snaplen: u32,
     records: u64,
     /// For classic pcap: byte offset just past the last record read.
     offset: u64,
@@ -171,19 +173,22 @@ pub struct FileSource {
     pending: std::collections::VecDeque<PathBuf>,
     current: Option<OpenFile>,
     files_read: u64,
+    anomalies: RecordAnomalies,
 }
 
 impl FileSource {
-    /// Prepare to read `paths` in order. Every path is checked up front, so a typo in the last
-    /// file name is reported before minutes of reading.
+    /// Prepare to read `paths` in order. Every path is checked up front, and opened (its file
+    /// header read) and closed again, so a typo in the last file name or a file whose header
+    /// libpcap refuses is reported in one line before minutes of reading.
     pub fn new(paths: &[PathBuf]) -> Result<Self, CaptureError> {
         for p in paths {
-            probe(p)?;
+            drop(open_file(p.clone())?);
         }
         Ok(Self {
             pending: paths.iter().cloned().collect(),
             current: None,
             files_read: 0,
+            anomalies: RecordAnomalies::default(),
         })
     }
 
@@ -196,55 +201,93 @@ impl FileSource {
         let Some(path) = self.pending.pop_front() else {
             return Ok(false);
         };
-        let kind = probe(&path)?;
-        let open_err = |message: String| CaptureError::Open {
-            path: path.clone(),
-            message,
-        };
-        let mut kind = kind;
-        if kind
-            == (FileKind::Pcap {
-                record_header_len: PCAP_RECORD_HEADER_LEN,
-            })
-        {
-            let hl =
-                classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
-            kind = FileKind::Pcap {
-                record_header_len: hl,
-            };
-        }
-        let (reader, link) = match kind {
-            FileKind::Pcap { record_header_len }
-                if record_header_len != PCAP_RECORD_HEADER_LEN
-                    && classic::read_header_of(&path).is_some() =>
-            {
-                match ClassicReader::open(&path, record_header_len) {
-                    Ok(Some(r)) => {
-                        let link = r.link();
-                        (Reader::Classic(r), link)
-                    }
-                    Ok(None) => return Err(open_err("unreadable pcap header".into())),
-                    Err(e) => return Err(open_err(e.to_string())),
-                }
-            }
-            _ => {
-                let cap = Capture::from_file_with_precision(&path, Precision::Nano)
-                    .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
-                let link = LinkType(cap.get_datalink().0 as u32);
-                (Reader::Libpcap(cap), link)
-            }
-        };
+        let file = open_file(path)?;
         self.files_read += 1;
-        self.current = Some(OpenFile {
-            path,
-            kind,
-            reader,
-            link,
-            records: 0,
-            offset: PCAP_FILE_HEADER_LEN,
-        });
+        self.current = Some(file);
         Ok(true)
     }
+}
+
+/// The smallest whole file header: classic pcap's 24 bytes; for pcapng, a Section Header Block
+/// without options (28 bytes).
+fn file_header_len(kind: FileKind) -> u64 {
+    match kind {
+        FileKind::Pcap { .. } => PCAP_FILE_HEADER_LEN,
+        FileKind::Pcapng => 28,
+    }
+}
+
+/// Open one capture file for reading: its kind, its header, the reader that suits it.
+fn open_file(path: PathBuf) -> Result<OpenFile, CaptureError> {
+    let kind = probe(&path)?;
+    // A file that ends inside its own header gets a plain message (libpcap would say
+    // "tried to read 24 file header bytes, only got 0" after consuming the magic).
+    let size = std::fs::metadata(&path).map_or(u64::MAX, |m| m.len());
+    let need = file_header_len(kind);
+    if size < need {
+        return Err(CaptureError::Open {
+            path,
+            message: format!(
+                "the file ends inside its file header ({size} of {need} bytes): it was cut short"
+            ),
+        });
+    }
+    let open_err = |message: String| CaptureError::Open {
+        path: path.clone(),
+        message,
+    };
+    let mut kind = kind;
+    if kind
+        == (FileKind::Pcap {
+            record_header_len: PCAP_RECORD_HEADER_LEN,
+        })
+    {
+        let hl = classic::detect_record_header_len(&path).map_err(|e| open_err(e.to_string()))?;
+        kind = FileKind::Pcap {
+            record_header_len: hl,
+        };
+    }
+    // libpcap cuts records longer than the declared snaplen to it and drops the rest; such
+    // files are read whole by the classic reader instead (see `classic`).
+    let wrong_snaplen = |hl: u64| {
+        hl == PCAP_RECORD_HEADER_LEN && classic::exceeds_snaplen(&path, hl).unwrap_or(false)
+    };
+    let snaplen = match kind {
+        FileKind::Pcap { .. } => classic::read_header_of(&path).map_or(0, |h| h.snaplen),
+        // pcapng declares a snaplen per interface; libpcap applies it itself.
+        FileKind::Pcapng => 0,
+    };
+    let (reader, link) = match kind {
+        FileKind::Pcap { record_header_len }
+            if (record_header_len != PCAP_RECORD_HEADER_LEN
+                || wrong_snaplen(record_header_len))
+                && classic::read_header_of(&path).is_some() =>
+        {
+            match ClassicReader::open(&path, record_header_len) {
+                Ok(Some(r)) => {
+                    let link = r.link();
+                    (Reader::Classic(r), link)
+                }
+                Ok(None) => return Err(open_err("unreadable pcap header".into())),
+                Err(e) => return Err(open_err(e.to_string())),
+            }
+        }
+        _ => {
+            let cap = Capture::from_file_with_precision(&path, Precision::Nano)
+                .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
+            let link = LinkType(cap.get_datalink().0 as u32);
+            (Reader::Libpcap(cap), link)
+        }
+    };
+    Ok(OpenFile {
+        path,
+        kind,
+        reader,
+        link,
+        snaplen,
+        records: 0,
+        offset: PCAP_FILE_HEADER_LEN,
+    })
 }
 
 /// libpcap's messages are terse; add what a user needs to act on the common ones.
@@ -316,9 +359,11 @@ impl PacketSource for FileSource {
         if let Reader::Classic(r) = &f.reader {
             f.records += 1;
             let (ts, wire_len, data) = r.last();
+            let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            self.anomalies.count(ts, caplen, wire_len, r.snaplen());
             return Ok(Next::Frame(Frame {
                 ts,
-                wire_len,
+                wire_len: wire_len.max(caplen),
                 link: f.link,
                 data,
             }));
@@ -327,16 +372,28 @@ impl PacketSource for FileSource {
         // handle can happen while it lives.
         let (ts_sec, ts_frac, caplen, len, data) = unsafe { packet(hdr, data) };
         f.records += 1;
-        if let FileKind::Pcap { record_header_len } = f.kind {
+        let ts_sec = if let FileKind::Pcap { record_header_len } = f.kind {
             f.offset += record_header_len + u64::from(caplen);
-        }
+            // Classic pcap seconds are an unsigned 32-bit field (draft-ietf-opsawg-pcap §5),
+            // good until 2106; libpcap reads them as signed, which would put every record
+            // after January 2038 before 1970.
+            i64::from(ts_sec as u32)
+        } else {
+            ts_sec
+        };
+        // Opened with nanosecond precision: libpcap scales microsecond files for us.
+        let ts = Timestamp::from_parts(ts_sec, ts_frac);
+        self.anomalies.count(ts, caplen, len, f.snaplen);
         Ok(Next::Frame(Frame {
-            // Opened with nanosecond precision: libpcap scales microsecond files for us.
-            ts: Timestamp::from_parts(ts_sec, ts_frac),
+            ts,
             wire_len: len.max(caplen),
             link: f.link,
             data,
         }))
+    }
+
+    fn record_anomalies(&mut self) -> RecordAnomalies {
+        self.anomalies
     }
 
     fn describe(&self) -> String {

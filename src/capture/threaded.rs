@@ -13,7 +13,9 @@
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 use std::thread::JoinHandle;
 
-use super::{CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, Timestamp};
+use super::{
+    CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, RecordAnomalies, Timestamp,
+};
 
 /// Bytes of frame data per batch: large enough that channel costs vanish per packet, small
 /// enough that a few batches in flight stay a few megabytes.
@@ -50,8 +52,9 @@ pub struct ThreadedSource {
     current: Batch,
     pos: usize,
     description: String,
-    reader: Option<JoinHandle<Option<KernelStats>>>,
+    reader: Option<JoinHandle<(Option<KernelStats>, RecordAnomalies)>>,
     kernel: Option<KernelStats>,
+    anomalies: RecordAnomalies,
 }
 
 impl std::fmt::Debug for ThreadedSource {
@@ -79,7 +82,7 @@ impl ThreadedSource {
             .spawn(move || {
                 let mut batch = match empty_rx.recv() {
                     Ok(b) => b,
-                    Err(_) => return None,
+                    Err(_) => return (None, RecordAnomalies::default()),
                 };
                 loop {
                     let end = match source.next_frame() {
@@ -109,14 +112,14 @@ impl ThreadedSource {
                     let full = batch.data.len() >= BATCH_BYTES || batch.items.len() >= BATCH_FRAMES;
                     if end || full {
                         if full_tx.send(batch).is_err() {
-                            return source.kernel_stats();
+                            return (source.kernel_stats(), source.record_anomalies());
                         }
                         if end {
-                            return source.kernel_stats();
+                            return (source.kernel_stats(), source.record_anomalies());
                         }
                         batch = match empty_rx.recv() {
                             Ok(b) => b,
-                            Err(_) => return source.kernel_stats(),
+                            Err(_) => return (source.kernel_stats(), source.record_anomalies()),
                         };
                     }
                 }
@@ -129,6 +132,7 @@ impl ThreadedSource {
             description,
             reader: Some(reader),
             kernel: None,
+            anomalies: RecordAnomalies::default(),
         })
     }
 }
@@ -148,8 +152,11 @@ impl PacketSource for ThreadedSource {
                     self.pos = 0;
                 }
                 Err(_) => {
-                    if let Some(h) = self.reader.take() {
-                        self.kernel = h.join().ok().flatten();
+                    if let Some(h) = self.reader.take()
+                        && let Ok((kernel, anomalies)) = h.join()
+                    {
+                        self.kernel = kernel;
+                        self.anomalies = anomalies;
                     }
                     return Ok(Next::End);
                 }
@@ -184,6 +191,10 @@ impl PacketSource for ThreadedSource {
 
     fn kernel_stats(&mut self) -> Option<KernelStats> {
         self.kernel
+    }
+
+    fn record_anomalies(&mut self) -> RecordAnomalies {
+        self.anomalies
     }
 
     fn describe(&self) -> String {

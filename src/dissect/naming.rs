@@ -174,7 +174,10 @@ pub struct Attribution {
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NamingStats {
     pub dns_answers: u64,
+    /// (client, server) → name pairs dropped, oldest first, to stay within [`DNS_MAP_CAP`].
     pub dns_names_evicted: u64,
+    /// Call sockets forgotten, oldest first, to stay within [`SOCKET_MAP_CAP`].
+    pub call_sockets_evicted: u64,
     pub client_hellos: u64,
     pub quic_initials: u64,
     pub stun_messages: u64,
@@ -504,6 +507,7 @@ impl Namer {
                 if self.sockets.len() >= SOCKET_MAP_CAP {
                     if let Some(old) = self.socket_order.pop_front() {
                         self.sockets.remove(&old);
+                        self.stats.call_sockets_evicted += 1;
                     }
                 }
                 self.socket_order.push_back(ep);
