@@ -43,7 +43,8 @@ pub const BULK_GAP_SECS: i64 = 5;
 /// thumbnail stays below (measured on the corpus: message bursts are under 2 KB).
 pub const BULK_MIN_BYTES: u64 = 15_000;
 /// Bulk bursts kept per flow.
-const MAX_BURSTS: usize = 8;
+/// Further bursts are counted in [`MediaStats::bursts_dropped`].
+pub const MAX_BURSTS: usize = 8;
 /// A message exchange (the message, its acknowledgement, delivery and read receipts) ends after
 /// this much silence: in the corpus's labelled WhatsApp, Viber and Threema messages the records
 /// of one exchange follow each other within 0.1 to 0.6 s, and separate messages are seconds
@@ -53,8 +54,23 @@ pub const MSG_GAP_NANOS: i64 = 1_000_000_000;
 /// exchanges, messages are 150 B and more while typing indicators, receipts and acks are 38 to
 /// 80 B (WhatsApp pads records only lightly).
 pub const MSG_MIN_PAYLOAD: u32 = 120;
-/// Message exchanges kept per flow (a chat connection of an evening holds dozens).
-const MAX_MESSAGES: usize = 64;
+/// Message exchanges kept per flow (a chat connection of an evening holds dozens); further
+/// ones are counted in [`MediaStats::messages_dropped`].
+pub const MAX_MESSAGES: usize = 64;
+/// An RTP stream's sequence number advances by at most this much between captured packets:
+/// losses of a few packets in a row are common on mobile links, a random 16-bit value lands
+/// in this window once in 4096 packets.
+pub const RTP_SEQ_STEP_MAX: u16 = 16;
+/// An RTP stream is settled (a new SSRC no longer replaces it) after this many packets in
+/// sequence; before, a packet that only looks like RTP does not lock the stream.
+const RTP_STREAM_SETTLED: u32 = 3;
+/// Media before a silence this long is a bandwidth probe, not the call, when it lasted less
+/// than [`PROBE_MAX_NANOS`] and was the flow's first media: LINE (`ndpi/line.pcap`: 18 x 549 B
+/// each way, then 7 s of ringing) and WhatsApp (`ndpi/wa_video.pcap`: 480-B burst both ways,
+/// then 8 s of ringing) probe the path before the callee answers.
+pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
+/// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
+pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
 
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -87,8 +103,53 @@ pub struct MediaDir {
     pub bytes: u64,
     pub min_payload: u32,
     pub max_payload: u32,
+    /// First and last media packet this way.
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// RTCP packets this way: a receiver's reports show it is listening even when it sends
+    /// no media (one-way video, a muted conference leg).
+    pub rtcp: u32,
+    /// The RTP stream this way: packets of one SSRC whose sequence numbers advance by 1 to
+    /// [`RTP_SEQ_STEP_MAX`] (encrypted payloads that merely start like RTP never line up).
+    pub rtp: RtpStream,
     bin_packets: u16,
+    bin_rtcp: u16,
     burst: Option<Burst>,
+}
+
+/// One direction's RTP stream, bounded to the first SSRC that repeats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RtpStream {
+    pub ssrc: u32,
+    last_seq: u16,
+    /// Packets of the stream in sequence (duplicates not counted).
+    pub packets: u32,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl RtpStream {
+    fn observe(&mut self, ssrc: u32, seq: u16, ts: Timestamp) {
+        if self.packets == 0 || (self.ssrc != ssrc && self.packets < RTP_STREAM_SETTLED) {
+            *self = RtpStream {
+                ssrc,
+                last_seq: seq,
+                packets: 1,
+                first: Some(ts),
+                last: Some(ts),
+            };
+            return;
+        }
+        if self.ssrc != ssrc {
+            return;
+        }
+        let step = seq.wrapping_sub(self.last_seq);
+        if (1..=RTP_SEQ_STEP_MAX).contains(&step) {
+            self.packets += 1;
+            self.last_seq = seq;
+            self.last = Some(ts);
+        }
+    }
 }
 
 /// What the activity model needs of one flow, updated per packet.
@@ -122,6 +183,12 @@ pub struct MediaStats {
     /// Completed bulk bursts of at least [`BULK_MIN_BYTES`], per direction.
     pub bursts_up: Vec<Burst>,
     pub bursts_down: Vec<Burst>,
+    /// Bulk bursts beyond [`MAX_BURSTS`] and message exchanges beyond [`MAX_MESSAGES`] that
+    /// were not kept.
+    pub bursts_dropped: u32,
+    pub messages_dropped: u32,
+    /// A probe burst that was set aside (first media, start and packets both ways).
+    pub probe: Option<(Timestamp, u32)>,
 }
 
 impl MediaStats {
@@ -137,8 +204,16 @@ impl MediaStats {
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
             return;
         }
-        match rtp::classify(pkt.payload) {
+        let kind = rtp::classify(pkt.payload);
+        match kind {
             UdpMediaKind::Stun => {
+                self.stun_packets += 1;
+                return;
+            }
+            // Vendor STUN methods outside RFC 7983's first-byte range (WhatsApp's 0x0800
+            // teardown, `wissamnd/whatsappCall.pcapng`) still carry the magic cookie and a
+            // length field that matches: signalling, not media.
+            UdpMediaKind::Other if crate::dissect::stun::looks_like_stun(pkt.payload) => {
                 self.stun_packets += 1;
                 return;
             }
@@ -152,17 +227,28 @@ impl MediaStats {
             }
             UdpMediaKind::Rtcp { .. } => {
                 self.control_packets += 1;
+                if secs != self.bin {
+                    self.close_bin(secs);
+                }
+                let d = self.dir_mut(dir);
+                d.rtcp += 1;
+                d.bin_rtcp = d.bin_rtcp.saturating_add(1);
                 return;
             }
             _ => {}
         }
+        if let Some(last) = self.last_media {
+            self.drop_probe(pkt.ts, last, secs);
+        }
         if secs != self.bin {
             self.close_bin(secs);
         }
-        let d = match dir {
-            Dir::Up => &mut self.up,
-            Dir::Down => &mut self.down,
-        };
+        let d = self.dir_mut(dir);
+        if let UdpMediaKind::Rtp { ssrc, seq, .. } = kind {
+            d.rtp.observe(ssrc, seq, pkt.ts);
+        }
+        d.first.get_or_insert(pkt.ts);
+        d.last = Some(pkt.ts);
         let p = pkt.payload_len;
         if d.packets == 0 || p < d.min_payload {
             d.min_payload = p;
@@ -180,8 +266,50 @@ impl MediaStats {
         self.last_media = Some(self.last_media.map_or(pkt.ts, |t| t.max(pkt.ts)));
     }
 
+    fn dir_mut(&mut self, dir: Dir) -> &mut MediaDir {
+        match dir {
+            Dir::Up => &mut self.up,
+            Dir::Down => &mut self.down,
+        }
+    }
+
+    /// Set aside the flow's first media when it was a short probe followed by a long silence
+    /// (see [`PROBE_GAP_NANOS`]): the call starts after it, and its padded packets say nothing
+    /// about video.
+    fn drop_probe(&mut self, now: Timestamp, last: Timestamp, secs: i64) {
+        let Some(first) = self.first_media else {
+            return;
+        };
+        if self.probe.is_some()
+            || now.0 - last.0 < PROBE_GAP_NANOS
+            || last.0 - first.0 >= PROBE_MAX_NANOS
+        {
+            return;
+        }
+        self.close_bin(secs);
+        self.probe = Some((first, self.up.packets + self.down.packets));
+        for d in [&mut self.up, &mut self.down] {
+            *d = MediaDir {
+                rtp: d.rtp,
+                burst: d.burst,
+                ..MediaDir::default()
+            };
+        }
+        self.first_media = None;
+        self.last_media = None;
+        self.first_two_way = None;
+        self.last_two_way = None;
+        self.run_len = 0;
+        self.best_run = 0;
+    }
+
     fn close_bin(&mut self, next: i64) {
-        let two_way = self.up.bin_packets >= TWO_WAY_PPS && self.down.bin_packets >= TWO_WAY_PPS;
+        // A second is two-way when media flows one way and the other side sends media or its
+        // receiver reports (RTCP): a listener that sends nothing still reports what it gets.
+        let present = |d: &MediaDir| d.bin_packets.saturating_add(d.bin_rtcp) >= TWO_WAY_PPS;
+        let two_way = (self.up.bin_packets >= TWO_WAY_PPS || self.down.bin_packets >= TWO_WAY_PPS)
+            && present(&self.up)
+            && present(&self.down);
         if two_way {
             if self.first_two_way.is_none() {
                 self.first_two_way = self.bin_first;
@@ -202,12 +330,15 @@ impl MediaStats {
         }
         self.up.bin_packets = 0;
         self.down.bin_packets = 0;
+        self.up.bin_rtcp = 0;
+        self.down.bin_rtcp = 0;
         self.bin_first = None;
         self.bin_last = None;
         self.bin = next;
     }
 
     fn bulk(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        let dropped = &mut self.bursts_dropped;
         let (d, done) = match dir {
             Dir::Up => (&mut self.up, &mut self.bursts_up),
             Dir::Down => (&mut self.down, &mut self.bursts_down),
@@ -221,7 +352,7 @@ impl MediaStats {
             }
             slot => {
                 if let Some(b) = slot.take() {
-                    keep_burst(done, b);
+                    keep_burst(done, b, dropped);
                 }
                 *slot = Some(Burst {
                     start: pkt.ts,
@@ -269,9 +400,12 @@ impl MediaStats {
         if let Some(m) = self.msg.take() {
             self.msg_count += 1;
             let small = m.bytes_up + m.bytes_down < BULK_MIN_BYTES;
-            if self.msg_count > 1 && m.lead.is_some() && small && self.messages.len() < MAX_MESSAGES
-            {
-                self.messages.push(m);
+            if self.msg_count > 1 && m.lead.is_some() && small {
+                if self.messages.len() < MAX_MESSAGES {
+                    self.messages.push(m);
+                } else {
+                    self.messages_dropped += 1;
+                }
             }
         }
     }
@@ -282,10 +416,10 @@ impl MediaStats {
         let next = self.bin + 1;
         self.close_bin(next);
         if let Some(b) = self.up.burst.take() {
-            keep_burst(&mut self.bursts_up, b);
+            keep_burst(&mut self.bursts_up, b, &mut self.bursts_dropped);
         }
         if let Some(b) = self.down.burst.take() {
-            keep_burst(&mut self.bursts_down, b);
+            keep_burst(&mut self.bursts_down, b, &mut self.bursts_dropped);
         }
     }
 }
@@ -294,9 +428,13 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
-fn keep_burst(done: &mut Vec<Burst>, b: Burst) {
-    if b.bytes >= BULK_MIN_BYTES && done.len() < MAX_BURSTS {
-        done.push(b);
+fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
+    if b.bytes >= BULK_MIN_BYTES {
+        if done.len() < MAX_BURSTS {
+            done.push(b);
+        } else {
+            *dropped += 1;
+        }
     }
 }
 
@@ -353,16 +491,22 @@ pub fn relevant(f: &FlowSummary) -> bool {
 /// as a call flow of a service.
 fn call_candidate(f: &FlowSummary) -> bool {
     let r = &f.record;
+    let m = &f.media;
+    let rtp = m.up.rtp.packets.max(m.down.rtp.packets);
+    // QUIC and TLS-named UDP flows are web traffic, unless RTP follows on the same 5-tuple
+    // (Snapchat's calls open with QUIC to the media server, `ndpi/snapchat_call_v1.pcapng`):
+    // QUIC's first byte (0x40-0x7f short header, 0xc0-0xff long) never starts an RTP header.
+    let web = (r.quic_version.is_some() || r.sni.is_some()) && rtp < CALL_MIN_MEDIA_PACKETS;
     r.proto == "udp"
-        && r.quic_version.is_none()
-        && r.sni.is_none()
+        && !web
         && !r.server.ends_with(":53")
         && !r.server.ends_with(":5353")
         && !r.server.ends_with(":123")
-        && (f.media.stun_packets > 0
+        && (m.stun_packets > 0
             || r.stun.is_some()
             || r.service_role == Some("call")
-            || f.media.best_run > 0)
+            || m.best_run > 0
+            || rtp >= RTP_CALL_MIN_PACKETS)
 }
 
 /// A call's flows are linked when they share an endpoint (the device's socket or the peer's)
@@ -380,6 +524,14 @@ const CALL_MIN_MEDIA_PACKETS: u32 = 20;
 /// and last two-way second: labelled calls run at 6 (WhatsApp 2019) to 100 packets/s each way,
 /// labelled attempts that exchange a few seconds of keep-alives at 3 to 4.
 const CALL_MIN_PPS: f64 = 4.0;
+/// A call is also established when each way carries an RTP stream (one SSRC, sequence numbers
+/// in order) of at least this many packets at [`CALL_MIN_PPS`]: media flowed both ways, so the
+/// callee answered, however short the call. The short WhatsApp calls of `wissamnd/` (answered
+/// and hung up within 2 s) carry 5 to 11 such packets each way; the labelled attempts carry
+/// RTP one way only (SIP early media in `ndpi/sip.pcap`, Signal's and Teams' first packets in
+/// `ndpi/stun_signal.pcapng` and `ndpi/teams.pcap`) or at 1 packet/s (Google Meet's downlink
+/// in `ndpi/stun_google_meet.pcapng`).
+const RTP_CALL_MIN_PACKETS: u32 = 5;
 /// Share of video-sized media packets above which a call carries video (labels: video frames
 /// over 500 B make up a large part of video calls and are absent from voice calls).
 const VIDEO_SHARE: f64 = 0.10;
@@ -471,6 +623,64 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
     }
 }
 
+/// Packets and time extent of one direction summed over a call's flows.
+#[derive(Clone, Copy, Debug, Default)]
+struct Extent {
+    packets: u32,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+impl Extent {
+    fn add(&mut self, packets: u32, first: Option<Timestamp>, last: Option<Timestamp>) {
+        if packets == 0 {
+            return;
+        }
+        self.packets += packets;
+        if let Some(t) = first {
+            self.first = Some(self.first.map_or(t, |x| x.min(t)));
+        }
+        if let Some(t) = last {
+            self.last = Some(self.last.map_or(t, |x| x.max(t)));
+        }
+    }
+
+    fn span(&self) -> Option<(f64, f64)> {
+        Some((self.first?.as_secs_f64(), self.last?.as_secs_f64()))
+    }
+
+    fn secs(&self) -> f64 {
+        self.span().map_or(0.0, |(a, b)| (b - a).max(1.0))
+    }
+
+    /// An RTP stream of a call: enough packets at a call's rate.
+    fn established(&self) -> bool {
+        self.packets >= RTP_CALL_MIN_PACKETS
+            && f64::from(self.packets) / self.secs() >= CALL_MIN_PPS
+    }
+
+    fn overlaps(&self, o: &Extent) -> bool {
+        match (self.span(), o.span()) {
+            (Some((a, b)), Some((c, d))) => a <= d + CALL_OVERLAP_SECS && c <= b + CALL_OVERLAP_SECS,
+            _ => false,
+        }
+    }
+}
+
+/// The two directions of an RTP call overlap within this margin (the callee's first packet
+/// answers the caller's within a round trip; 2 s allows for jitter buffers and relays).
+const CALL_OVERLAP_SECS: f64 = 2.0;
+
+/// One direction of a flow carries media at a call's rate throughout: enough packets, at
+/// [`CALL_MIN_PPS`] between its first and last media packet.
+fn dense(d: &MediaDir) -> bool {
+    let secs = match (d.first, d.last) {
+        (Some(a), Some(b)) => (b.as_secs_f64() - a.as_secs_f64()).max(1.0),
+        _ => return false,
+    };
+    d.packets >= CALL_MIN_MEDIA_PACKETS && f64::from(d.packets) / secs >= CALL_MIN_PPS
+}
+
 fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     let service = group
         .iter()
@@ -480,13 +690,20 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         f.record.stun.is_some() || f.media.stun_packets > 0 || f.record.service_role == Some("call")
     });
     let (mut up, mut down, mut big, mut best) = (0u32, 0u32, 0u32, 0u32);
+    let (mut rtcp_up, mut rtcp_down) = (0u32, 0u32);
     let (mut bytes_out, mut bytes_in, mut pk_out, mut pk_in) = (0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<Timestamp>, Option<Timestamp>) = (None, None);
+    let mut rtp_up = Extent::default();
+    let mut rtp_down = Extent::default();
+    let mut dense_up = Extent::default();
+    let mut dense_down = Extent::default();
     let mut main: Option<&FlowSummary> = None;
     for f in group {
         let m = &f.media;
         up += m.up.packets;
         down += m.down.packets;
+        rtcp_up += m.up.rtcp;
+        rtcp_down += m.down.rtcp;
         big += m.up.big + m.down.big;
         best = best.max(m.best_run);
         bytes_out += f.record.bytes_up;
@@ -499,6 +716,14 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         if let Some(t) = m.last_two_way {
             last = Some(last.map_or(t, |x| x.max(t)));
         }
+        rtp_up.add(m.up.rtp.packets, m.up.rtp.first, m.up.rtp.last);
+        rtp_down.add(m.down.rtp.packets, m.down.rtp.first, m.down.rtp.last);
+        if dense(&m.up) {
+            dense_up.add(m.up.packets, m.up.first, m.up.last);
+        }
+        if dense(&m.down) {
+            dense_down.add(m.down.packets, m.down.first, m.down.last);
+        }
         if main.is_none_or(|b| {
             m.up.packets + m.down.packets > b.media.up.packets + b.media.down.packets
         }) {
@@ -510,11 +735,22 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         (Some(a), Some(b)) => (b.as_secs_f64() - a.as_secs_f64()).max(1.0),
         _ => f64::MAX,
     };
-    let is_call = best >= CALL_MIN_TWO_WAY_SECS
-        && up >= CALL_MIN_MEDIA_PACKETS
-        && down >= CALL_MIN_MEDIA_PACKETS
-        && f64::from(up) / span >= CALL_MIN_PPS
-        && f64::from(down) / span >= CALL_MIN_PPS;
+    // Media one way at a call's rate, and the other side sending media or receiver reports.
+    let (lead, other) = if up >= down {
+        (up, down + rtcp_down)
+    } else {
+        (down, up + rtcp_up)
+    };
+    let media_call = best >= CALL_MIN_TWO_WAY_SECS
+        && lead >= CALL_MIN_MEDIA_PACKETS
+        && other >= CALL_MIN_MEDIA_PACKETS
+        && f64::from(lead) / span >= CALL_MIN_PPS
+        && f64::from(other) / span >= CALL_MIN_PPS;
+    let rtp_call = !media_call
+        && rtp_up.established()
+        && rtp_down.established()
+        && rtp_up.overlaps(&rtp_down);
+    let is_call = media_call || rtp_call;
     if !is_call && !any_marker {
         return None;
     }
@@ -524,8 +760,19 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     }
     let flows: Vec<String> = group.iter().map(|f| flow_ref(&f.record)).collect();
     let r = &main.record;
-    let (start, end) = if is_call {
-        (first?.as_secs_f64(), last?.as_secs_f64())
+    let (start, end) = if media_call {
+        let (mut a, mut b) = (first?.as_secs_f64(), last?.as_secs_f64());
+        // A call whose two directions travel on different flows (Telegram sends up to one
+        // reflector and receives from another, `ndpi/telegram.pcap`) has two-way seconds only
+        // where the flows' checks overlap: its media lasts as long as both directions do.
+        if let (Some((ua, ub)), Some((da, db))) = (dense_up.span(), dense_down.span()) {
+            a = a.min(ua.max(da));
+            b = b.max(ub.min(db));
+        }
+        (a, b)
+    } else if rtp_call {
+        let ((ua, ub), (da, db)) = (rtp_up.span()?, rtp_down.span()?);
+        (ua.min(da), ub.max(db))
     } else {
         (
             group
