@@ -649,13 +649,23 @@ impl Extent {
         Some((self.first?.as_secs_f64(), self.last?.as_secs_f64()))
     }
 
+    fn duration(&self) -> f64 {
+        self.span().map_or(0.0, |(a, b)| b - a)
+    }
+
     fn secs(&self) -> f64 {
         self.span().map_or(0.0, |(a, b)| (b - a).max(1.0))
     }
 
     /// An RTP stream of a call: enough packets at a call's rate.
     fn established(&self) -> bool {
+        let d = self.duration();
+        // A stream shorter than MEDIA_MIN_SECS counts only at a codec's framing rate: what
+        // comes faster in a fraction of a second is a padding probe.
+        let paced = d >= MEDIA_MIN_SECS
+            || (d > 0.0 && f64::from(self.packets.saturating_sub(1)) / d <= CODEC_MAX_PPS);
         self.packets >= RTP_CALL_MIN_PACKETS
+            && paced
             && f64::from(self.packets) / self.secs() >= CALL_MIN_PPS
     }
 
@@ -667,6 +677,22 @@ impl Extent {
     }
 }
 
+/// Each direction of a call carries media for at least this long: bandwidth probes and
+/// padding bursts last 0.07 to 0.2 s (Google Meet's downlink probes in
+/// `ndpi/stun_google_meet.pcapng`), the shortest answered calls 0.8 s and more each way
+/// (`wissamnd/whatsAppCallAnsered.pcapng`'s incoming audio).
+const MEDIA_MIN_SECS: f64 = 0.5;
+/// The fastest packet rate of an audio codec's stream: frames of 10 ms at the shortest
+/// (RFC 7587: Opus frames of 2.5-60 ms, 20 ms by default; 50/s is typical). Discord's voice
+/// legs (`ndpi/discord.pcap`, trimmed to 15 packets each) show 40-50 packets/s each way over
+/// 0.15 s; Google Meet's padding probes run at 155 to 500 packets/s.
+const CODEC_MAX_PPS: f64 = 100.0;
+/// Media one way with only receiver reports coming back is a call when it runs at this rate:
+/// a codec's full rate (16-50 packets/s for voice, more for video; Skype's conference leg in
+/// `ndpi/skype-conference-call.pcap` 20/s of RTP, Snapchat's one-way video in
+/// `ndpi/snapchat_call_v1.pcapng` 40/s), not the 5/s of a sender in discontinuous
+/// transmission waiting for an answer (Google Meet's uplink in `ndpi/stun_google_meet.pcapng`).
+const ONE_WAY_MIN_PPS: f64 = 10.0;
 /// The two directions of an RTP call overlap within this margin (the callee's first packet
 /// answers the caller's within a round trip; 2 s allows for jitter buffers and relays).
 const CALL_OVERLAP_SECS: f64 = 2.0;
@@ -695,6 +721,8 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     let (mut first, mut last): (Option<Timestamp>, Option<Timestamp>) = (None, None);
     let mut rtp_up = Extent::default();
     let mut rtp_down = Extent::default();
+    let mut media_up = Extent::default();
+    let mut media_down = Extent::default();
     let mut dense_up = Extent::default();
     let mut dense_down = Extent::default();
     let mut main: Option<&FlowSummary> = None;
@@ -718,6 +746,8 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         }
         rtp_up.add(m.up.rtp.packets, m.up.rtp.first, m.up.rtp.last);
         rtp_down.add(m.down.rtp.packets, m.down.rtp.first, m.down.rtp.last);
+        media_up.add(m.up.packets, m.up.first, m.up.last);
+        media_down.add(m.down.packets, m.down.first, m.down.last);
         if dense(&m.up) {
             dense_up.add(m.up.packets, m.up.first, m.up.last);
         }
@@ -735,17 +765,28 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         (Some(a), Some(b)) => (b.as_secs_f64() - a.as_secs_f64()).max(1.0),
         _ => f64::MAX,
     };
-    // Media one way at a call's rate, and the other side sending media or receiver reports.
-    let (lead, other) = if up >= down {
-        (up, down + rtcp_down)
+    let lasts = |e: &Extent| e.duration() >= MEDIA_MIN_SECS;
+    // Media both ways at a call's rate...
+    let two_way = best >= CALL_MIN_TWO_WAY_SECS
+        && up >= CALL_MIN_MEDIA_PACKETS
+        && down >= CALL_MIN_MEDIA_PACKETS
+        && f64::from(up) / span >= CALL_MIN_PPS
+        && f64::from(down) / span >= CALL_MIN_PPS
+        && lasts(&media_up)
+        && lasts(&media_down);
+    // ...or one way at a codec's full rate while the other side sends receiver reports.
+    let (lead, lead_ext, reports) = if up >= down {
+        (up, &media_up, rtcp_down)
     } else {
-        (down, up + rtcp_up)
+        (down, &media_down, rtcp_up)
     };
-    let media_call = best >= CALL_MIN_TWO_WAY_SECS
+    let one_way = !two_way
+        && best >= CALL_MIN_TWO_WAY_SECS
         && lead >= CALL_MIN_MEDIA_PACKETS
-        && other >= CALL_MIN_MEDIA_PACKETS
-        && f64::from(lead) / span >= CALL_MIN_PPS
-        && f64::from(other) / span >= CALL_MIN_PPS;
+        && f64::from(lead) / span >= ONE_WAY_MIN_PPS
+        && f64::from(reports) / span >= CALL_MIN_PPS
+        && lasts(lead_ext);
+    let media_call = two_way || one_way;
     let rtp_call = !media_call
         && rtp_up.established()
         && rtp_down.established()
