@@ -57,6 +57,37 @@ pub const MSG_MIN_PAYLOAD: u32 = 120;
 /// Message exchanges kept per flow (a chat connection of an evening holds dozens); further
 /// ones are counted in [`MediaStats::messages_dropped`].
 pub const MAX_MESSAGES: usize = 64;
+/// Records up to this size are typing indicators, receipts and acks rather than messages
+/// (labelled WhatsApp exchanges in `wissamnd/whatsappCall.pcapng`: 41-B and 55-B chat-state
+/// records, 60-79-B receipts and acks, messages from 188 B).
+pub const SMALL_RECORD: u32 = 100;
+/// A push channel is idle after this much silence; an inbound exchange after it is a push.
+/// APNs and vendor push channels in the corpus send heartbeats every 50 to 300 s
+/// (`ndpi/jabber.pcap`, `wissamnd/whatsappCall.pcapng`'s TCP/5223) and otherwise stay silent.
+pub const PUSH_IDLE_NANOS: i64 = 30_000_000_000;
+/// Inbound exchanges smaller than this are heartbeats, not pushes: the vendor heartbeats of
+/// the corpus are 32-37 B each way, Apple's pushes 100-309 B (`ndpi/whatsapp_login_chat.pcap`).
+pub const PUSH_MIN_PAYLOAD: u64 = 64;
+/// Wakeups kept per flow (a push channel of a day holds a few hundred at most).
+pub const MAX_WAKEUPS: usize = 64;
+/// "Careless Whisper" (Gegenhuber et al., RAID 2025): an attacker sends silent messages
+/// (reactions to nonexistent messages, deletes) that show nothing to the victim, whose device
+/// still answers each with a delivery receipt; round-trip times leak the device's state. The
+/// inbound records stay up to this size (a reaction or delete is a short message)...
+pub const PROBE_IN_MAX: u32 = 600;
+/// ...the answer up to this size (receipts of the corpus: 60-79 B)...
+pub const RECEIPT_MAX: u32 = 150;
+/// ...comes within this time of the inbound record (the labelled receipts follow within
+/// 0.1-0.6 s)...
+pub const RECEIPT_ANSWER_NANOS: i64 = 1_000_000_000;
+/// ...and the next inbound record comes within this time: the paper probes at one per second
+/// or faster, while people's messages come seconds to minutes apart.
+pub const PROBE_PERIOD_NANOS: i64 = 2_000_000_000;
+/// A run needs at least this many answered records: ten seconds of probing at 1/s; a burst of
+/// a group chat's messages rarely gives ten answered records in a row at that pace.
+pub const PROBE_MIN_PAIRS: u32 = 10;
+/// Receipt runs kept per flow.
+pub const MAX_RECEIPT_RUNS: usize = 16;
 /// An RTP stream's sequence number advances by at most this much between captured packets:
 /// losses of a few packets in a row are common on mobile links, a random 16-bit value lands
 /// in this window once in 4096 packets.
@@ -83,6 +114,37 @@ pub struct MsgBurst {
     pub packets_down: u32,
     /// Direction and size of the first record of at least [`MSG_MIN_PAYLOAD`] bytes.
     pub lead: Option<(Dir, u32)>,
+    /// The exchange began with a record from the server.
+    pub first_down: bool,
+    /// Silence on the connection before the exchange, in nanoseconds (0 for the first).
+    pub idle_before: i64,
+    /// Records of this exchange, by size: up to [`SMALL_RECORD`] (typing indicators,
+    /// receipts, acks) and above, per direction (up, down).
+    pub small: (u32, u32),
+}
+
+/// An inbound exchange on a push channel after a silence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wakeup {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub idle_secs: u32,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+}
+
+/// A run of small inbound records, each answered by a small outbound one, at a steady pace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptRun {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Inbound records answered within [`RECEIPT_ANSWER_NANOS`].
+    pub pairs: u32,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// Largest inbound record and largest answer.
+    pub max_down: u32,
+    pub max_up: u32,
 }
 
 /// One bulk burst.
@@ -189,6 +251,16 @@ pub struct MediaStats {
     pub messages_dropped: u32,
     /// A probe burst that was set aside (first media, start and packets both ways).
     pub probe: Option<(Timestamp, u32)>,
+    /// Inbound exchanges after at least [`PUSH_IDLE_NANOS`] of silence (at most
+    /// [`MAX_WAKEUPS`]; further ones counted in `wakeups_dropped`).
+    pub wakeups: Vec<Wakeup>,
+    pub wakeups_dropped: u32,
+    /// Runs of answered small inbound records (at most [`MAX_RECEIPT_RUNS`]; further ones
+    /// counted in `receipt_runs_dropped`).
+    pub receipt_runs: Vec<ReceiptRun>,
+    pub receipt_runs_dropped: u32,
+    run: Option<ReceiptRun>,
+    pending_in: Option<(Timestamp, u32)>,
 }
 
 impl MediaStats {
@@ -369,11 +441,15 @@ impl MediaStats {
             .msg
             .as_ref()
             .is_some_and(|m| pkt.ts.0 - m.end.0 <= MSG_GAP_NANOS);
+        self.receipts(pkt, dir);
         if !cont {
+            let idle_before = self.msg.as_ref().map_or(0, |m| pkt.ts.0 - m.end.0);
             self.close_message();
             self.msg = Some(MsgBurst {
                 start: pkt.ts,
                 end: pkt.ts,
+                first_down: dir == Dir::Down,
+                idle_before,
                 ..MsgBurst::default()
             });
         }
@@ -393,12 +469,36 @@ impl MediaStats {
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
             }
+            if p <= SMALL_RECORD {
+                match dir {
+                    Dir::Up => m.small.0 += 1,
+                    Dir::Down => m.small.1 += 1,
+                }
+            }
         }
     }
 
     fn close_message(&mut self) {
         if let Some(m) = self.msg.take() {
             self.msg_count += 1;
+            let push = m.first_down
+                && self.msg_count > 1
+                && m.idle_before >= PUSH_IDLE_NANOS
+                && m.bytes_down >= PUSH_MIN_PAYLOAD;
+            if push {
+                if self.wakeups.len() < MAX_WAKEUPS {
+                    self.wakeups.push(Wakeup {
+                        start: m.start,
+                        end: m.end,
+                        idle_secs: u32::try_from(m.idle_before / Timestamp::NANOS_PER_SEC)
+                            .unwrap_or(u32::MAX),
+                        bytes_down: m.bytes_down,
+                        bytes_up: m.bytes_up,
+                    });
+                } else {
+                    self.wakeups_dropped += 1;
+                }
+            }
             let small = m.bytes_up + m.bytes_down < BULK_MIN_BYTES;
             if self.msg_count > 1 && m.lead.is_some() && small {
                 if self.messages.len() < MAX_MESSAGES {
@@ -410,8 +510,70 @@ impl MediaStats {
         }
     }
 
+    /// Track small inbound records answered by small outbound ones (see [`PROBE_IN_MAX`]).
+    fn receipts(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        let p = pkt.payload_len;
+        match dir {
+            Dir::Down if p <= PROBE_IN_MAX => {
+                // The answer follows the latest inbound record.
+                self.pending_in = Some((pkt.ts, p));
+            }
+            Dir::Down => {
+                // A large inbound record: a real message or media, not a probe.
+                self.close_run();
+                self.pending_in = None;
+            }
+            Dir::Up if p <= RECEIPT_MAX => {
+                let Some((t_in, p_in)) = self.pending_in.take() else {
+                    return;
+                };
+                if pkt.ts.0 - t_in.0 > RECEIPT_ANSWER_NANOS {
+                    return;
+                }
+                let cont = self
+                    .run
+                    .as_ref()
+                    .is_some_and(|r| t_in.0 - r.end.0 <= PROBE_PERIOD_NANOS);
+                if !cont {
+                    self.close_run();
+                    self.run = Some(ReceiptRun {
+                        start: t_in,
+                        end: t_in,
+                        ..ReceiptRun::default()
+                    });
+                }
+                if let Some(r) = &mut self.run {
+                    r.end = pkt.ts;
+                    r.pairs += 1;
+                    r.bytes_down += u64::from(p_in);
+                    r.bytes_up += u64::from(p);
+                    r.max_down = r.max_down.max(p_in);
+                    r.max_up = r.max_up.max(p);
+                }
+            }
+            Dir::Up => {
+                // The user wrote something: not a silent probe.
+                self.close_run();
+                self.pending_in = None;
+            }
+        }
+    }
+
+    fn close_run(&mut self) {
+        if let Some(r) = self.run.take() {
+            if r.pairs >= PROBE_MIN_PAIRS {
+                if self.receipt_runs.len() < MAX_RECEIPT_RUNS {
+                    self.receipt_runs.push(r);
+                } else {
+                    self.receipt_runs_dropped += 1;
+                }
+            }
+        }
+    }
+
     /// Close the open bin and bursts (the flow ended).
     pub fn finish(&mut self) {
+        self.close_run();
         self.close_message();
         let next = self.bin + 1;
         self.close_bin(next);
@@ -485,6 +647,19 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || !f.media.bursts_up.is_empty()
         || !f.media.bursts_down.is_empty()
         || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
+        || (!f.media.wakeups.is_empty() && push_channel(&f.record))
+        || !f.media.receipt_runs.is_empty()
+}
+
+/// A connection that carries pushes: named as a push service, on the push ports of Apple
+/// (TCP 5223) or Google (TCP 5228-5230), or a messaging service's chat connection.
+fn push_channel(r: &FlowRecord) -> bool {
+    r.proto == "tcp"
+        && (matches!(r.service_role, Some("push" | "chat"))
+            || r.server.ends_with(":5223")
+            || r.server.ends_with(":5228")
+            || r.server.ends_with(":5229")
+            || r.server.ends_with(":5230"))
 }
 
 /// Whether a flow may be part of a call: UDP, not DNS or QUIC, with media or STUN, or named
@@ -542,6 +717,10 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    let wakeups = push_wakeups(flows, &events);
+    let probes = probing(flows, &events);
+    events.extend(wakeups);
+    events.extend(probes);
     let sessions = online_sessions(&events);
     events.extend(sessions);
     events.sort_by(|a, b| {
@@ -846,9 +1025,21 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     let pps = |n: u32| if dur > 0.0 { f64::from(n) / dur } else { 0.0 };
     let evidence = if is_call {
         format!(
-            "UDP {} <-> {}: {:.0} media packets/s out ({}-{} B) and {:.0}/s in ({}-{} B) over {:.1} s, {} s of unbroken two-way media, {:.0}% video-sized packets{}",
+            "UDP {} <-> {}: {}; {:.0} media packets/s out ({}-{} B) and {:.0}/s in ({}-{} B) over {:.1} s, {} s of unbroken two-way media, {:.0}% video-sized packets{}",
             r.client,
             r.server,
+            if two_way {
+                format!("{up} media packets out and {down} in across {} flow(s)", group.len())
+            } else if one_way {
+                format!(
+                    "{lead} media packets one way while the other side sent {reports} RTCP receiver reports"
+                )
+            } else {
+                format!(
+                    "RTP streams both ways ({} packets out, {} in, sequence numbers in order)",
+                    rtp_up.packets, rtp_down.packets
+                )
+            },
             pps(m.up.packets),
             m.up.min_payload,
             m.up.max_payload,
@@ -920,7 +1111,8 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
     let mut by_service: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
     for e in events {
         if let Some(s) = e.service.as_deref() {
-            if e.kind != "call_attempt" {
+            // Attempts, pushes and probes happen without the user: they do not make a session.
+            if !matches!(e.kind, "call_attempt" | "push_wakeup" | "probing_suspected") {
                 by_service.entry(s).or_default().push(e);
             }
         }
@@ -1033,7 +1225,7 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 packets_out: u64::from(m.packets_up),
                 packets_in: u64::from(m.packets_down),
                 evidence: format!(
-                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection; the record's length bounds the message's length (encryption adds a fixed overhead, padding a little)",
+                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection, {} of them small (up to {SMALL_RECORD} B: receipt-, ack- or typing-sized, which sizes alone cannot tell apart); {}",
                     r.proto,
                     r.client,
                     r.server,
@@ -1042,11 +1234,28 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                     m.packets_down,
                     m.bytes_up,
                     m.bytes_down,
-                    end - start
+                    end - start,
+                    m.small.0 + m.small.1,
+                    padding_note(&service)
                 ),
+                confidence: if lead >= 2 * MSG_MIN_PAYLOAD { 0.7 } else { 0.5 },
                 ..on_flow(r, kind, &service, (start, end), direction)
             });
         }
+    }
+}
+
+/// What a record's length still says about the message, by the service's padding.
+fn padding_note(service: &str) -> &'static str {
+    match service {
+        // Signal pads the plaintext to multiples of 160 bytes (libsignal's padding of
+        // message content before encryption).
+        "Signal" => "Signal pads messages to 160-byte blocks, so the record gives the length to within 160 B",
+        // MTProto 2.0 adds 12 to 1024 bytes of random padding (core.telegram.org/mtproto).
+        "Telegram" => "Telegram adds 12 to 1024 B of random padding, so the record gives only an upper bound on the length",
+        // Noise frames carry the protobuf with little padding (WhatsApp security whitepaper).
+        "WhatsApp" => "WhatsApp pads only a little, so the record's length is close to the message's",
+        _ => "encryption adds a fixed overhead, so the record bounds the message's length",
     }
 }
 
@@ -1090,6 +1299,110 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
             }
         }
     }
+}
+
+/// App activity this soon after a push counts as its consequence (an app woken by a push
+/// connects and syncs within seconds; 30 s allows for a phone waking its radio).
+pub const PUSH_FOLLOW_SECS: f64 = 30.0;
+
+fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for f in flows {
+        let r = &f.record;
+        if !push_channel(r) {
+            continue;
+        }
+        let service = r.service.clone().unwrap_or_else(|| "push channel".to_string());
+        for w in &f.media.wakeups {
+            let (start, end) = (w.start.as_secs_f64(), w.end.as_secs_f64());
+            // On a chat connection, an exchange that carried a message is that message.
+            if r.service_role == Some("chat")
+                && f.media.messages.iter().any(|m| m.start == w.start)
+            {
+                continue;
+            }
+            let next = activity
+                .iter()
+                .filter(|e| e.kind != "online_session" && e.flows.first() != Some(&flow_ref(r)))
+                .filter(|e| e.start_ts >= start && e.start_ts <= start + PUSH_FOLLOW_SECS)
+                .min_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
+            let followed = match next {
+                Some(e) => format!(
+                    "followed {:.1} s later by {} of {}",
+                    e.start_ts - start,
+                    e.kind,
+                    e.service.as_deref().unwrap_or("an unnamed service")
+                ),
+                None => format!("no app activity followed within {PUSH_FOLLOW_SECS:.0} s"),
+            };
+            out.push(Event {
+                bytes_out: w.bytes_up,
+                bytes_in: w.bytes_down,
+                confidence: if next.is_some() { 0.7 } else { 0.5 },
+                evidence: format!(
+                    "{} {} {}: {} B in (and {} B out) after {} s of silence on the push channel; {followed}",
+                    r.proto, r.client, r.server, w.bytes_down, w.bytes_up, w.idle_secs
+                ),
+                ..on_flow(r, "push_wakeup", &service, (start, end), "in")
+            });
+        }
+    }
+    out
+}
+
+/// Activity of a service that shows the user at the device: what a silent probe is not.
+fn user_activity(e: &Event) -> bool {
+    matches!(
+        e.kind,
+        "message_out" | "media_upload" | "voice_call" | "video_call" | "call_attempt"
+    )
+}
+
+/// User activity this close to a run of receipts explains it (the user is chatting).
+const PROBE_QUIET_SECS: f64 = 10.0;
+
+fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for f in flows {
+        let r = &f.record;
+        let Some(service) = r.service.clone() else {
+            continue;
+        };
+        for run in &f.media.receipt_runs {
+            let (start, end) = (run.start.as_secs_f64(), run.end.as_secs_f64());
+            let busy = activity.iter().any(|e| {
+                user_activity(e)
+                    && e.service.as_deref() == Some(service.as_str())
+                    && e.start_ts <= end + PROBE_QUIET_SECS
+                    && start <= e.end_ts + PROBE_QUIET_SECS
+            });
+            if busy {
+                continue;
+            }
+            let secs = (end - start).max(0.001);
+            out.push(Event {
+                bytes_out: run.bytes_up,
+                bytes_in: run.bytes_down,
+                packets_out: u64::from(run.pairs),
+                packets_in: u64::from(run.pairs),
+                confidence: if run.pairs >= 3 * PROBE_MIN_PAIRS { 0.6 } else { 0.4 },
+                evidence: format!(
+                    "{} {} {}: {} inbound records of at most {} B in {:.0} s ({:.1}/s), each answered within {:.0} s by an outbound record of at most {} B, with no message sent, call or upload of {service} within {PROBE_QUIET_SECS:.0} s: the pattern of silent delivery-receipt probing (Careless Whisper, RAID 2025)",
+                    r.proto,
+                    r.client,
+                    r.server,
+                    run.pairs,
+                    run.max_down,
+                    secs,
+                    f64::from(run.pairs) / secs,
+                    RECEIPT_ANSWER_NANOS as f64 / 1e9,
+                    run.max_up
+                ),
+                ..on_flow(r, "probing_suspected", &service, (start, end), "in")
+            });
+        }
+    }
+    out
 }
 
 /// Run a source through the whole analysis on this thread and keep every finished flow with
