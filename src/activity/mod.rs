@@ -719,6 +719,13 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     messages(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);
     let probes = probing(flows, &events);
+    // The inbound records of a suspected probe are the probe, not messages for the user.
+    events.retain(|e| {
+        e.kind != "message_in"
+            || !probes.iter().any(|p| {
+                p.flows == e.flows && e.start_ts <= p.end_ts && p.start_ts <= e.end_ts
+            })
+    });
     events.extend(wakeups);
     events.extend(probes);
     let sessions = online_sessions(&events);
