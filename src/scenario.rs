@@ -298,6 +298,122 @@ impl Scenario {
     }
 }
 
+/// An RTP header (RFC 3550 §5.1: version 2, no padding, extension or CSRC) and filler up to
+/// `len` bytes of UDP payload.
+pub fn rtp_packet(pt: u8, seq: u16, timestamp: u32, ssrc: u32, len: usize, fill: &[u8]) -> Vec<u8> {
+    let mut p = Vec::with_capacity(len.max(12));
+    p.push(0x80);
+    p.push(pt & 0x7f);
+    p.extend_from_slice(&seq.to_be_bytes());
+    p.extend_from_slice(&timestamp.to_be_bytes());
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend(fill.iter().copied().cycle().take(len.saturating_sub(12)));
+    p
+}
+
+/// An RTCP receiver report (RFC 3550 §6.4.2) with one report block: 32 bytes.
+pub fn rtcp_receiver_report(ssrc: u32, source: u32) -> Vec<u8> {
+    let mut p = vec![0x81, 201, 0, 7];
+    p.extend_from_slice(&ssrc.to_be_bytes());
+    p.extend_from_slice(&source.to_be_bytes());
+    p.extend_from_slice(&[0u8; 20]);
+    p
+}
+
+impl Scenario {
+    /// One RTP stream from `src` to `dst`: `pps` packets a second for `secs` seconds, payload
+    /// sizes drawn from `sizes`, sequence numbers in order from 1. Returns the last packet's
+    /// time.
+    #[allow(clippy::too_many_arguments)]
+    pub fn rtp_stream(
+        &mut self,
+        start: Timestamp,
+        secs: f64,
+        pps: u32,
+        src: SocketAddr,
+        dst: SocketAddr,
+        ssrc: u32,
+        sizes: (usize, usize),
+    ) -> Timestamp {
+        let n = (secs * f64::from(pps)).round().max(1.0) as u32;
+        let step = 1_000_000_000 / i64::from(pps.max(1));
+        let mut t = start;
+        for i in 0..n {
+            t = Timestamp(start.0 + i64::from(i) * step + self.rng.range(0, 3) as i64 * MS);
+            let len = self.rng.range(sizes.0 as u64, sizes.1 as u64) as usize;
+            let fill = self.filler(16);
+            let seq = u16::try_from(i % 65_536).unwrap_or(0).wrapping_add(1);
+            let p = rtp_packet(120, seq, i.wrapping_mul(960), ssrc, len, &fill);
+            self.udp(t, src, dst, &p);
+        }
+        t
+    }
+
+    /// RTCP receiver reports from `src` about `source`, `pps` a second for `secs` seconds.
+    pub fn rtcp_reports(
+        &mut self,
+        start: Timestamp,
+        secs: f64,
+        pps: u32,
+        src: SocketAddr,
+        dst: SocketAddr,
+        source: u32,
+    ) {
+        let n = (secs * f64::from(pps)).round().max(1.0) as u32;
+        let step = 1_000_000_000 / i64::from(pps.max(1));
+        for i in 0..n {
+            let p = rtcp_receiver_report(0x5151_0000 ^ source, source);
+            self.udp(Timestamp(start.0 + i64::from(i) * step), src, dst, &p);
+        }
+    }
+
+    /// A burst of equal-size padding packets (a bandwidth probe): `n` packets of `len` bytes,
+    /// `gap_ms` apart, as RTP of one SSRC (WebRTC sends its probes as RTP padding).
+    #[allow(clippy::too_many_arguments)]
+    pub fn padding_probe(
+        &mut self,
+        start: Timestamp,
+        n: u32,
+        gap_ms: i64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        ssrc: u32,
+        len: usize,
+    ) -> Timestamp {
+        let mut t = start;
+        for i in 0..n {
+            t = Timestamp(start.0 + i64::from(i) * gap_ms * MS);
+            let fill = self.filler(16);
+            let seq = u16::try_from(i % 65_536).unwrap_or(0).wrapping_add(1);
+            let p = rtp_packet(99, seq, 0, ssrc, len, &fill);
+            self.udp(t, src, dst, &p);
+        }
+        t
+    }
+
+    /// Silent delivery-receipt probing on an open chat connection ("Careless Whisper", RAID
+    /// 2025): `n` inbound records of `len_in` bytes every `period_ms`, each answered by a
+    /// `len_receipt`-byte receipt after 80-250 ms. Returns the last packet's time.
+    pub fn receipt_probing(
+        &mut self,
+        conn: &mut TcpConn,
+        start: Timestamp,
+        n: u32,
+        period_ms: i64,
+        len_in: usize,
+        len_receipt: usize,
+    ) -> Timestamp {
+        let mut t = start;
+        for i in 0..n {
+            let at = Timestamp(start.0 + i64::from(i) * period_ms * MS);
+            t = self.tls_data(conn, at, false, len_in);
+            let answer = Timestamp(t.0 + self.rng.range(80, 250) as i64 * MS);
+            t = self.tls_data(conn, answer, true, len_receipt);
+        }
+        t
+    }
+}
+
 /// A TLS record (RFC 8446 §5.1) of `content_type` around `body`, legacy version 3.3.
 pub fn tls_record(content_type: u8, body: &[u8]) -> Vec<u8> {
     let mut r = vec![content_type, 3, 3];

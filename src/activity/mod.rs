@@ -43,7 +43,8 @@ pub const BULK_GAP_SECS: i64 = 5;
 /// thumbnail stays below (measured on the corpus: message bursts are under 2 KB).
 pub const BULK_MIN_BYTES: u64 = 15_000;
 /// Bulk bursts kept per flow.
-const MAX_BURSTS: usize = 8;
+/// Further bursts are counted in [`MediaStats::bursts_dropped`].
+pub const MAX_BURSTS: usize = 8;
 /// A message exchange (the message, its acknowledgement, delivery and read receipts) ends after
 /// this much silence: in the corpus's labelled WhatsApp, Viber and Threema messages the records
 /// of one exchange follow each other within 0.1 to 0.6 s, and separate messages are seconds
@@ -53,8 +54,54 @@ pub const MSG_GAP_NANOS: i64 = 1_000_000_000;
 /// exchanges, messages are 150 B and more while typing indicators, receipts and acks are 38 to
 /// 80 B (WhatsApp pads records only lightly).
 pub const MSG_MIN_PAYLOAD: u32 = 120;
-/// Message exchanges kept per flow (a chat connection of an evening holds dozens).
-const MAX_MESSAGES: usize = 64;
+/// Message exchanges kept per flow (a chat connection of an evening holds dozens); further
+/// ones are counted in [`MediaStats::messages_dropped`].
+pub const MAX_MESSAGES: usize = 64;
+/// Records up to this size are typing indicators, receipts and acks rather than messages
+/// (labelled WhatsApp exchanges in `wissamnd/whatsappCall.pcapng`: 41-B and 55-B chat-state
+/// records, 60-79-B receipts and acks, messages from 188 B).
+pub const SMALL_RECORD: u32 = 100;
+/// A push channel is idle after this much silence; an inbound exchange after it is a push.
+/// APNs and vendor push channels in the corpus send heartbeats every 50 to 300 s
+/// (`ndpi/jabber.pcap`, `wissamnd/whatsappCall.pcapng`'s TCP/5223) and otherwise stay silent.
+pub const PUSH_IDLE_NANOS: i64 = 30_000_000_000;
+/// Inbound exchanges smaller than this are heartbeats, not pushes: the vendor heartbeats of
+/// the corpus are 32-37 B each way, Apple's pushes 100-309 B (`ndpi/whatsapp_login_chat.pcap`).
+pub const PUSH_MIN_PAYLOAD: u64 = 64;
+/// Wakeups kept per flow (a push channel of a day holds a few hundred at most).
+pub const MAX_WAKEUPS: usize = 64;
+/// "Careless Whisper" (Gegenhuber et al., RAID 2025): an attacker sends silent messages
+/// (reactions to nonexistent messages, deletes) that show nothing to the victim, whose device
+/// still answers each with a delivery receipt; round-trip times leak the device's state. The
+/// inbound records stay up to this size (a reaction or delete is a short message)...
+pub const PROBE_IN_MAX: u32 = 600;
+/// ...the answer up to this size (receipts of the corpus: 60-79 B)...
+pub const RECEIPT_MAX: u32 = 150;
+/// ...comes within this time of the inbound record (the labelled receipts follow within
+/// 0.1-0.6 s)...
+pub const RECEIPT_ANSWER_NANOS: i64 = 1_000_000_000;
+/// ...and the next inbound record comes within this time: the paper probes at one per second
+/// or faster, while people's messages come seconds to minutes apart.
+pub const PROBE_PERIOD_NANOS: i64 = 2_000_000_000;
+/// A run needs at least this many answered records: ten seconds of probing at 1/s; a burst of
+/// a group chat's messages rarely gives ten answered records in a row at that pace.
+pub const PROBE_MIN_PAIRS: u32 = 10;
+/// Receipt runs kept per flow.
+pub const MAX_RECEIPT_RUNS: usize = 16;
+/// An RTP stream's sequence number advances by at most this much between captured packets:
+/// losses of a few packets in a row are common on mobile links, a random 16-bit value lands
+/// in this window once in 4096 packets.
+pub const RTP_SEQ_STEP_MAX: u16 = 16;
+/// An RTP stream is settled (a new SSRC no longer replaces it) after this many packets in
+/// sequence; before, a packet that only looks like RTP does not lock the stream.
+const RTP_STREAM_SETTLED: u32 = 3;
+/// Media before a silence this long is a bandwidth probe, not the call, when it lasted less
+/// than [`PROBE_MAX_NANOS`] and was the flow's first media: LINE (`ndpi/line.pcap`: 18 x 549 B
+/// each way, then 7 s of ringing) and WhatsApp (`ndpi/wa_video.pcap`: 480-B burst both ways,
+/// then 8 s of ringing) probe the path before the callee answers.
+pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
+/// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
+pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
 
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -67,6 +114,37 @@ pub struct MsgBurst {
     pub packets_down: u32,
     /// Direction and size of the first record of at least [`MSG_MIN_PAYLOAD`] bytes.
     pub lead: Option<(Dir, u32)>,
+    /// The exchange began with a record from the server.
+    pub first_down: bool,
+    /// Silence on the connection before the exchange, in nanoseconds (0 for the first).
+    pub idle_before: i64,
+    /// Records of this exchange, by size: up to [`SMALL_RECORD`] (typing indicators,
+    /// receipts, acks) and above, per direction (up, down).
+    pub small: (u32, u32),
+}
+
+/// An inbound exchange on a push channel after a silence.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wakeup {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    pub idle_secs: u32,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+}
+
+/// A run of small inbound records, each answered by a small outbound one, at a steady pace.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ReceiptRun {
+    pub start: Timestamp,
+    pub end: Timestamp,
+    /// Inbound records answered within [`RECEIPT_ANSWER_NANOS`].
+    pub pairs: u32,
+    pub bytes_down: u64,
+    pub bytes_up: u64,
+    /// Largest inbound record and largest answer.
+    pub max_down: u32,
+    pub max_up: u32,
 }
 
 /// One bulk burst.
@@ -87,8 +165,53 @@ pub struct MediaDir {
     pub bytes: u64,
     pub min_payload: u32,
     pub max_payload: u32,
+    /// First and last media packet this way.
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+    /// RTCP packets this way: a receiver's reports show it is listening even when it sends
+    /// no media (one-way video, a muted conference leg).
+    pub rtcp: u32,
+    /// The RTP stream this way: packets of one SSRC whose sequence numbers advance by 1 to
+    /// [`RTP_SEQ_STEP_MAX`] (encrypted payloads that merely start like RTP never line up).
+    pub rtp: RtpStream,
     bin_packets: u16,
+    bin_rtcp: u16,
     burst: Option<Burst>,
+}
+
+/// One direction's RTP stream, bounded to the first SSRC that repeats.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RtpStream {
+    pub ssrc: u32,
+    last_seq: u16,
+    /// Packets of the stream in sequence (duplicates not counted).
+    pub packets: u32,
+    pub first: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl RtpStream {
+    fn observe(&mut self, ssrc: u32, seq: u16, ts: Timestamp) {
+        if self.packets == 0 || (self.ssrc != ssrc && self.packets < RTP_STREAM_SETTLED) {
+            *self = RtpStream {
+                ssrc,
+                last_seq: seq,
+                packets: 1,
+                first: Some(ts),
+                last: Some(ts),
+            };
+            return;
+        }
+        if self.ssrc != ssrc {
+            return;
+        }
+        let step = seq.wrapping_sub(self.last_seq);
+        if (1..=RTP_SEQ_STEP_MAX).contains(&step) {
+            self.packets += 1;
+            self.last_seq = seq;
+            self.last = Some(ts);
+        }
+    }
 }
 
 /// What the activity model needs of one flow, updated per packet.
@@ -122,6 +245,22 @@ pub struct MediaStats {
     /// Completed bulk bursts of at least [`BULK_MIN_BYTES`], per direction.
     pub bursts_up: Vec<Burst>,
     pub bursts_down: Vec<Burst>,
+    /// Bulk bursts beyond [`MAX_BURSTS`] and message exchanges beyond [`MAX_MESSAGES`] that
+    /// were not kept.
+    pub bursts_dropped: u32,
+    pub messages_dropped: u32,
+    /// A probe burst that was set aside (first media, start and packets both ways).
+    pub probe: Option<(Timestamp, u32)>,
+    /// Inbound exchanges after at least [`PUSH_IDLE_NANOS`] of silence (at most
+    /// [`MAX_WAKEUPS`]; further ones counted in `wakeups_dropped`).
+    pub wakeups: Vec<Wakeup>,
+    pub wakeups_dropped: u32,
+    /// Runs of answered small inbound records (at most [`MAX_RECEIPT_RUNS`]; further ones
+    /// counted in `receipt_runs_dropped`).
+    pub receipt_runs: Vec<ReceiptRun>,
+    pub receipt_runs_dropped: u32,
+    run: Option<ReceiptRun>,
+    pending_in: Option<(Timestamp, u32)>,
 }
 
 impl MediaStats {
@@ -137,8 +276,16 @@ impl MediaStats {
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
             return;
         }
-        match rtp::classify(pkt.payload) {
+        let kind = rtp::classify(pkt.payload);
+        match kind {
             UdpMediaKind::Stun => {
+                self.stun_packets += 1;
+                return;
+            }
+            // Vendor STUN methods outside RFC 7983's first-byte range (WhatsApp's 0x0800
+            // teardown, `wissamnd/whatsappCall.pcapng`) still carry the magic cookie and a
+            // length field that matches: signalling, not media.
+            UdpMediaKind::Other if crate::dissect::stun::looks_like_stun(pkt.payload) => {
                 self.stun_packets += 1;
                 return;
             }
@@ -152,17 +299,28 @@ impl MediaStats {
             }
             UdpMediaKind::Rtcp { .. } => {
                 self.control_packets += 1;
+                if secs != self.bin {
+                    self.close_bin(secs);
+                }
+                let d = self.dir_mut(dir);
+                d.rtcp += 1;
+                d.bin_rtcp = d.bin_rtcp.saturating_add(1);
                 return;
             }
             _ => {}
         }
+        if let Some(last) = self.last_media {
+            self.drop_probe(pkt.ts, last, secs);
+        }
         if secs != self.bin {
             self.close_bin(secs);
         }
-        let d = match dir {
-            Dir::Up => &mut self.up,
-            Dir::Down => &mut self.down,
-        };
+        let d = self.dir_mut(dir);
+        if let UdpMediaKind::Rtp { ssrc, seq, .. } = kind {
+            d.rtp.observe(ssrc, seq, pkt.ts);
+        }
+        d.first.get_or_insert(pkt.ts);
+        d.last = Some(pkt.ts);
         let p = pkt.payload_len;
         if d.packets == 0 || p < d.min_payload {
             d.min_payload = p;
@@ -180,8 +338,50 @@ impl MediaStats {
         self.last_media = Some(self.last_media.map_or(pkt.ts, |t| t.max(pkt.ts)));
     }
 
+    fn dir_mut(&mut self, dir: Dir) -> &mut MediaDir {
+        match dir {
+            Dir::Up => &mut self.up,
+            Dir::Down => &mut self.down,
+        }
+    }
+
+    /// Set aside the flow's first media when it was a short probe followed by a long silence
+    /// (see [`PROBE_GAP_NANOS`]): the call starts after it, and its padded packets say nothing
+    /// about video.
+    fn drop_probe(&mut self, now: Timestamp, last: Timestamp, secs: i64) {
+        let Some(first) = self.first_media else {
+            return;
+        };
+        if self.probe.is_some()
+            || now.0 - last.0 < PROBE_GAP_NANOS
+            || last.0 - first.0 >= PROBE_MAX_NANOS
+        {
+            return;
+        }
+        self.close_bin(secs);
+        self.probe = Some((first, self.up.packets + self.down.packets));
+        for d in [&mut self.up, &mut self.down] {
+            *d = MediaDir {
+                rtp: d.rtp,
+                burst: d.burst,
+                ..MediaDir::default()
+            };
+        }
+        self.first_media = None;
+        self.last_media = None;
+        self.first_two_way = None;
+        self.last_two_way = None;
+        self.run_len = 0;
+        self.best_run = 0;
+    }
+
     fn close_bin(&mut self, next: i64) {
-        let two_way = self.up.bin_packets >= TWO_WAY_PPS && self.down.bin_packets >= TWO_WAY_PPS;
+        // A second is two-way when media flows one way and the other side sends media or its
+        // receiver reports (RTCP): a listener that sends nothing still reports what it gets.
+        let present = |d: &MediaDir| d.bin_packets.saturating_add(d.bin_rtcp) >= TWO_WAY_PPS;
+        let two_way = (self.up.bin_packets >= TWO_WAY_PPS || self.down.bin_packets >= TWO_WAY_PPS)
+            && present(&self.up)
+            && present(&self.down);
         if two_way {
             if self.first_two_way.is_none() {
                 self.first_two_way = self.bin_first;
@@ -202,12 +402,15 @@ impl MediaStats {
         }
         self.up.bin_packets = 0;
         self.down.bin_packets = 0;
+        self.up.bin_rtcp = 0;
+        self.down.bin_rtcp = 0;
         self.bin_first = None;
         self.bin_last = None;
         self.bin = next;
     }
 
     fn bulk(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        let dropped = &mut self.bursts_dropped;
         let (d, done) = match dir {
             Dir::Up => (&mut self.up, &mut self.bursts_up),
             Dir::Down => (&mut self.down, &mut self.bursts_down),
@@ -221,7 +424,7 @@ impl MediaStats {
             }
             slot => {
                 if let Some(b) = slot.take() {
-                    keep_burst(done, b);
+                    keep_burst(done, b, dropped);
                 }
                 *slot = Some(Burst {
                     start: pkt.ts,
@@ -238,11 +441,15 @@ impl MediaStats {
             .msg
             .as_ref()
             .is_some_and(|m| pkt.ts.0 - m.end.0 <= MSG_GAP_NANOS);
+        self.receipts(pkt, dir);
         if !cont {
+            let idle_before = self.msg.as_ref().map_or(0, |m| pkt.ts.0 - m.end.0);
             self.close_message();
             self.msg = Some(MsgBurst {
                 start: pkt.ts,
                 end: pkt.ts,
+                first_down: dir == Dir::Down,
+                idle_before,
                 ..MsgBurst::default()
             });
         }
@@ -262,30 +469,119 @@ impl MediaStats {
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
             }
+            if p <= SMALL_RECORD {
+                match dir {
+                    Dir::Up => m.small.0 += 1,
+                    Dir::Down => m.small.1 += 1,
+                }
+            }
         }
     }
 
     fn close_message(&mut self) {
         if let Some(m) = self.msg.take() {
             self.msg_count += 1;
+            let push = m.first_down
+                && self.msg_count > 1
+                && m.idle_before >= PUSH_IDLE_NANOS
+                && m.bytes_down >= PUSH_MIN_PAYLOAD;
+            if push {
+                if self.wakeups.len() < MAX_WAKEUPS {
+                    self.wakeups.push(Wakeup {
+                        start: m.start,
+                        end: m.end,
+                        idle_secs: u32::try_from(m.idle_before / Timestamp::NANOS_PER_SEC)
+                            .unwrap_or(u32::MAX),
+                        bytes_down: m.bytes_down,
+                        bytes_up: m.bytes_up,
+                    });
+                } else {
+                    self.wakeups_dropped += 1;
+                }
+            }
             let small = m.bytes_up + m.bytes_down < BULK_MIN_BYTES;
-            if self.msg_count > 1 && m.lead.is_some() && small && self.messages.len() < MAX_MESSAGES
-            {
-                self.messages.push(m);
+            if self.msg_count > 1 && m.lead.is_some() && small {
+                if self.messages.len() < MAX_MESSAGES {
+                    self.messages.push(m);
+                } else {
+                    self.messages_dropped += 1;
+                }
+            }
+        }
+    }
+
+    /// Track small inbound records answered by small outbound ones (see [`PROBE_IN_MAX`]).
+    fn receipts(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        let p = pkt.payload_len;
+        match dir {
+            Dir::Down if p <= PROBE_IN_MAX => {
+                // The answer follows the latest inbound record.
+                self.pending_in = Some((pkt.ts, p));
+            }
+            Dir::Down => {
+                // A large inbound record: a real message or media, not a probe.
+                self.close_run();
+                self.pending_in = None;
+            }
+            Dir::Up if p <= RECEIPT_MAX => {
+                let Some((t_in, p_in)) = self.pending_in.take() else {
+                    return;
+                };
+                if pkt.ts.0 - t_in.0 > RECEIPT_ANSWER_NANOS {
+                    return;
+                }
+                let cont = self
+                    .run
+                    .as_ref()
+                    .is_some_and(|r| t_in.0 - r.end.0 <= PROBE_PERIOD_NANOS);
+                if !cont {
+                    self.close_run();
+                    self.run = Some(ReceiptRun {
+                        start: t_in,
+                        end: t_in,
+                        ..ReceiptRun::default()
+                    });
+                }
+                if let Some(r) = &mut self.run {
+                    r.end = pkt.ts;
+                    r.pairs += 1;
+                    r.bytes_down += u64::from(p_in);
+                    r.bytes_up += u64::from(p);
+                    r.max_down = r.max_down.max(p_in);
+                    r.max_up = r.max_up.max(p);
+                }
+            }
+            Dir::Up => {
+                // The user wrote something: not a silent probe.
+                self.close_run();
+                self.pending_in = None;
+            }
+        }
+    }
+
+    fn close_run(&mut self) {
+        if let Some(r) = self.run.take() {
+            if r.pairs >= PROBE_MIN_PAIRS {
+                if self.receipt_runs.len() < MAX_RECEIPT_RUNS {
+                    self.receipt_runs.push(r);
+                } else {
+                    self.receipt_runs_dropped += 1;
+                }
             }
         }
     }
 
     /// Close the open bin and bursts (the flow ended).
     pub fn finish(&mut self) {
+        self.close_run();
         self.close_message();
         let next = self.bin + 1;
         self.close_bin(next);
         if let Some(b) = self.up.burst.take() {
-            keep_burst(&mut self.bursts_up, b);
+            keep_burst(&mut self.bursts_up, b, &mut self.bursts_dropped);
         }
         if let Some(b) = self.down.burst.take() {
-            keep_burst(&mut self.bursts_down, b);
+            keep_burst(&mut self.bursts_down, b, &mut self.bursts_dropped);
         }
     }
 }
@@ -294,9 +590,13 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
-fn keep_burst(done: &mut Vec<Burst>, b: Burst) {
-    if b.bytes >= BULK_MIN_BYTES && done.len() < MAX_BURSTS {
-        done.push(b);
+fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
+    if b.bytes >= BULK_MIN_BYTES {
+        if done.len() < MAX_BURSTS {
+            done.push(b);
+        } else {
+            *dropped += 1;
+        }
     }
 }
 
@@ -347,22 +647,41 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || !f.media.bursts_up.is_empty()
         || !f.media.bursts_down.is_empty()
         || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
+        || (!f.media.wakeups.is_empty() && push_channel(&f.record))
+        || !f.media.receipt_runs.is_empty()
+}
+
+/// A connection that carries pushes: named as a push service, on the push ports of Apple
+/// (TCP 5223) or Google (TCP 5228-5230), or a messaging service's chat connection.
+fn push_channel(r: &FlowRecord) -> bool {
+    r.proto == "tcp"
+        && (matches!(r.service_role, Some("push" | "chat"))
+            || r.server.ends_with(":5223")
+            || r.server.ends_with(":5228")
+            || r.server.ends_with(":5229")
+            || r.server.ends_with(":5230"))
 }
 
 /// Whether a flow may be part of a call: UDP, not DNS or QUIC, with media or STUN, or named
 /// as a call flow of a service.
 fn call_candidate(f: &FlowSummary) -> bool {
     let r = &f.record;
+    let m = &f.media;
+    let rtp = m.up.rtp.packets.max(m.down.rtp.packets);
+    // QUIC and TLS-named UDP flows are web traffic, unless RTP follows on the same 5-tuple
+    // (Snapchat's calls open with QUIC to the media server, `ndpi/snapchat_call_v1.pcapng`):
+    // QUIC's first byte (0x40-0x7f short header, 0xc0-0xff long) never starts an RTP header.
+    let web = (r.quic_version.is_some() || r.sni.is_some()) && rtp < CALL_MIN_MEDIA_PACKETS;
     r.proto == "udp"
-        && r.quic_version.is_none()
-        && r.sni.is_none()
+        && !web
         && !r.server.ends_with(":53")
         && !r.server.ends_with(":5353")
         && !r.server.ends_with(":123")
-        && (f.media.stun_packets > 0
+        && (m.stun_packets > 0
             || r.stun.is_some()
             || r.service_role == Some("call")
-            || f.media.best_run > 0)
+            || m.best_run > 0
+            || rtp >= RTP_CALL_MIN_PACKETS)
 }
 
 /// A call's flows are linked when they share an endpoint (the device's socket or the peer's)
@@ -380,6 +699,14 @@ const CALL_MIN_MEDIA_PACKETS: u32 = 20;
 /// and last two-way second: labelled calls run at 6 (WhatsApp 2019) to 100 packets/s each way,
 /// labelled attempts that exchange a few seconds of keep-alives at 3 to 4.
 const CALL_MIN_PPS: f64 = 4.0;
+/// A call is also established when each way carries an RTP stream (one SSRC, sequence numbers
+/// in order) of at least this many packets at [`CALL_MIN_PPS`]: media flowed both ways, so the
+/// callee answered, however short the call. The short WhatsApp calls of `wissamnd/` (answered
+/// and hung up within 2 s) carry 5 to 11 such packets each way; the labelled attempts carry
+/// RTP one way only (SIP early media in `ndpi/sip.pcap`, Signal's and Teams' first packets in
+/// `ndpi/stun_signal.pcapng` and `ndpi/teams.pcap`) or at 1 packet/s (Google Meet's downlink
+/// in `ndpi/stun_google_meet.pcapng`).
+const RTP_CALL_MIN_PACKETS: u32 = 5;
 /// Share of video-sized media packets above which a call carries video (labels: video frames
 /// over 500 B make up a large part of video calls and are absent from voice calls).
 const VIDEO_SHARE: f64 = 0.10;
@@ -390,6 +717,17 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    let wakeups = push_wakeups(flows, &events);
+    let probes = probing(flows, &events);
+    // The inbound records of a suspected probe are the probe, not messages for the user.
+    events.retain(|e| {
+        e.kind != "message_in"
+            || !probes.iter().any(|p| {
+                p.flows == e.flows && e.start_ts <= p.end_ts && p.start_ts <= e.end_ts
+            })
+    });
+    events.extend(wakeups);
+    events.extend(probes);
     let sessions = online_sessions(&events);
     events.extend(sessions);
     events.sort_by(|a, b| {
@@ -471,6 +809,90 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
     }
 }
 
+/// Packets and time extent of one direction summed over a call's flows.
+#[derive(Clone, Copy, Debug, Default)]
+struct Extent {
+    packets: u32,
+    first: Option<Timestamp>,
+    last: Option<Timestamp>,
+}
+
+impl Extent {
+    fn add(&mut self, packets: u32, first: Option<Timestamp>, last: Option<Timestamp>) {
+        if packets == 0 {
+            return;
+        }
+        self.packets += packets;
+        if let Some(t) = first {
+            self.first = Some(self.first.map_or(t, |x| x.min(t)));
+        }
+        if let Some(t) = last {
+            self.last = Some(self.last.map_or(t, |x| x.max(t)));
+        }
+    }
+
+    fn span(&self) -> Option<(f64, f64)> {
+        Some((self.first?.as_secs_f64(), self.last?.as_secs_f64()))
+    }
+
+    fn duration(&self) -> f64 {
+        self.span().map_or(0.0, |(a, b)| b - a)
+    }
+
+    fn secs(&self) -> f64 {
+        self.span().map_or(0.0, |(a, b)| (b - a).max(1.0))
+    }
+
+    /// An RTP stream of a call: enough packets at a call's rate.
+    fn established(&self) -> bool {
+        let d = self.duration();
+        // A stream shorter than MEDIA_MIN_SECS counts only at a codec's framing rate: what
+        // comes faster in a fraction of a second is a padding probe.
+        let paced = d >= MEDIA_MIN_SECS
+            || (d > 0.0 && f64::from(self.packets.saturating_sub(1)) / d <= CODEC_MAX_PPS);
+        self.packets >= RTP_CALL_MIN_PACKETS
+            && paced
+            && f64::from(self.packets) / self.secs() >= CALL_MIN_PPS
+    }
+
+    fn overlaps(&self, o: &Extent) -> bool {
+        match (self.span(), o.span()) {
+            (Some((a, b)), Some((c, d))) => a <= d + CALL_OVERLAP_SECS && c <= b + CALL_OVERLAP_SECS,
+            _ => false,
+        }
+    }
+}
+
+/// Each direction of a call carries media for at least this long: bandwidth probes and
+/// padding bursts last 0.07 to 0.2 s (Google Meet's downlink probes in
+/// `ndpi/stun_google_meet.pcapng`), the shortest answered calls 0.8 s and more each way
+/// (`wissamnd/whatsAppCallAnsered.pcapng`'s incoming audio).
+const MEDIA_MIN_SECS: f64 = 0.5;
+/// The fastest packet rate of an audio codec's stream: frames of 10 ms at the shortest
+/// (RFC 7587: Opus frames of 2.5-60 ms, 20 ms by default; 50/s is typical). Discord's voice
+/// legs (`ndpi/discord.pcap`, trimmed to 15 packets each) show 40-50 packets/s each way over
+/// 0.15 s; Google Meet's padding probes run at 155 to 500 packets/s.
+const CODEC_MAX_PPS: f64 = 100.0;
+/// Media one way with only receiver reports coming back is a call when it runs at this rate:
+/// a codec's full rate (16-50 packets/s for voice, more for video; Skype's conference leg in
+/// `ndpi/skype-conference-call.pcap` 20/s of RTP, Snapchat's one-way video in
+/// `ndpi/snapchat_call_v1.pcapng` 40/s), not the 5/s of a sender in discontinuous
+/// transmission waiting for an answer (Google Meet's uplink in `ndpi/stun_google_meet.pcapng`).
+const ONE_WAY_MIN_PPS: f64 = 10.0;
+/// The two directions of an RTP call overlap within this margin (the callee's first packet
+/// answers the caller's within a round trip; 2 s allows for jitter buffers and relays).
+const CALL_OVERLAP_SECS: f64 = 2.0;
+
+/// One direction of a flow carries media at a call's rate throughout: enough packets, at
+/// [`CALL_MIN_PPS`] between its first and last media packet.
+fn dense(d: &MediaDir) -> bool {
+    let secs = match (d.first, d.last) {
+        (Some(a), Some(b)) => (b.as_secs_f64() - a.as_secs_f64()).max(1.0),
+        _ => return false,
+    };
+    d.packets >= CALL_MIN_MEDIA_PACKETS && f64::from(d.packets) / secs >= CALL_MIN_PPS
+}
+
 fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     let service = group
         .iter()
@@ -480,13 +902,22 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         f.record.stun.is_some() || f.media.stun_packets > 0 || f.record.service_role == Some("call")
     });
     let (mut up, mut down, mut big, mut best) = (0u32, 0u32, 0u32, 0u32);
+    let (mut rtcp_up, mut rtcp_down) = (0u32, 0u32);
     let (mut bytes_out, mut bytes_in, mut pk_out, mut pk_in) = (0u64, 0u64, 0u64, 0u64);
     let (mut first, mut last): (Option<Timestamp>, Option<Timestamp>) = (None, None);
+    let mut rtp_up = Extent::default();
+    let mut rtp_down = Extent::default();
+    let mut media_up = Extent::default();
+    let mut media_down = Extent::default();
+    let mut dense_up = Extent::default();
+    let mut dense_down = Extent::default();
     let mut main: Option<&FlowSummary> = None;
     for f in group {
         let m = &f.media;
         up += m.up.packets;
         down += m.down.packets;
+        rtcp_up += m.up.rtcp;
+        rtcp_down += m.down.rtcp;
         big += m.up.big + m.down.big;
         best = best.max(m.best_run);
         bytes_out += f.record.bytes_up;
@@ -499,6 +930,16 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         if let Some(t) = m.last_two_way {
             last = Some(last.map_or(t, |x| x.max(t)));
         }
+        rtp_up.add(m.up.rtp.packets, m.up.rtp.first, m.up.rtp.last);
+        rtp_down.add(m.down.rtp.packets, m.down.rtp.first, m.down.rtp.last);
+        media_up.add(m.up.packets, m.up.first, m.up.last);
+        media_down.add(m.down.packets, m.down.first, m.down.last);
+        if dense(&m.up) {
+            dense_up.add(m.up.packets, m.up.first, m.up.last);
+        }
+        if dense(&m.down) {
+            dense_down.add(m.down.packets, m.down.first, m.down.last);
+        }
         if main.is_none_or(|b| {
             m.up.packets + m.down.packets > b.media.up.packets + b.media.down.packets
         }) {
@@ -510,11 +951,33 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         (Some(a), Some(b)) => (b.as_secs_f64() - a.as_secs_f64()).max(1.0),
         _ => f64::MAX,
     };
-    let is_call = best >= CALL_MIN_TWO_WAY_SECS
+    let lasts = |e: &Extent| e.duration() >= MEDIA_MIN_SECS;
+    // Media both ways at a call's rate...
+    let two_way = best >= CALL_MIN_TWO_WAY_SECS
         && up >= CALL_MIN_MEDIA_PACKETS
         && down >= CALL_MIN_MEDIA_PACKETS
         && f64::from(up) / span >= CALL_MIN_PPS
-        && f64::from(down) / span >= CALL_MIN_PPS;
+        && f64::from(down) / span >= CALL_MIN_PPS
+        && lasts(&media_up)
+        && lasts(&media_down);
+    // ...or one way at a codec's full rate while the other side sends receiver reports.
+    let (lead, lead_ext, reports) = if up >= down {
+        (up, &media_up, rtcp_down)
+    } else {
+        (down, &media_down, rtcp_up)
+    };
+    let one_way = !two_way
+        && best >= CALL_MIN_TWO_WAY_SECS
+        && lead >= CALL_MIN_MEDIA_PACKETS
+        && f64::from(lead) / span >= ONE_WAY_MIN_PPS
+        && f64::from(reports) / span >= CALL_MIN_PPS
+        && lasts(lead_ext);
+    let media_call = two_way || one_way;
+    let rtp_call = !media_call
+        && rtp_up.established()
+        && rtp_down.established()
+        && rtp_up.overlaps(&rtp_down);
+    let is_call = media_call || rtp_call;
     if !is_call && !any_marker {
         return None;
     }
@@ -524,8 +987,19 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     }
     let flows: Vec<String> = group.iter().map(|f| flow_ref(&f.record)).collect();
     let r = &main.record;
-    let (start, end) = if is_call {
-        (first?.as_secs_f64(), last?.as_secs_f64())
+    let (start, end) = if media_call {
+        let (mut a, mut b) = (first?.as_secs_f64(), last?.as_secs_f64());
+        // A call whose two directions travel on different flows (Telegram sends up to one
+        // reflector and receives from another, `ndpi/telegram.pcap`) has two-way seconds only
+        // where the flows' checks overlap: its media lasts as long as both directions do.
+        if let (Some((ua, ub)), Some((da, db))) = (dense_up.span(), dense_down.span()) {
+            a = a.min(ua.max(da));
+            b = b.max(ub.min(db));
+        }
+        (a, b)
+    } else if rtp_call {
+        let ((ua, ub), (da, db)) = (rtp_up.span()?, rtp_down.span()?);
+        (ua.min(da), ub.max(db))
     } else {
         (
             group
@@ -558,9 +1032,21 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     let pps = |n: u32| if dur > 0.0 { f64::from(n) / dur } else { 0.0 };
     let evidence = if is_call {
         format!(
-            "UDP {} <-> {}: {:.0} media packets/s out ({}-{} B) and {:.0}/s in ({}-{} B) over {:.1} s, {} s of unbroken two-way media, {:.0}% video-sized packets{}",
+            "UDP {} <-> {}: {}; {:.0} media packets/s out ({}-{} B) and {:.0}/s in ({}-{} B) over {:.1} s, {} s of unbroken two-way media, {:.0}% video-sized packets{}",
             r.client,
             r.server,
+            if two_way {
+                format!("{up} media packets out and {down} in across {} flow(s)", group.len())
+            } else if one_way {
+                format!(
+                    "{lead} media packets one way while the other side sent {reports} RTCP receiver reports"
+                )
+            } else {
+                format!(
+                    "RTP streams both ways ({} packets out, {} in, sequence numbers in order)",
+                    rtp_up.packets, rtp_down.packets
+                )
+            },
             pps(m.up.packets),
             m.up.min_payload,
             m.up.max_payload,
@@ -632,7 +1118,8 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
     let mut by_service: BTreeMap<&str, Vec<&Event>> = BTreeMap::new();
     for e in events {
         if let Some(s) = e.service.as_deref() {
-            if e.kind != "call_attempt" {
+            // Attempts, pushes and probes happen without the user: they do not make a session.
+            if !matches!(e.kind, "call_attempt" | "push_wakeup" | "probing_suspected") {
                 by_service.entry(s).or_default().push(e);
             }
         }
@@ -745,7 +1232,7 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 packets_out: u64::from(m.packets_up),
                 packets_in: u64::from(m.packets_down),
                 evidence: format!(
-                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection; the record's length bounds the message's length (encryption adds a fixed overhead, padding a little)",
+                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection, {} of them small (up to {SMALL_RECORD} B: receipt-, ack- or typing-sized, which sizes alone cannot tell apart); {}",
                     r.proto,
                     r.client,
                     r.server,
@@ -754,11 +1241,28 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                     m.packets_down,
                     m.bytes_up,
                     m.bytes_down,
-                    end - start
+                    end - start,
+                    m.small.0 + m.small.1,
+                    padding_note(&service)
                 ),
+                confidence: if lead >= 2 * MSG_MIN_PAYLOAD { 0.7 } else { 0.5 },
                 ..on_flow(r, kind, &service, (start, end), direction)
             });
         }
+    }
+}
+
+/// What a record's length still says about the message, by the service's padding.
+fn padding_note(service: &str) -> &'static str {
+    match service {
+        // Signal pads the plaintext to multiples of 160 bytes (libsignal's padding of
+        // message content before encryption).
+        "Signal" => "Signal pads messages to 160-byte blocks, so the record gives the length to within 160 B",
+        // MTProto 2.0 adds 12 to 1024 bytes of random padding (core.telegram.org/mtproto).
+        "Telegram" => "Telegram adds 12 to 1024 B of random padding, so the record gives only an upper bound on the length",
+        // Noise frames carry the protobuf with little padding (WhatsApp security whitepaper).
+        "WhatsApp" => "WhatsApp pads only a little, so the record's length is close to the message's",
+        _ => "encryption adds a fixed overhead, so the record bounds the message's length",
     }
 }
 
@@ -802,6 +1306,110 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
             }
         }
     }
+}
+
+/// App activity this soon after a push counts as its consequence (an app woken by a push
+/// connects and syncs within seconds; 30 s allows for a phone waking its radio).
+pub const PUSH_FOLLOW_SECS: f64 = 30.0;
+
+fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for f in flows {
+        let r = &f.record;
+        if !push_channel(r) {
+            continue;
+        }
+        let service = r.service.clone().unwrap_or_else(|| "push channel".to_string());
+        for w in &f.media.wakeups {
+            let (start, end) = (w.start.as_secs_f64(), w.end.as_secs_f64());
+            // On a chat connection, an exchange that carried a message is that message.
+            if r.service_role == Some("chat")
+                && f.media.messages.iter().any(|m| m.start == w.start)
+            {
+                continue;
+            }
+            let next = activity
+                .iter()
+                .filter(|e| e.kind != "online_session" && e.flows.first() != Some(&flow_ref(r)))
+                .filter(|e| e.start_ts >= start && e.start_ts <= start + PUSH_FOLLOW_SECS)
+                .min_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
+            let followed = match next {
+                Some(e) => format!(
+                    "followed {:.1} s later by {} of {}",
+                    e.start_ts - start,
+                    e.kind,
+                    e.service.as_deref().unwrap_or("an unnamed service")
+                ),
+                None => format!("no app activity followed within {PUSH_FOLLOW_SECS:.0} s"),
+            };
+            out.push(Event {
+                bytes_out: w.bytes_up,
+                bytes_in: w.bytes_down,
+                confidence: if next.is_some() { 0.7 } else { 0.5 },
+                evidence: format!(
+                    "{} {} {}: {} B in (and {} B out) after {} s of silence on the push channel; {followed}",
+                    r.proto, r.client, r.server, w.bytes_down, w.bytes_up, w.idle_secs
+                ),
+                ..on_flow(r, "push_wakeup", &service, (start, end), "in")
+            });
+        }
+    }
+    out
+}
+
+/// Activity of a service that shows the user at the device: what a silent probe is not.
+fn user_activity(e: &Event) -> bool {
+    matches!(
+        e.kind,
+        "message_out" | "media_upload" | "voice_call" | "video_call" | "call_attempt"
+    )
+}
+
+/// User activity this close to a run of receipts explains it (the user is chatting).
+const PROBE_QUIET_SECS: f64 = 10.0;
+
+fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
+    let mut out = Vec::new();
+    for f in flows {
+        let r = &f.record;
+        let Some(service) = r.service.clone() else {
+            continue;
+        };
+        for run in &f.media.receipt_runs {
+            let (start, end) = (run.start.as_secs_f64(), run.end.as_secs_f64());
+            let busy = activity.iter().any(|e| {
+                user_activity(e)
+                    && e.service.as_deref() == Some(service.as_str())
+                    && e.start_ts <= end + PROBE_QUIET_SECS
+                    && start <= e.end_ts + PROBE_QUIET_SECS
+            });
+            if busy {
+                continue;
+            }
+            let secs = (end - start).max(0.001);
+            out.push(Event {
+                bytes_out: run.bytes_up,
+                bytes_in: run.bytes_down,
+                packets_out: u64::from(run.pairs),
+                packets_in: u64::from(run.pairs),
+                confidence: if run.pairs >= 3 * PROBE_MIN_PAIRS { 0.6 } else { 0.4 },
+                evidence: format!(
+                    "{} {} {}: {} inbound records of at most {} B in {:.0} s ({:.1}/s), each answered within {:.0} s by an outbound record of at most {} B, with no message sent, call or upload of {service} within {PROBE_QUIET_SECS:.0} s: the pattern of silent delivery-receipt probing (Careless Whisper, RAID 2025)",
+                    r.proto,
+                    r.client,
+                    r.server,
+                    run.pairs,
+                    run.max_down,
+                    secs,
+                    f64::from(run.pairs) / secs,
+                    RECEIPT_ANSWER_NANOS as f64 / 1e9,
+                    run.max_up
+                ),
+                ..on_flow(r, "probing_suspected", &service, (start, end), "in")
+            });
+        }
+    }
+    out
 }
 
 /// Run a source through the whole analysis on this thread and keep every finished flow with

@@ -1,0 +1,245 @@
+//! The activity rules on synthetic captures whose truth is known exactly (src/scenario.rs):
+//! short calls carried by RTP streams, one-way media with receiver reports, bandwidth probes
+//! and padding bursts that are not calls, silent receipt probing, pushes after idle, and the
+//! bounds of the per-flow buffers. They complement the real captures of tests/corpus_events.rs
+//! and never replace them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::{IpAddr, SocketAddr};
+
+use onlooker::activity::{Event, FlowSummary, MAX_MESSAGES, PROBE_MIN_PAIRS, infer, summarize};
+use onlooker::capture::Timestamp;
+use onlooker::capture::memory::MemorySource;
+use onlooker::dissect::catalog::Catalog;
+use onlooker::dissect::geo::Geo;
+use onlooker::pipeline::PipelineConfig;
+use onlooker::scenario::Scenario;
+
+const T0: i64 = 1_772_571_480 * Timestamp::NANOS_PER_SEC;
+
+fn at(secs: f64) -> Timestamp {
+    Timestamp(T0 + (secs * 1e9) as i64)
+}
+
+fn ep(ip: [u8; 4], port: u16) -> SocketAddr {
+    SocketAddr::new(IpAddr::from(ip), port)
+}
+
+fn flows_of(s: Scenario) -> Vec<FlowSummary> {
+    let mut src = MemorySource::new(s.into_frames());
+    let (flows, _) = summarize(
+        &mut src,
+        Catalog::bundled().unwrap(),
+        Geo::bundled(),
+        PipelineConfig::default(),
+    );
+    flows
+}
+
+fn calls(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.kind == "voice_call" || e.kind == "video_call")
+        .collect()
+}
+
+const PHONE: [u8; 4] = [192, 168, 1, 23];
+const PEER: [u8; 4] = [203, 0, 113, 9];
+
+#[test]
+fn a_call_of_two_seconds_is_found_from_its_rtp_streams() {
+    // Answered and hung up at once: 1.6 s of audio at 7 packets/s each way, too few packets
+    // for the volume rule, but both RTP streams are in order.
+    let mut s = Scenario::new(1);
+    let (me, peer) = (ep(PHONE, 48_447), ep(PEER, 45_945));
+    s.rtp_stream(at(10.0), 1.6, 7, me, peer, 0x1111, (100, 150));
+    s.rtp_stream(at(10.1), 1.6, 7, peer, me, 0x2222, (90, 210));
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0].kind, "voice_call");
+    assert!((c[0].start_ts - at(10.0).as_secs_f64()).abs() < 0.5);
+    assert!((c[0].end_ts - at(11.7).as_secs_f64()).abs() < 0.5);
+    assert_eq!(c[0].peer_kind, Some("direct"));
+    assert_eq!(c[0].peer_ip.as_deref(), Some("203.0.113.9"));
+    assert!(c[0].evidence.contains("RTP streams both ways"), "{}", c[0].evidence);
+}
+
+#[test]
+fn rtp_one_way_is_not_a_call_without_receiver_reports() {
+    let mut s = Scenario::new(2);
+    let (me, peer) = (ep(PHONE, 50_000), ep(PEER, 50_001));
+    s.rtp_stream(at(0.0), 3.0, 50, me, peer, 0x3333, (90, 130));
+    let events = infer(&flows_of(s));
+    assert!(calls(&events).is_empty(), "{events:#?}");
+}
+
+#[test]
+fn one_way_media_answered_by_receiver_reports_is_a_call() {
+    // A muted conference leg: audio up at 50/s, only RTCP receiver reports come back.
+    let mut s = Scenario::new(3);
+    let (me, peer) = (ep(PHONE, 50_010), ep(PEER, 3478));
+    s.rtp_stream(at(0.0), 4.0, 50, me, peer, 0x4444, (90, 130));
+    s.rtcp_reports(at(0.05), 4.0, 10, peer, me, 0x4444);
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert!(c[0].evidence.contains("RTCP receiver reports"), "{}", c[0].evidence);
+
+    // The same at 5 packets/s (a sender in discontinuous transmission, nobody answering).
+    let mut s = Scenario::new(4);
+    s.rtp_stream(at(0.0), 6.0, 5, me, peer, 0x4444, (45, 120));
+    s.rtcp_reports(at(0.05), 6.0, 5, peer, me, 0x4444);
+    let events = infer(&flows_of(s));
+    assert!(calls(&events).is_empty(), "{events:#?}");
+}
+
+#[test]
+fn a_probe_before_the_ring_is_not_the_call_start_nor_video() {
+    let mut s = Scenario::new(5);
+    let (me, peer) = (ep(PHONE, 51_161), ep(PEER, 29_070));
+    // 18 x 549 B each way in 0.4 s, 7 s of ringing, then 6 s of voice at 50/s.
+    s.padding_probe(at(0.0), 18, 20, me, peer, 0x5555, 549);
+    s.padding_probe(at(0.01), 18, 20, peer, me, 0x6666, 549);
+    s.rtp_stream(at(7.5), 6.0, 50, me, peer, 0x7777, (83, 131));
+    s.rtp_stream(at(7.52), 6.0, 50, peer, me, 0x8888, (83, 131));
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0].kind, "voice_call", "{}", c[0].evidence);
+    assert!((c[0].start_ts - at(7.5).as_secs_f64()).abs() < 1.0, "{:?}", c[0]);
+}
+
+#[test]
+fn a_padding_burst_is_not_media() {
+    // A 0.1-s downlink padding probe at 400/s and a slow uplink: no call.
+    let mut s = Scenario::new(6);
+    let (me, peer) = (ep(PHONE, 45_400), ep(PEER, 19_305));
+    s.padding_probe(at(1.0), 40, 2, peer, me, 0x9999, 260);
+    s.rtp_stream(at(0.5), 1.0, 12, me, peer, 0xaaaa, (45, 87));
+    let events = infer(&flows_of(s));
+    assert!(calls(&events).is_empty(), "{events:#?}");
+}
+
+/// A WhatsApp chat connection (named by its SNI), already past its login exchange.
+fn chat(s: &mut Scenario, port: u16) -> (onlooker::scenario::TcpConn, Timestamp) {
+    let (mut conn, t) = s.tls_session(
+        at(0.0),
+        ep(PHONE, port),
+        ep([157, 240, 21, 60], 443),
+        "g.whatsapp.net",
+        &[],
+    );
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 100_000_000), true, 400);
+    (conn, t)
+}
+
+#[test]
+fn silent_receipts_at_one_a_second_are_suspected_probing() {
+    let mut s = Scenario::new(7);
+    let (mut conn, _) = chat(&mut s, 41_000);
+    s.receipt_probing(&mut conn, at(30.0), 40, 1000, 180, 60);
+    let events = infer(&flows_of(s));
+    let p: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == "probing_suspected")
+        .collect();
+    assert_eq!(p.len(), 1, "{events:#?}");
+    assert!(p[0].evidence.contains("40 inbound records"), "{}", p[0].evidence);
+    assert!(p[0].confidence <= 0.6);
+    assert!(
+        !events.iter().any(|e| e.kind == "online_session"
+            && e.start_ts >= at(29.0).as_secs_f64()),
+        "probes are not the user's session: {events:#?}"
+    );
+}
+
+#[test]
+fn receipts_of_a_conversation_are_not_probing() {
+    // The same receipts, but the user is writing: an outgoing message amid them.
+    let mut s = Scenario::new(8);
+    let (mut conn, _) = chat(&mut s, 41_001);
+    let t = s.receipt_probing(&mut conn, at(30.0), 6, 1000, 180, 60);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 300_000_000), true, 240);
+    s.receipt_probing(&mut conn, Timestamp(t.0 + 500_000_000), 6, 1000, 180, 60);
+    // And messages minutes apart, each answered by a receipt.
+    let mut t = at(100.0);
+    for _ in 0..(PROBE_MIN_PAIRS + 2) {
+        t = s.tls_data(&mut conn, Timestamp(t.0 + 20_000_000_000), false, 220);
+        t = s.tls_data(&mut conn, Timestamp(t.0 + 150_000_000), true, 60);
+    }
+    let events = infer(&flows_of(s));
+    assert!(
+        !events.iter().any(|e| e.kind == "probing_suspected"),
+        "{events:#?}"
+    );
+}
+
+#[test]
+fn a_push_after_idle_is_a_wakeup_and_a_heartbeat_is_not() {
+    let mut s = Scenario::new(9);
+    let (mut apns, t) = s.tls_session(
+        at(0.0),
+        ep(PHONE, 42_000),
+        ep([17, 57, 144, 20], 5223),
+        "courier.push.apple.com",
+        &[],
+    );
+    let t = s.tls_data(&mut apns, Timestamp(t.0 + 50_000_000), true, 120);
+    // Heartbeat after 60 s: 30 B each way, client first.
+    let t = s.tls_data(&mut apns, Timestamp(t.0 + 60_000_000_000), true, 30);
+    let t = s.tls_data(&mut apns, Timestamp(t.0 + 80_000_000), false, 30);
+    // A push after 120 s of silence, acknowledged.
+    let t = s.tls_data(&mut apns, Timestamp(t.0 + 120_000_000_000), false, 300);
+    s.tls_data(&mut apns, Timestamp(t.0 + 90_000_000), true, 40);
+    let events = infer(&flows_of(s));
+    let w: Vec<_> = events.iter().filter(|e| e.kind == "push_wakeup").collect();
+    assert_eq!(w.len(), 1, "{events:#?}");
+    assert!(w[0].bytes_in >= 300, "{:?}", w[0]);
+    assert!(w[0].evidence.contains("120 s of silence"), "{}", w[0].evidence);
+    assert!(w[0].evidence.contains("no app activity followed"));
+}
+
+#[test]
+fn messages_beyond_the_buffer_are_counted_not_kept() {
+    let mut s = Scenario::new(10);
+    let (mut conn, mut t) = chat(&mut s, 41_002);
+    let n = MAX_MESSAGES + 10;
+    for _ in 0..n {
+        t = s.tls_data(&mut conn, Timestamp(t.0 + 5_000_000_000), true, 200);
+        t = s.tls_data(&mut conn, Timestamp(t.0 + 150_000_000), false, 60);
+    }
+    let flows = flows_of(s);
+    let f = flows
+        .iter()
+        .find(|f| f.record.server.ends_with(":443"))
+        .unwrap();
+    assert_eq!(f.media.messages.len(), MAX_MESSAGES);
+    // The login exchange is not a message; the rest beyond the buffer are counted.
+    assert_eq!(
+        f.media.messages.len() + f.media.messages_dropped as usize,
+        n,
+        "kept {} dropped {}",
+        f.media.messages.len(),
+        f.media.messages_dropped
+    );
+}
+
+#[test]
+fn infer_is_deterministic_and_ids_follow_start_time() {
+    let mut s = Scenario::new(11);
+    let (me, peer) = (ep(PHONE, 48_000), ep(PEER, 48_001));
+    s.rtp_stream(at(10.0), 5.0, 50, me, peer, 1, (100, 150));
+    s.rtp_stream(at(10.0), 5.0, 50, peer, me, 2, (100, 150));
+    let (mut conn, _) = chat(&mut s, 41_003);
+    s.receipt_probing(&mut conn, at(60.0), 20, 800, 150, 60);
+    let flows = flows_of(s);
+    let a = infer(&flows);
+    let mut rev = flows.clone();
+    rev.reverse();
+    let b = infer(&rev);
+    assert_eq!(a, b);
+    assert!(a.windows(2).all(|w| w[0].start_ts <= w[1].start_ts));
+    assert!(a.iter().enumerate().all(|(i, e)| e.id == i as u64 + 1));
+}
