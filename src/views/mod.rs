@@ -1,7 +1,8 @@
-//! Views: what people read. Exports of flows (NDJSON and CSV) now; the report and the dashboard
-//! join them as the analysis stages land.
+//! Views: what people read. Exports of flows and events (NDJSON and CSV) and the report
+//! (text, Markdown, JSON); the dashboard joins them.
 //!
 //! Views only format what the analysis stages decided; they must never change a count or
 //! decide anything themselves.
 
 pub mod export;
+pub mod report;
