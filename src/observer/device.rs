@@ -112,10 +112,14 @@ pub fn hint(client: String, agg: &ClientAgg) -> Option<DeviceHint> {
     };
     let mut basis = Vec::new();
     if let (Some(t), Some((i, h))) = (ttl, init) {
-        basis.push(format!(
-            "IP TTL {t}, which rounds up to an initial {i} ({h} hop{} away)",
-            if h == 1 { "" } else { "s" }
-        ));
+        basis.push(if h == 0 {
+            format!("IP TTL {t}, an initial value")
+        } else {
+            format!(
+                "IP TTL {t}, which rounds up to an initial {i} ({h} hop{} away)",
+                if h == 1 { "" } else { "s" }
+            )
+        });
     } else if let Some(t) = ttl {
         basis.push(format!("IP TTL {t}"));
     }

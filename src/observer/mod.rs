@@ -444,6 +444,34 @@ pub fn headline<'a>(
     Model::build(&digest, events, &zone, opts.redact).headline
 }
 
+/// The address of a call's other side. The event names the server side of its busiest flow;
+/// when a direct leg was opened from the far end, that side is the device itself (a local
+/// address), and the flow's other endpoint, the one the event's network and place describe,
+/// is the peer.
+pub fn call_peer(e: &Event) -> Option<String> {
+    let ip = e.peer_ip.as_deref()?;
+    let parsed: IpAddr = ip.parse().ok()?;
+    if e.peer_kind != Some("direct") || !crate::dissect::geo::is_local(parsed) {
+        return Some(ip.to_string());
+    }
+    for f in &e.flows {
+        let mut parts = f.split(' ').skip(1);
+        let (Some(client), Some(server)) = (parts.next(), parts.next()) else {
+            continue;
+        };
+        let (Ok(c), Ok(sv)) = (
+            client.parse::<std::net::SocketAddr>(),
+            server.parse::<std::net::SocketAddr>(),
+        ) else {
+            continue;
+        };
+        if sv.ip() == parsed && !crate::dissect::geo::is_local(c.ip()) {
+            return Some(c.ip().to_string());
+        }
+    }
+    Some(ip.to_string())
+}
+
 fn is_call(kind: &str) -> bool {
     kind == "voice_call" || kind == "video_call"
 }
@@ -510,18 +538,19 @@ impl Model {
     pub fn build(digest: &Digest, events: &[Event], zone: &Zone, redact: bool) -> Self {
         let mut red = Redactor::off();
         if redact {
+            // Peers first: a peer that opened the direct leg is also a flow's client.
+            for e in events {
+                if e.peer_kind == Some("direct") {
+                    if let Some(ip) = call_peer(e).and_then(|s| s.parse::<IpAddr>().ok()) {
+                        red.peer(ip);
+                    }
+                }
+            }
             for ip in digest.clients.keys() {
                 red.device(*ip);
             }
             if digest.clients_dropped > 0 {
                 red.hide_all_local();
-            }
-            for e in events {
-                if e.peer_kind == Some("direct") {
-                    if let Some(ip) = e.peer_ip.as_deref().and_then(|s| s.parse::<IpAddr>().ok()) {
-                        red.peer(ip);
-                    }
-                }
             }
             // Redaction must hide something even when no client was recorded.
             red.hide_all_local();
@@ -591,13 +620,17 @@ impl Model {
                 first: first.map(|t| zone.rfc3339(t)),
                 last: last.map(|t| zone.rfc3339(t)),
                 span: first.zip(last).map(|(a, b)| {
-                    format!(
-                        "{} {} to {} {}",
-                        zone.date(a),
-                        zone.time(a),
-                        zone.date(b),
-                        zone.time(b)
-                    )
+                    if zone.day_key(a) == zone.day_key(b) {
+                        format!("{} {} to {}", zone.date(a), zone.time(a), zone.time(b))
+                    } else {
+                        format!(
+                            "{} {} to {} {}",
+                            zone.date(a),
+                            zone.time(a),
+                            zone.date(b),
+                            zone.time(b)
+                        )
+                    }
                 }),
                 duration_secs: match (first, last) {
                     (Some(a), Some(b)) => (b - a).max(0.0),
@@ -666,6 +699,7 @@ impl<'a> Builder<'a> {
             let network = words::network(e.peer_asn, e.peer_as_org.as_deref());
             let place = words::place(e.peer_city.as_deref(), e.peer_country.as_deref());
             let service = service_name(e.service.as_deref());
+            let peer = call_peer(e);
             let where_ = |prefix: &str| {
                 let mut s = prefix.to_string();
                 if let Some(n) = &network {
@@ -699,8 +733,7 @@ impl<'a> Builder<'a> {
                 let bonus = score::SIZE_BONUS * (dur / 3600.0).min(1.0);
                 match path {
                     "direct" => {
-                        let at = e
-                            .peer_ip
+                        let at = peer
                             .as_deref()
                             .map(|ip| format!("direct to a device at {ip}"))
                             .unwrap_or_else(|| "direct to the peer's device".into());
@@ -741,7 +774,7 @@ impl<'a> Builder<'a> {
                 mitigation: mitigation.into(),
                 start_ts: Some(e.start_ts),
             });
-            let peer_ip = e.peer_ip.as_deref().map(|ip| self.red.text(ip));
+            let peer_ip = peer.as_deref().map(|ip| self.red.text(ip));
             rows.push(CallRow {
                 event: e.id,
                 service: e.service.clone(),
@@ -885,13 +918,8 @@ impl<'a> Builder<'a> {
                 (s, r) => format!("{s} sent and {r} received"),
             };
             let sentence = format!(
-                "{service} messages from {} to {}: {counts}{rhythm}{conv_words}.",
-                self.zone.day_time(first),
-                if self.zone.day_key(first) == self.zone.day_key(last) {
-                    self.zone.time(last)
-                } else {
-                    self.zone.day_time(last)
-                },
+                "{service} messages {}: {counts}{rhythm}{conv_words}.",
+                self.zone.from_to(first, last),
             );
             self.push(Finding {
                 score: score::MESSAGES + if convs.is_empty() { 0.0 } else { 0.01 },
@@ -1102,10 +1130,9 @@ impl<'a> Builder<'a> {
                 } else if active > 0.0 {
                     (
                         format!(
-                            "{name} in use from {} to {} ({} of activity, {} exchanged), \
-                             recognised by {how_words}.",
-                            row.first,
-                            row.last,
+                            "{name} in use {} ({} of activity, {} exchanged), recognised by \
+                             {how_words}.",
+                            self.zone.from_to(s.first_ts, s.last_ts),
                             words::duration(active),
                             words::bytes(s.bytes_up + s.bytes_down)
                         ),
@@ -1114,10 +1141,8 @@ impl<'a> Builder<'a> {
                 } else {
                     (
                         format!(
-                            "{name} contacted from {} to {} ({}, {} exchanged), recognised by \
-                             {how_words}.",
-                            row.first,
-                            row.last,
+                            "{name} contacted {} ({}, {} exchanged), recognised by {how_words}.",
+                            self.zone.from_to(s.first_ts, s.last_ts),
                             plural(s.flows, "connection", "connections"),
                             words::bytes(s.bytes_up + s.bytes_down)
                         ),
@@ -1188,24 +1213,29 @@ impl<'a> Builder<'a> {
             networks.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.network.cmp(&b.network)));
             if !s.roles.is_empty() && !s.roles.keys().all(|r| r == "dns") && !countries.is_empty()
             {
-                let names: Vec<String> = countries.iter().take(3).map(|c| c.name.clone()).collect();
+                let names: Vec<String> = countries
+                    .iter()
+                    .take(3)
+                    .map(|c| words::country_in_sentence(&c.code))
+                    .collect();
                 let nets: Vec<String> = networks.iter().take(2).map(|n| n.network.clone()).collect();
                 self.push(Finding {
                     score: score::DESTINATIONS,
                     sentence: format!(
-                        "{name} traffic went to {}{}{}.",
+                        "{name} traffic went to {}{}{}",
                         list_and(&names),
-                        if countries.len() > 3 {
-                            format!(" and {} other countries", countries.len() - 3)
-                        } else {
-                            String::new()
+                        match countries.len() {
+                            0..=3 => String::new(),
+                            4 => " and 1 other country".to_string(),
+                            n => format!(" and {} other countries", n - 3),
                         },
                         if nets.is_empty() {
                             String::new()
                         } else {
                             format!(", on {}", list_and(&nets))
                         }
-                    ),
+                    )
+                    .pipe_end(),
                     events: Vec::new(),
                     flows: s.examples.clone(),
                     kind: "destinations".into(),
@@ -1412,9 +1442,23 @@ impl<'a> Builder<'a> {
         let mut clients: Vec<(&IpAddr, &digest::ClientAgg)> = d.clients.iter().collect();
         clients.sort_by(|a, b| b.1.flows.cmp(&a.1.flows).then(a.0.cmp(b.0)));
         let mut device_hints = Vec::new();
-        for (ip, agg) in clients.into_iter().take(MAX_DEVICE_HINTS) {
+        let readable = |ip: &IpAddr| match ip {
+            IpAddr::V4(v4) => !(v4.is_unspecified() || v4.is_broadcast() || v4.is_multicast()),
+            IpAddr::V6(v6) => !(v6.is_unspecified() || v6.is_multicast()),
+        };
+        // The user's devices are on the local side when any client is; other clients are
+        // servers' far ends (a peer opening a direct leg) and not the user's.
+        let any_local = clients
+            .iter()
+            .any(|(ip, _)| readable(ip) && crate::dissect::geo::is_local(**ip));
+        for (ip, agg) in clients
+            .into_iter()
+            .filter(|(ip, _)| readable(ip))
+            .filter(|(ip, _)| !any_local || crate::dissect::geo::is_local(**ip))
+            .take(MAX_DEVICE_HINTS)
+        {
             let shown = self.red.text(&ip.to_string());
-            if let Some(h) = device::hint(shown, agg) {
+            if let Some(h) = device::hint(shown, agg).filter(|h| h.guess != "unknown") {
                 self.push(Finding {
                     score: score::DEVICE,
                     sentence: format!(
@@ -1440,5 +1484,19 @@ impl<'a> Builder<'a> {
             probing,
             device_hints,
         }
+    }
+}
+
+/// Ends a sentence with one full stop, also when it ends with an abbreviation ("Inc.").
+trait SentenceEnd {
+    fn pipe_end(self) -> String;
+}
+
+impl SentenceEnd for String {
+    fn pipe_end(mut self) -> String {
+        if !self.ends_with('.') {
+            self.push('.');
+        }
+        self
     }
 }

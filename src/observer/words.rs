@@ -146,6 +146,19 @@ impl Zone {
             .min(23)
     }
 
+    /// "at Tue 21:04" within one minute, else "from Tue 21:04 to 21:37" (the day repeated only
+    /// when it changes).
+    pub fn from_to(&self, start: f64, end: f64) -> String {
+        let (a, b) = (self.day_time(start), self.day_time(end));
+        if a == b {
+            format!("at {a}")
+        } else if self.day_key(start) == self.day_key(end) {
+            format!("from {a} to {}", self.time(end))
+        } else {
+            format!("from {a} to {b}")
+        }
+    }
+
     /// "Tue 21:04-21:37", or "Tue 23:50-Wed 00:10" across midnight, or "Tue 21:04" when
     /// start and end fall in the same minute.
     pub fn span(&self, start: f64, end: f64) -> String {
@@ -168,7 +181,11 @@ pub fn duration(secs: f64) -> String {
         90..=3599 => format!("{} min", (s + 30) / 60),
         3600..=86_399 => {
             let m = (s + 30) / 60;
-            format!("{} h {:02} min", m / 60, m % 60)
+            if m % 60 == 0 {
+                format!("{} h", m / 60)
+            } else {
+                format!("{} h {:02} min", m / 60, m % 60)
+            }
         }
         _ => {
             let h = (s + 1800) / 3600;
@@ -216,11 +233,25 @@ pub fn country(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
+/// A country's name inside a sentence: "the United States", "Portugal".
+pub fn country_in_sentence(code: &str) -> String {
+    // Names that take the article in English (of those ISO 3166-1 lists).
+    const WITH_THE: [&str; 14] = [
+        "AE", "BS", "CF", "DO", "GB", "GM", "KM", "KY", "MH", "MV", "NL", "PH", "SB", "US",
+    ];
+    let n = country(code);
+    if WITH_THE.contains(&code.to_ascii_uppercase().as_str()) {
+        format!("the {n}")
+    } else {
+        n
+    }
+}
+
 /// "Porto, Portugal", "Portugal", or `None`.
 pub fn place(city: Option<&str>, country_code: Option<&str>) -> Option<String> {
     match (city, country_code) {
         (Some(c), Some(k)) => Some(format!("{c}, {}", country(k))),
-        (None, Some(k)) => Some(country(k)),
+        (None, Some(k)) => Some(country_in_sentence(k)),
         (Some(c), None) => Some(c.to_string()),
         (None, None) => None,
     }

@@ -725,27 +725,37 @@ impl Doc {
             self.para("No country or network is known for any flow (no IP metadata).");
             return;
         }
-        let rows: Vec<Vec<String>> = m
-            .destinations
-            .iter()
-            .map(|d| {
-                vec![
-                    d.service.clone(),
-                    d.countries
-                        .iter()
-                        .map(|c| format!("{} {}", c.name, words::bytes(c.bytes)))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    d.networks
-                        .iter()
-                        .take(4)
-                        .map(|n| n.network.clone())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                ]
-            })
-            .collect();
-        self.table(&["service", "countries (volume)", "networks"], &rows, &[22, 40]);
+        for d in &m.destinations {
+            let countries: Vec<String> = d
+                .countries
+                .iter()
+                .map(|c| format!("{} ({})", c.name, words::bytes(c.bytes)))
+                .collect();
+            let networks: Vec<String> = d
+                .networks
+                .iter()
+                .map(|n| format!("{} ({})", n.network, words::bytes(n.bytes)))
+                .collect();
+            self.item(&format!(
+                "{}: {}; networks: {}",
+                d.service,
+                if countries.is_empty() {
+                    "country unknown".to_string()
+                } else {
+                    countries.join(", ")
+                },
+                if networks.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    networks.join(", ")
+                }
+            ));
+        }
+        self.blank();
+        self.para(
+            "Volumes are the bytes of the service's flows to each country and network (DNS \
+             lookups excluded: they go to the resolver).",
+        );
     }
 
     fn name_rows(list: &crate::observer::NameList) -> Vec<Vec<String>> {
