@@ -86,6 +86,8 @@ pub struct ClientAgg {
     pub ttl: BTreeMap<u8, u64>,
     /// SYN (window, options layout, MSS, window scale) → flows.
     pub syn: BTreeMap<SynSig, u64>,
+    /// Flows whose SYN or first packet was read, as evidence.
+    pub examples: Vec<String>,
 }
 
 /// A SYN's passive signature.
@@ -233,6 +235,11 @@ impl Digest {
                     if c.syn.contains_key(&sig) || c.syn.len() < MAX_SYN_SIGS {
                         *c.syn.entry(sig).or_default() += 1;
                     }
+                    if c.examples.len() < MAX_EXAMPLES {
+                        c.examples.push(flow_ref());
+                    }
+                } else if c.examples.is_empty() && r.client_ttl.is_some() {
+                    c.examples.push(flow_ref());
                 }
             } else {
                 self.clients_dropped += 1;

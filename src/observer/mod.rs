@@ -1466,7 +1466,7 @@ impl<'a> Builder<'a> {
                         h.client, h.guess, h.basis
                     ),
                     events: Vec::new(),
-                    flows: Vec::new(),
+                    flows: agg.examples.clone(),
                     kind: "device".into(),
                     mitigation: "device_os".into(),
                     start_ts: None,
@@ -1498,5 +1498,87 @@ impl SentenceEnd for String {
             self.push('.');
         }
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(id: u64, kind: &'static str, start: f64, end: f64) -> Event {
+        Event {
+            id,
+            kind,
+            service: Some("WhatsApp".into()),
+            start_ts: start,
+            end_ts: end,
+            direction: "both",
+            bytes_out: 100_000,
+            bytes_in: 0,
+            packets_out: 10,
+            packets_in: 10,
+            flows: vec![format!("udp 192.168.1.5:4000 203.0.113.9:5000 {start:.6}")],
+            peer_ip: Some("203.0.113.9".into()),
+            peer_asn: Some(64500),
+            peer_as_org: Some("Example Mobile".into()),
+            peer_country: Some("PT".into()),
+            peer_city: Some("Porto".into()),
+            peer_kind: None,
+            size_class: Some("photo"),
+            confidence: 0.8,
+            evidence: "test evidence from 192.168.1.5".into(),
+        }
+    }
+
+    #[test]
+    fn a_direct_call_leads_and_unknown_kinds_are_reported_generically() {
+        let mut call = event(1, "video_call", 1_764_623_040.0, 1_764_623_040.0 + 1980.0);
+        call.peer_kind = Some("direct");
+        let mut events = vec![call, event(2, "media_upload", 1_764_623_100.0, 1_764_623_101.0)];
+        for (i, k) in ["probing_suspected", "push_wakeup", "push_wakeup"]
+            .into_iter()
+            .enumerate()
+        {
+            events.push(event(3 + i as u64, k, 1_764_623_200.0 + i as f64, 1_764_623_201.0));
+        }
+        let m = Model::build(&Digest::default(), &events, &Zone::utc(), false);
+        let first = &m.headline[0];
+        assert_eq!(first.kind, "direct_call");
+        assert_eq!(first.mitigation, "relay_calls");
+        assert!(
+            first.sentence.starts_with("Mon 21:04-21:37: a 33-minute WhatsApp video call, direct"),
+            "{}",
+            first.sentence
+        );
+        assert!(first.sentence.contains("Porto, Portugal"), "{}", first.sentence);
+        assert_eq!(m.other_activities.len(), 3);
+        assert_eq!(m.leaks.probing.len(), 1);
+        let push = m.findings.iter().find(|f| f.kind == "push_wakeup");
+        assert_eq!(push.map(|f| f.events.clone()), Some(vec![4, 5]));
+        // Sorted by score, highest first.
+        assert!(m.findings.windows(2).all(|w| w[0].score >= w[1].score));
+    }
+
+    #[test]
+    fn the_headline_keeps_at_most_two_of_a_kind_and_seven_in_all() {
+        let events: Vec<Event> = (0..10)
+            .map(|i| event(i + 1, "media_download", 1e9 + 100.0 * i as f64, 1e9 + 100.0 * i as f64 + 1.0))
+            .collect();
+        let m = Model::build(&Digest::default(), &events, &Zone::utc(), false);
+        assert_eq!(m.findings.iter().filter(|f| f.kind == "media").count(), 10);
+        assert_eq!(m.headline.iter().filter(|f| f.kind == "media").count(), HEADLINE_PER_KIND);
+        assert!(m.headline.len() <= HEADLINE_MAX);
+    }
+
+    #[test]
+    fn redaction_reaches_sentences_flows_and_evidence() {
+        let mut call = event(1, "voice_call", 1e9, 1e9 + 60.0);
+        call.peer_kind = Some("direct");
+        let events = vec![call, event(2, "push_wakeup", 1e9 + 5.0, 1e9 + 6.0)];
+        let m = Model::build(&Digest::default(), &events, &Zone::utc(), true);
+        let all = serde_json::to_string(&m).unwrap_or_default();
+        assert!(!all.contains("203.0.113.9"), "the direct peer is shown");
+        assert!(!all.contains("192.168.1.5"), "the local side is shown");
+        assert!(all.contains("Example Mobile") && all.contains("Portugal"));
     }
 }
