@@ -160,7 +160,9 @@ fn the_report_names_the_labelled_services_and_activities() {
         }
     }
     let pct = |a: usize, b: usize| 100.0 * a as f64 / b.max(1) as f64;
-    println!("what                 labels  in report        found by activity model  of those in report");
+    println!(
+        "what                 labels  in report        found by activity model  of those in report"
+    );
     println!(
         "service named        {:>6}  {:>4} = {:>3.0}%",
         services.labels,
@@ -181,7 +183,11 @@ fn the_report_names_the_labelled_services_and_activities() {
     for n in &notes {
         println!("  {n}");
     }
-    assert!(services.labels >= 100, "labels missing: {}", services.labels);
+    assert!(
+        services.labels >= 100,
+        "labels missing: {}",
+        services.labels
+    );
     // The report's own job: every event the activity model found for a label is shown.
     for (k, t) in &acts {
         assert_eq!(
@@ -191,7 +197,12 @@ fn the_report_names_the_labelled_services_and_activities() {
     }
     // Levels reached on 2026-12-01, bounded by naming and the activity model (see
     // docs/report.md); raise them as those improve.
-    assert!(pct(services.shown, services.labels) >= 95.0, "services named fell");
-    let calls = acts.get("voice_call").map_or(0.0, |t| pct(t.shown, t.labels));
+    assert!(
+        pct(services.shown, services.labels) >= 95.0,
+        "services named fell"
+    );
+    let calls = acts
+        .get("voice_call")
+        .map_or(0.0, |t| pct(t.shown, t.labels));
     assert!(calls >= 70.0, "calls shown fell: {calls:.0}%");
 }

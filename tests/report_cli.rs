@@ -84,12 +84,27 @@ fn redact_hides_the_local_side_and_direct_peers_but_keeps_networks() {
     for format in ["json", "text", "markdown"] {
         let (out, err, code) = report(&["--tz", "UTC", "--redact", "--format", format], &file);
         assert_eq!(code, Some(0), "{err}");
-        assert!(!out.contains(device), "{format}: the device's address is shown");
-        assert!(!out.contains(&peer), "{format}: the direct peer's address is shown");
+        assert!(
+            !out.contains(device),
+            "{format}: the device's address is shown"
+        );
+        assert!(
+            !out.contains(&peer),
+            "{format}: the direct peer's address is shown"
+        );
         // Networks, countries and the service's own relays stay.
-        assert!(out.contains("WIND TRE"), "{format}: the peer's network is gone");
-        assert!(out.contains("Italy"), "{format}: the peer's country is gone");
-        assert!(out.contains("31.13.86.48"), "{format}: a relay's address was hidden");
+        assert!(
+            out.contains("WIND TRE"),
+            "{format}: the peer's network is gone"
+        );
+        assert!(
+            out.contains("Italy"),
+            "{format}: the peer's country is gone"
+        );
+        assert!(
+            out.contains("31.13.86.48"),
+            "{format}: a relay's address was hidden"
+        );
     }
     let red = json(&file, &["--redact"]);
     assert_eq!(red["redacted"], true);
@@ -133,7 +148,12 @@ fn times_follow_tz_and_the_machine_zone() {
     };
     let utc = json(&file, &[]);
     assert_eq!(utc["zone"]["source"], "--tz");
-    assert!(utc["capture"]["first"].as_str().unwrap().ends_with("+00:00"));
+    assert!(
+        utc["capture"]["first"]
+            .as_str()
+            .unwrap()
+            .ends_with("+00:00")
+    );
     // No --tz: the machine's zone, here from TZ.
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_onlooker"))
         .args(["report", "--format", "json"])
@@ -144,7 +164,12 @@ fn times_follow_tz_and_the_machine_zone() {
     let tokyo: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(tokyo["zone"]["name"], "Asia/Tokyo");
     assert_eq!(tokyo["zone"]["source"], "TZ");
-    assert!(tokyo["capture"]["first"].as_str().unwrap().ends_with("+09:00"));
+    assert!(
+        tokyo["capture"]["first"]
+            .as_str()
+            .unwrap()
+            .ends_with("+09:00")
+    );
     assert_eq!(tokyo["capture"]["first_ts"], utc["capture"]["first_ts"]);
     let (_, err, code) = report(&["--tz", "Mars/Olympus_Mons"], &file);
     assert_eq!(code, Some(2), "an unknown zone is a usage error");
@@ -163,7 +188,10 @@ fn text_fits_100_columns_markdown_tables_are_whole_and_runs_repeat() {
         let file = capture(rel).unwrap();
         let (text, _, _) = report(&["--tz", "UTC"], &file);
         for l in text.lines() {
-            assert!(l.chars().count() <= 100, "{rel}: line over 100 columns: {l}");
+            assert!(
+                l.chars().count() <= 100,
+                "{rel}: line over 100 columns: {l}"
+            );
         }
         let (again, _, _) = report(&["--tz", "UTC"], &file);
         assert_eq!(text, again, "{rel}: two runs differ");
@@ -222,7 +250,10 @@ fn the_json_report_has_the_documented_fields() {
         let cited = !f["events"].as_array().unwrap().is_empty()
             || !f["flows"].as_array().unwrap().is_empty();
         assert!(cited, "a finding without evidence: {f}");
-        assert!(mitigations.contains(&f["mitigation"].as_str().unwrap()), "{f}");
+        assert!(
+            mitigations.contains(&f["mitigation"].as_str().unwrap()),
+            "{f}"
+        );
     }
     let h = j["headline"].as_array().unwrap().len();
     assert!((1..=7).contains(&h), "headline of {h}");

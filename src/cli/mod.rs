@@ -278,10 +278,11 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             flow,
             files,
         }) => {
-            let zone = crate::observer::words::Zone::resolve(tz.as_deref()).map_err(|e| Failure {
-                code: exit::USAGE,
-                error: anyhow::Error::new(e).context("--tz"),
-            })?;
+            let zone =
+                crate::observer::words::Zone::resolve(tz.as_deref()).map_err(|e| Failure {
+                    code: exit::USAGE,
+                    error: anyhow::Error::new(e).context("--tz"),
+                })?;
             let mut source =
                 ThreadedSource::spawn(FileSource::new(&files)?).context("starting the reader")?;
             let (namer, attributor) = flow.namer()?;

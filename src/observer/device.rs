@@ -163,8 +163,10 @@ mod tests {
 
     #[test]
     fn layout_and_ttl_agree_or_the_hint_says_unclear() {
-        let mut agg = ClientAgg::default();
-        agg.flows = 3;
+        let mut agg = ClientAgg {
+            flows: 3,
+            ..ClientAgg::default()
+        };
         agg.ttl.insert(64, 3);
         agg.syn.insert(
             SynSig {

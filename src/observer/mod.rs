@@ -942,10 +942,17 @@ impl<'a> Builder<'a> {
             out.conversations.extend(convs);
         }
         let mut per_hour: Vec<MsgHour> = hours.into_values().collect();
-        per_hour.sort_by(|a, b| a.hour_ts.total_cmp(&b.hour_ts).then(a.service.cmp(&b.service)));
+        per_hour.sort_by(|a, b| {
+            a.hour_ts
+                .total_cmp(&b.hour_ts)
+                .then(a.service.cmp(&b.service))
+        });
         out.per_hour = per_hour;
-        out.conversations
-            .sort_by(|a, b| a.start_ts.total_cmp(&b.start_ts).then(a.service.cmp(&b.service)));
+        out.conversations.sort_by(|a, b| {
+            a.start_ts
+                .total_cmp(&b.start_ts)
+                .then(a.service.cmp(&b.service))
+        });
         out
     }
 
@@ -1117,7 +1124,13 @@ impl<'a> Builder<'a> {
             };
             if messaging {
                 let dns_only = row.roles.iter().all(|r| r == "dns");
-                let how_words = list_and(&row.recognised_by.iter().take(3).cloned().collect::<Vec<_>>());
+                let how_words = list_and(
+                    &row.recognised_by
+                        .iter()
+                        .take(3)
+                        .cloned()
+                        .collect::<Vec<_>>(),
+                );
                 let (sentence, sc) = if dns_only {
                     (
                         format!(
@@ -1211,14 +1224,14 @@ impl<'a> Builder<'a> {
                 });
             }
             networks.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.network.cmp(&b.network)));
-            if !s.roles.is_empty() && !s.roles.keys().all(|r| r == "dns") && !countries.is_empty()
-            {
+            if !s.roles.is_empty() && !s.roles.keys().all(|r| r == "dns") && !countries.is_empty() {
                 let names: Vec<String> = countries
                     .iter()
                     .take(3)
                     .map(|c| words::country_in_sentence(&c.code))
                     .collect();
-                let nets: Vec<String> = networks.iter().take(2).map(|n| n.network.clone()).collect();
+                let nets: Vec<String> =
+                    networks.iter().take(2).map(|n| n.network.clone()).collect();
                 self.push(Finding {
                     score: score::DESTINATIONS,
                     sentence: format!(
@@ -1396,7 +1409,11 @@ impl<'a> Builder<'a> {
                 flows: Self::name_flows(&d.local_names, &local_names),
                 kind: "local_names".into(),
                 mitigation: "local_names".into(),
-                start_ts: local_names.names.iter().map(|n| n.first_ts).reduce(f64::min),
+                start_ts: local_names
+                    .names
+                    .iter()
+                    .map(|n| n.first_ts)
+                    .reduce(f64::min),
             });
         }
         if !tls.names.is_empty() {
@@ -1534,23 +1551,37 @@ mod tests {
     fn a_direct_call_leads_and_unknown_kinds_are_reported_generically() {
         let mut call = event(1, "video_call", 1_764_623_040.0, 1_764_623_040.0 + 1980.0);
         call.peer_kind = Some("direct");
-        let mut events = vec![call, event(2, "media_upload", 1_764_623_100.0, 1_764_623_101.0)];
+        let mut events = vec![
+            call,
+            event(2, "media_upload", 1_764_623_100.0, 1_764_623_101.0),
+        ];
         for (i, k) in ["probing_suspected", "push_wakeup", "push_wakeup"]
             .into_iter()
             .enumerate()
         {
-            events.push(event(3 + i as u64, k, 1_764_623_200.0 + i as f64, 1_764_623_201.0));
+            events.push(event(
+                3 + i as u64,
+                k,
+                1_764_623_200.0 + i as f64,
+                1_764_623_201.0,
+            ));
         }
         let m = Model::build(&Digest::default(), &events, &Zone::utc(), false);
         let first = &m.headline[0];
         assert_eq!(first.kind, "direct_call");
         assert_eq!(first.mitigation, "relay_calls");
         assert!(
-            first.sentence.starts_with("Mon 21:04-21:37: a 33-minute WhatsApp video call, direct"),
+            first
+                .sentence
+                .starts_with("Mon 21:04-21:37: a 33-minute WhatsApp video call, direct"),
             "{}",
             first.sentence
         );
-        assert!(first.sentence.contains("Porto, Portugal"), "{}", first.sentence);
+        assert!(
+            first.sentence.contains("Porto, Portugal"),
+            "{}",
+            first.sentence
+        );
         assert_eq!(m.other_activities.len(), 3);
         assert_eq!(m.leaks.probing.len(), 1);
         let push = m.findings.iter().find(|f| f.kind == "push_wakeup");
@@ -1562,11 +1593,21 @@ mod tests {
     #[test]
     fn the_headline_keeps_at_most_two_of_a_kind_and_seven_in_all() {
         let events: Vec<Event> = (0..10)
-            .map(|i| event(i + 1, "media_download", 1e9 + 100.0 * i as f64, 1e9 + 100.0 * i as f64 + 1.0))
+            .map(|i| {
+                event(
+                    i + 1,
+                    "media_download",
+                    1e9 + 100.0 * i as f64,
+                    1e9 + 100.0 * i as f64 + 1.0,
+                )
+            })
             .collect();
         let m = Model::build(&Digest::default(), &events, &Zone::utc(), false);
         assert_eq!(m.findings.iter().filter(|f| f.kind == "media").count(), 10);
-        assert_eq!(m.headline.iter().filter(|f| f.kind == "media").count(), HEADLINE_PER_KIND);
+        assert_eq!(
+            m.headline.iter().filter(|f| f.kind == "media").count(),
+            HEADLINE_PER_KIND
+        );
         assert!(m.headline.len() <= HEADLINE_MAX);
     }
 

@@ -175,7 +175,10 @@ impl Zone {
 
 /// "45 s", "33 min", "1 h 05 min", "2 d 3 h".
 pub fn duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
+    if secs < 0.5 {
+        return "under 1 s".to_string();
+    }
+    let s = secs.round() as u64;
     match s {
         0..=89 => format!("{s} s"),
         90..=3599 => format!("{} min", (s + 30) / 60),
@@ -318,6 +321,7 @@ mod tests {
     #[test]
     fn durations_and_sizes_read_as_people_say_them() {
         assert_eq!(duration(45.2), "45 s");
+        assert_eq!(duration(0.2), "under 1 s");
         assert_eq!(duration(33.0 * 60.0 + 10.0), "33 min");
         assert_eq!(duration(3900.0), "1 h 05 min");
         assert_eq!(duration_adj(33.0 * 60.0), "a 33-minute");
@@ -336,7 +340,10 @@ mod tests {
         assert_eq!(utc.day_time(1_561_455_687.9), "Tue 09:41");
         let lisbon = Zone::resolve(Some("Europe/Lisbon")).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(lisbon.day_time(1_561_455_687.9), "Tue 10:41");
-        assert_eq!(utc.span(1_561_455_687.9, 1_561_455_687.9 + 1980.0), "Tue 09:41-10:14");
+        assert_eq!(
+            utc.span(1_561_455_687.9, 1_561_455_687.9 + 1980.0),
+            "Tue 09:41-10:14"
+        );
         assert!(Zone::resolve(Some("Mars/Olympus")).is_err());
     }
 }

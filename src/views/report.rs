@@ -18,7 +18,7 @@ use crate::observer::digest::Digest;
 use crate::observer::words::{self, Zone};
 use crate::observer::{Finding, Model};
 use crate::pipeline::{Pipeline, PipelineConfig, RunEnd, RunStats};
-use crate::views::export::{FlowRecord, Finished};
+use crate::views::export::{Finished, FlowRecord};
 
 /// Output format of the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -141,7 +141,8 @@ pub fn run(
     };
     let text = render(&model, &inputs, format);
     let mut out = io::BufWriter::new(io::stdout().lock());
-    out.write_all(text.as_bytes()).context("writing the report")?;
+    out.write_all(text.as_bytes())
+        .context("writing the report")?;
     out.flush().context("writing the report")?;
     Ok((end, stats))
 }
@@ -186,8 +187,18 @@ struct Doc {
     section: usize,
 }
 
+/// Wrapping at spaces only: host names and addresses contain hyphens and must stay whole
+/// (a word longer than the line is still broken, so no line exceeds the width).
+fn wrap_opts(width: usize) -> textwrap::Options<'static> {
+    textwrap::Options::new(width)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+}
+
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|").replace('*', "\\*").replace('_', "\\_")
+    s.replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
 }
 
 fn ids(ids: &[u64]) -> String {
@@ -255,7 +266,7 @@ impl Doc {
     fn para(&mut self, s: &str) {
         match self.style {
             Style::Text => {
-                for l in textwrap::wrap(s, TEXT_WIDTH) {
+                for l in textwrap::wrap(s, wrap_opts(TEXT_WIDTH)) {
                     self.line(&l);
                 }
             }
@@ -268,7 +279,7 @@ impl Doc {
     fn item(&mut self, s: &str) {
         match self.style {
             Style::Text => {
-                let opts = textwrap::Options::new(TEXT_WIDTH)
+                let opts = wrap_opts(TEXT_WIDTH)
                     .initial_indent("  * ")
                     .subsequent_indent("    ");
                 for l in textwrap::wrap(s, opts) {
@@ -325,8 +336,11 @@ impl Doc {
                         let c = cells.get(i).map(String::as_str).unwrap_or("");
                         prefix.push_str(&format!("{:<w$}  ", cut(c, *w), w = *w));
                     }
-                    let last = cells.get(n.saturating_sub(1)).map(String::as_str).unwrap_or("");
-                    let wrapped = textwrap::wrap(last, last_w);
+                    let last = cells
+                        .get(n.saturating_sub(1))
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    let wrapped = textwrap::wrap(last, wrap_opts(last_w));
                     let mut out = Vec::new();
                     for (k, l) in wrapped.iter().enumerate() {
                         if k == 0 {
@@ -522,7 +536,11 @@ impl Doc {
                     ]
                 })
                 .collect();
-            self.table(&["when", "length", "service", "evidence"], &rows, &[24, 10, 20]);
+            self.table(
+                &["when", "length", "service", "evidence"],
+                &rows,
+                &[24, 10, 20],
+            );
         }
         let total: u64 = r.by_hour.iter().sum();
         if total > 0 {
@@ -593,7 +611,9 @@ impl Doc {
                     c.peer_ip.clone().unwrap_or_else(|| "-".into()),
                     format!(
                         "{}{}; event {}",
-                        c.network.clone().unwrap_or_else(|| "network unknown".into()),
+                        c.network
+                            .clone()
+                            .unwrap_or_else(|| "network unknown".into()),
                         place.map(|p| format!(", {p}")).unwrap_or_default(),
                         c.event
                     ),
@@ -658,9 +678,15 @@ impl Doc {
                 ]
             })
             .collect();
-        self.table(&["hour", "service", "sent", "received"], &rows, &[10, 20, 5]);
+        self.table(
+            &["hour", "service", "sent", "received"],
+            &rows,
+            &[10, 20, 5],
+        );
         if msg.conversations.is_empty() {
-            self.para("No back-and-forth conversation (messages both ways less than 3 minutes apart).");
+            self.para(
+                "No back-and-forth conversation (messages both ways less than 3 minutes apart).",
+            );
         } else {
             self.sub("Conversations (messages both ways, less than 3 minutes apart)");
             let rows: Vec<Vec<String>> = msg
@@ -766,11 +792,7 @@ impl Doc {
                 vec![
                     n.name.clone(),
                     n.service.clone().unwrap_or_else(|| "-".into()),
-                    format!(
-                        "{}{}",
-                        n.flows,
-                        if n.quic { " (QUIC)" } else { "" }
-                    ),
+                    format!("{}{}", n.flows, if n.quic { " (QUIC)" } else { "" }),
                 ]
             })
             .collect()
@@ -806,7 +828,11 @@ impl Doc {
         if l.dns.names.is_empty() {
             self.para("None seen.");
         } else {
-            self.table(&["name", "service", "flows"], &Self::name_rows(&l.dns), &[48, 20]);
+            self.table(
+                &["name", "service", "flows"],
+                &Self::name_rows(&l.dns),
+                &[48, 20],
+            );
         }
         self.names_note(&l.dns);
         if l.encrypted_dns_flows > 0 {
@@ -837,7 +863,11 @@ impl Doc {
         if l.tls.names.is_empty() {
             self.para("None seen.");
         } else {
-            self.table(&["name", "service", "flows"], &Self::name_rows(&l.tls), &[48, 20]);
+            self.table(
+                &["name", "service", "flows"],
+                &Self::name_rows(&l.tls),
+                &[48, 20],
+            );
         }
         self.names_note(&l.tls);
         if l.ech.total == 0 {
@@ -877,7 +907,11 @@ impl Doc {
                     ]
                 })
                 .collect();
-            self.table(&["service", "peer", "network", "place"], &rows, &[16, 24, 30]);
+            self.table(
+                &["service", "peer", "network", "place"],
+                &rows,
+                &[16, 24, 30],
+            );
         }
         self.sub("Suspected probing");
         if l.probing.is_empty() {
@@ -914,7 +948,11 @@ impl Doc {
                     ]
                 })
                 .collect();
-            self.table(&["start", "activity", "service", "evidence"], &rows, &[9, 20, 16]);
+            self.table(
+                &["start", "activity", "service", "evidence"],
+                &rows,
+                &[9, 20, 16],
+            );
         }
         self.sub("Device hints (guesses)");
         if l.device_hints.is_empty() {
