@@ -173,6 +173,27 @@ pub enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
+    /// Report what an observer on the path learned about the user from saved captures: the
+    /// most revealing findings, services, rhythm, calls, messages, media, destinations, leaks
+    /// and what would have hidden them, each with its evidence.
+    Report {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = crate::views::report::ReportFormat::Text)]
+        format: crate::views::report::ReportFormat,
+        /// Time zone for times (IANA name such as Europe/Lisbon, or UTC); default: this
+        /// machine's zone (TZ, then /etc/localtime, else UTC). Capture files record no zone.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
+        /// Hide addresses and host names of the local side and of direct call peers (networks
+        /// and countries stay), for sharing the report.
+        #[arg(long)]
+        redact: bool,
+        #[command(flatten)]
+        flow: FlowArgs,
+        /// Capture files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Open the dashboard on the bundled synthetic capture (assets/demo.pcap): no privileges,
     /// no files of your own.
     Demo {
@@ -297,6 +318,34 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             flow,
             files,
         }) => events(format, &flow, &files),
+        Some(Command::Report {
+            format,
+            tz,
+            redact,
+            flow,
+            files,
+        }) => {
+            let zone =
+                crate::observer::words::Zone::resolve(tz.as_deref()).map_err(|e| Failure {
+                    code: exit::USAGE,
+                    error: anyhow::Error::new(e).context("--tz"),
+                })?;
+            let mut source =
+                ThreadedSource::spawn(FileSource::new(&files)?).context("starting the reader")?;
+            let (namer, attributor) = flow.namer()?;
+            let (end, stats) = crate::views::report::run(
+                &mut source,
+                namer,
+                attributor,
+                config(&flow),
+                &files,
+                format,
+                &zone,
+                redact,
+            )?;
+            eprint!("{}", stats_text(&stats));
+            exit_of_run(end, &stats)
+        }
         Some(Command::Live {
             interface,
             filter,

@@ -114,6 +114,82 @@ pub struct TcpInfo {
     pub seq: u32,
     pub ack: u32,
     pub window: u16,
+    /// The options of a SYN, for passive operating-system hints; `None` on other segments.
+    pub syn: Option<SynOptions>,
+}
+
+/// What a SYN's options say about the sender's network stack, kept without allocating: the
+/// order of the option kinds (operating systems differ in it, as p0f's signature database
+/// records), the maximum segment size and the window scale.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SynOptions {
+    /// Option kinds in order (RFC 9293 §3.2): 0 EOL, 1 NOP, 2 MSS, 3 window scale, 4 SACK
+    /// permitted, 8 timestamps, others as their kind number.
+    pub kinds: [u8; SynOptions::MAX_KINDS],
+    pub count: u8,
+    pub mss: Option<u16>,
+    pub wscale: Option<u8>,
+}
+
+impl SynOptions {
+    /// Kinds kept: a SYN carries at most 40 option bytes, and the layouts operating systems
+    /// send hold 5 to 10 entries (p0f v3's p0f.fp).
+    pub const MAX_KINDS: usize = 12;
+
+    /// Read the options area of a TCP header (the bytes after the fixed 20). Stops at EOL, at
+    /// a malformed length, or at the end of the bytes.
+    pub fn parse(opts: &[u8]) -> Self {
+        let mut s = Self::default();
+        let mut i = 0;
+        while i < opts.len() && usize::from(s.count) < Self::MAX_KINDS {
+            let kind = opts[i];
+            s.kinds[usize::from(s.count)] = kind;
+            s.count += 1;
+            match kind {
+                0 => break,
+                1 => i += 1,
+                _ => {
+                    let Some(&len) = opts.get(i + 1) else { break };
+                    let len = usize::from(len);
+                    if len < 2 || i + len > opts.len() {
+                        break;
+                    }
+                    let body = &opts[i + 2..i + len];
+                    match (kind, body) {
+                        (2, [a, b]) => s.mss = Some(u16::from_be_bytes([*a, *b])),
+                        (3, [w]) => s.wscale = Some(*w),
+                        _ => {}
+                    }
+                    i += len;
+                }
+            }
+        }
+        s
+    }
+
+    /// The option order in p0f's notation: `mss,nop,ws,nop,nop,ts,sok,eol`.
+    pub fn layout(&self) -> String {
+        let mut out = String::new();
+        for &k in &self.kinds[..usize::from(self.count)] {
+            if !out.is_empty() {
+                out.push(',');
+            }
+            match k {
+                0 => out.push_str("eol"),
+                1 => out.push_str("nop"),
+                2 => out.push_str("mss"),
+                3 => out.push_str("ws"),
+                4 => out.push_str("sok"),
+                5 => out.push_str("sack"),
+                8 => out.push_str("ts"),
+                other => {
+                    out.push('?');
+                    out.push_str(&other.to_string());
+                }
+            }
+        }
+        out
+    }
 }
 
 /// TCP flag bits (RFC 9293 §3.1).
@@ -483,11 +559,14 @@ fn decode_ip(data: &[u8], ts: Timestamp, wire_len: u32, depth: u8) -> Result<Pac
                 let hl = tcp.header_slice().len();
                 pkt.src_port = tcp.source_port();
                 pkt.dst_port = tcp.destination_port();
+                let flags = tcp.header_slice()[13];
                 pkt.tcp = Some(TcpInfo {
-                    flags: tcp.header_slice()[13],
+                    flags,
                     seq: tcp.sequence_number(),
                     ack: tcp.acknowledgment_number(),
                     window: tcp.window_size(),
+                    syn: (flags & tcp_flag::SYN != 0)
+                        .then(|| SynOptions::parse(tcp.header_slice().get(20..).unwrap_or(&[]))),
                 });
                 pkt.payload = tcp.payload();
                 pkt.payload_len = declared_payload.saturating_sub(hl) as u32;
@@ -536,6 +615,7 @@ fn tcp_fixed_header(d: &[u8]) -> Result<((u16, u16), TcpInfo, usize), Skip> {
             seq: be32(4),
             ack: be32(8),
             window: u16::from_be_bytes([h[14], h[15]]),
+            syn: None,
         },
         hl,
     ))

@@ -224,7 +224,8 @@ fn assert_tcp4(r: Result<Packet<'_>, Skip>, what: &str) {
             flags: DATA_FLAGS,
             seq: SEQ,
             ack: ACK,
-            window: WINDOW
+            window: WINDOW,
+            syn: None,
         }),
         "{what}: tcp"
     );

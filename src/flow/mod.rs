@@ -237,6 +237,11 @@ pub struct Flow<T> {
     fin_up: bool,
     fin_down: bool,
     rst: bool,
+    /// IP TTL (hop limit) of the client's first packet: with the SYN options below, what an
+    /// observer reads passively about the client's operating system.
+    pub client_ttl: Option<u8>,
+    /// The options of the client's SYN, when the handshake was seen.
+    pub client_syn: Option<(u16, crate::decode::SynOptions)>,
     /// Per-flow state of later stages.
     pub ext: T,
 }
@@ -255,6 +260,8 @@ impl<T: Default> Flow<T> {
             fin_up: false,
             fin_down: false,
             rst: false,
+            client_ttl: None,
+            client_syn: None,
             ext: T::default(),
         }
     }
@@ -334,6 +341,16 @@ impl<T> Flow<T> {
         d.payload_bytes += u64::from(pkt.payload_len);
         d.first_ts = Some(d.first_ts.map_or(pkt.ts, |t| t.min(pkt.ts)));
         d.last_ts = Some(d.last_ts.map_or(pkt.ts, |t| t.max(pkt.ts)));
+        if dir == Dir::Up {
+            if self.client_ttl.is_none() {
+                self.client_ttl = Some(pkt.ttl);
+            }
+            if let Some(tcp) = pkt.tcp {
+                if let (Some(syn), true) = (tcp.syn, tcp.flags & tcp_flag::ACK == 0) {
+                    self.client_syn.get_or_insert((tcp.window, syn));
+                }
+            }
+        }
         if let Some(tcp) = pkt.tcp {
             d.tcp_flags |= tcp.flags;
             if tcp.flags & tcp_flag::RST != 0 {

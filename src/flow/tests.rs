@@ -94,6 +94,7 @@ impl P {
                 seq: 1,
                 ack: 1,
                 window: 1000,
+                syn: None,
             }),
             payload: &[],
             payload_len: self.payload,

@@ -58,6 +58,14 @@ pub struct FlowRecord {
     pub as_org: Option<String>,
     pub country: Option<String>,
     pub city: Option<String>,
+    /// IP TTL (IPv6 hop limit) of the client's first packet, as it arrived at the capture.
+    pub client_ttl: Option<u8>,
+    /// The client's SYN: its window, and its options in p0f's notation
+    /// (`mss,sok,ts,nop,ws`), with the MSS and window scale values.
+    pub syn_window: Option<u16>,
+    pub syn_options: Option<String>,
+    pub syn_mss: Option<u16>,
+    pub syn_wscale: Option<u8>,
 }
 
 /// `ip:port`, with IPv6 in brackets (`[2001:db8::1]:443`), as `SocketAddr` prints it.
@@ -94,6 +102,11 @@ impl FlowRecord {
             as_org: None,
             country: None,
             city: None,
+            client_ttl: flow.client_ttl,
+            syn_window: flow.client_syn.map(|(w, _)| w),
+            syn_options: flow.client_syn.map(|(_, o)| o.layout()),
+            syn_mss: flow.client_syn.and_then(|(_, o)| o.mss),
+            syn_wscale: flow.client_syn.and_then(|(_, o)| o.wscale),
         }
     }
 

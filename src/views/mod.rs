@@ -1,8 +1,9 @@
-//! Views: what people read. Exports of flows (NDJSON and CSV), the terminal dashboard (`tui`),
-//! and the report as the analysis stages land.
+//! Views: what people read. Exports of flows and events (NDJSON and CSV), the report (text,
+//! Markdown, JSON) and the terminal dashboard (`tui`).
 //!
 //! Views only format what the analysis stages decided; they must never change a count or
 //! decide anything themselves.
 
 pub mod export;
 pub mod tui;
+pub mod report;

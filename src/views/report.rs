@@ -1,0 +1,1022 @@
+//! `onlooker report`: the observer model ([`crate::observer::Model`]) as text for a terminal
+//! (100 columns), Markdown for a code-hosting site, or JSON (documented in docs/formats.md,
+//! section "Report").
+//!
+//! The sections are views of one model, in the order of the issue: headline, services seen,
+//! rhythm, calls, messages, media, where the traffic goes, what else leaks, what would have
+//! hidden it, then every finding with its evidence. This module must never decide or count
+//! anything itself: it formats what the model holds, and the model is built once per run.
+
+use std::io::{self, Write};
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::capture::PacketSource;
+use crate::dissect::naming::{Attributor, FlowNaming, Namer};
+use crate::observer::digest::Digest;
+use crate::observer::words::{self, Zone};
+use crate::observer::{Finding, Model};
+use crate::pipeline::{Pipeline, PipelineConfig, RunEnd, RunStats};
+use crate::views::export::{Finished, FlowRecord};
+
+/// Output format of the report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Markdown,
+    Json,
+}
+
+/// Version of the JSON layout; raised on any change that is not an added field.
+pub const JSON_VERSION: u32 = 1;
+/// Width of the text report: fits a 100-column terminal.
+pub const TEXT_WIDTH: usize = 100;
+/// Names listed per list in text and Markdown (JSON lists all the digest kept).
+const NAMES_LISTED: usize = 25;
+/// Flows cited under one finding in text and Markdown (JSON lists all the finding holds).
+const FLOWS_LISTED: usize = 6;
+
+/// What the report says about its inputs besides the model.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Inputs {
+    /// File names (without directories: a report is meant to be shared).
+    pub files: Vec<String>,
+    /// Inputs whose reading stopped early.
+    pub partial: Vec<String>,
+}
+
+/// Run the capture files through the analysis and build the model. Flows are folded into the
+/// digest as they end (on the collector thread); only those the activity model needs are
+/// kept whole.
+pub fn analyse(
+    source: &mut dyn PacketSource,
+    namer: Namer,
+    attributor: Attributor,
+    cfg: PipelineConfig,
+    zone: &Zone,
+    redact: bool,
+) -> anyhow::Result<(Model, RunEnd, RunStats)> {
+    use anyhow::Context;
+    let namer = std::cell::RefCell::new(namer);
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finished>>(COLLECT_QUEUE);
+    let collector = std::thread::Builder::new()
+        .name("report-collector".into())
+        .spawn(move || {
+            let mut digest = Digest::default();
+            let mut kept = Vec::new();
+            for batch in rx {
+                for (flow, reason) in batch {
+                    let record = FlowRecord::named(&flow, reason, attributor.attribute(&flow));
+                    digest.add(&record);
+                    let summary = crate::activity::FlowSummary {
+                        record,
+                        media: flow.ext.media,
+                    };
+                    if crate::activity::relevant(&summary) {
+                        kept.push(summary);
+                    }
+                }
+            }
+            (digest, kept)
+        })
+        .context("starting the collector")?;
+    let mut batch: Vec<Finished> = Vec::with_capacity(COLLECT_BATCH);
+    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
+    let end = pipeline.run(
+        source,
+        &mut |f, p, o| {
+            namer.borrow_mut().on_packet(f, p, o);
+            f.ext.media.observe(p, o.dir);
+        },
+        &mut |mut f, reason| {
+            namer.borrow_mut().settle(&mut f);
+            f.ext.media.finish();
+            batch.push((f, reason));
+            if batch.len() >= COLLECT_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(COLLECT_BATCH));
+                // A send fails only when the collector died; join reports it.
+                let _ = tx.send(full);
+            }
+        },
+    );
+    let _ = tx.send(batch);
+    drop(tx);
+    let (digest, kept) = collector
+        .join()
+        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
+    let events = crate::activity::infer(&kept);
+    let model = Model::build(&digest, &events, zone, redact);
+    Ok((model, end, pipeline.stats()))
+}
+
+/// Flows per batch sent to the collector, and batches in flight (as for the flow writer).
+const COLLECT_BATCH: usize = 256;
+const COLLECT_QUEUE: usize = 16;
+
+/// The body of `onlooker report`: analyse, then write the report to stdout.
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    source: &mut dyn PacketSource,
+    namer: Namer,
+    attributor: Attributor,
+    cfg: PipelineConfig,
+    files: &[PathBuf],
+    format: ReportFormat,
+    zone: &Zone,
+    redact: bool,
+) -> anyhow::Result<(RunEnd, RunStats)> {
+    use anyhow::Context;
+    let (model, end, stats) = analyse(source, namer, attributor, cfg, zone, redact)?;
+    let inputs = Inputs {
+        files: files
+            .iter()
+            .map(|f| {
+                f.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_else(|| f.display().to_string())
+            })
+            .collect(),
+        partial: stats.partial_inputs.clone(),
+    };
+    let text = render(&model, &inputs, format);
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    out.write_all(text.as_bytes())
+        .context("writing the report")?;
+    out.flush().context("writing the report")?;
+    Ok((end, stats))
+}
+
+/// The report in one format.
+pub fn render(model: &Model, inputs: &Inputs, format: ReportFormat) -> String {
+    match format {
+        ReportFormat::Json => json(model, inputs),
+        ReportFormat::Text => Doc::new(Style::Text).report(model, inputs),
+        ReportFormat::Markdown => Doc::new(Style::Markdown).report(model, inputs),
+    }
+}
+
+fn json(model: &Model, inputs: &Inputs) -> String {
+    #[derive(Serialize)]
+    struct Json<'a> {
+        report_version: u32,
+        inputs: &'a Inputs,
+        #[serde(flatten)]
+        model: &'a Model,
+    }
+    let mut s = serde_json::to_string_pretty(&Json {
+        report_version: JSON_VERSION,
+        inputs,
+        model,
+    })
+    .unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    s.push('\n');
+    s
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Style {
+    Text,
+    Markdown,
+}
+
+/// A document being written in one style.
+struct Doc {
+    style: Style,
+    out: String,
+    section: usize,
+}
+
+/// Wrapping at spaces only: host names and addresses contain hyphens and must stay whole
+/// (a word longer than the line is still broken, so no line exceeds the width).
+fn wrap_opts(width: usize) -> textwrap::Options<'static> {
+    textwrap::Options::new(width)
+        .word_separator(textwrap::WordSeparator::AsciiSpace)
+        .word_splitter(textwrap::WordSplitter::NoHyphenation)
+}
+
+fn md_escape(s: &str) -> String {
+    s.replace('|', "\\|")
+        .replace('*', "\\*")
+        .replace('_', "\\_")
+}
+
+fn ids(ids: &[u64]) -> String {
+    ids.iter()
+        .map(u64::to_string)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Doc {
+    fn new(style: Style) -> Self {
+        Self {
+            style,
+            out: String::new(),
+            section: 0,
+        }
+    }
+
+    fn line(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.out.push('\n');
+    }
+
+    fn blank(&mut self) {
+        if !self.out.ends_with("\n\n") && !self.out.is_empty() {
+            self.out.push('\n');
+        }
+    }
+
+    fn title(&mut self, s: &str) {
+        match self.style {
+            Style::Text => {
+                self.line(s);
+                self.line(&"=".repeat(s.chars().count().min(TEXT_WIDTH)));
+            }
+            Style::Markdown => self.line(&format!("# {s}")),
+        }
+        self.blank();
+    }
+
+    fn heading(&mut self, s: &str) {
+        self.section += 1;
+        self.blank();
+        let h = format!("{}. {s}", self.section);
+        match self.style {
+            Style::Text => {
+                self.line(&h);
+                self.line(&"-".repeat(h.chars().count()));
+            }
+            Style::Markdown => self.line(&format!("## {h}")),
+        }
+        self.blank();
+    }
+
+    fn sub(&mut self, s: &str) {
+        self.blank();
+        match self.style {
+            Style::Text => self.line(&format!("{s}:")),
+            Style::Markdown => self.line(&format!("### {s}")),
+        }
+        self.blank();
+    }
+
+    /// A paragraph, wrapped in text.
+    fn para(&mut self, s: &str) {
+        match self.style {
+            Style::Text => {
+                for l in textwrap::wrap(s, wrap_opts(TEXT_WIDTH)) {
+                    self.line(&l);
+                }
+            }
+            Style::Markdown => self.line(&md_escape(s)),
+        }
+        self.blank();
+    }
+
+    /// A list item (wrapped with a hanging indent in text).
+    fn item(&mut self, s: &str) {
+        match self.style {
+            Style::Text => {
+                let opts = wrap_opts(TEXT_WIDTH)
+                    .initial_indent("  * ")
+                    .subsequent_indent("    ");
+                for l in textwrap::wrap(s, opts) {
+                    self.line(&l);
+                }
+            }
+            Style::Markdown => self.line(&format!("- {}", md_escape(s))),
+        }
+    }
+
+    /// A table. In text, every column but the last is cut to `caps[i]` characters and the last
+    /// wraps in what remains of the width.
+    fn table(&mut self, head: &[&str], rows: &[Vec<String>], caps: &[usize]) {
+        if rows.is_empty() {
+            return;
+        }
+        match self.style {
+            Style::Markdown => {
+                self.line(&format!("| {} |", head.join(" | ")));
+                self.line(&format!(
+                    "|{}|",
+                    head.iter().map(|_| "---").collect::<Vec<_>>().join("|")
+                ));
+                for r in rows {
+                    let cells: Vec<String> = r.iter().map(|c| md_escape(c)).collect();
+                    self.line(&format!("| {} |", cells.join(" | ")));
+                }
+            }
+            Style::Text => {
+                let n = head.len();
+                let cut = |s: &str, w: usize| -> String {
+                    if s.chars().count() <= w {
+                        s.to_string()
+                    } else {
+                        let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+                        t.push('~');
+                        t
+                    }
+                };
+                let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
+                for r in rows {
+                    for (i, c) in r.iter().enumerate().take(n.saturating_sub(1)) {
+                        let cap = caps.get(i).copied().unwrap_or(24);
+                        if let Some(w) = widths.get_mut(i) {
+                            *w = (*w).max(c.chars().count().min(cap));
+                        }
+                    }
+                }
+                let lead: usize = widths.iter().take(n.saturating_sub(1)).map(|w| w + 2).sum();
+                let last_w = TEXT_WIDTH.saturating_sub(lead + 2).max(16);
+                let fmt_row = |cells: &[String]| -> Vec<String> {
+                    let mut prefix = String::from("  ");
+                    for (i, w) in widths.iter().enumerate().take(n.saturating_sub(1)) {
+                        let c = cells.get(i).map(String::as_str).unwrap_or("");
+                        prefix.push_str(&format!("{:<w$}  ", cut(c, *w), w = *w));
+                    }
+                    let last = cells
+                        .get(n.saturating_sub(1))
+                        .map(String::as_str)
+                        .unwrap_or("");
+                    let wrapped = textwrap::wrap(last, wrap_opts(last_w));
+                    let mut out = Vec::new();
+                    for (k, l) in wrapped.iter().enumerate() {
+                        if k == 0 {
+                            out.push(format!("{prefix}{l}").trim_end().to_string());
+                        } else {
+                            out.push(format!("{}{l}", " ".repeat(lead + 2)));
+                        }
+                    }
+                    if out.is_empty() {
+                        out.push(prefix.trim_end().to_string());
+                    }
+                    out
+                };
+                let head_cells: Vec<String> = head.iter().map(|h| h.to_string()).collect();
+                for l in fmt_row(&head_cells) {
+                    self.line(&l);
+                }
+                for r in rows {
+                    for l in fmt_row(r) {
+                        self.line(&l);
+                    }
+                }
+            }
+        }
+        self.blank();
+    }
+
+    fn evidence(f: &Finding) -> String {
+        let mut parts = Vec::new();
+        if !f.events.is_empty() {
+            parts.push(format!(
+                "event{} {}",
+                if f.events.len() == 1 { "" } else { "s" },
+                ids(&f.events)
+            ));
+        }
+        if !f.flows.is_empty() {
+            parts.push(format!(
+                "{} flow{}",
+                f.flows.len(),
+                if f.flows.len() == 1 { "" } else { "s" }
+            ));
+        }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", parts.join("; "))
+        }
+    }
+
+    fn report(mut self, m: &Model, inputs: &Inputs) -> String {
+        self.title("What an observer on the path learned");
+        self.header(m, inputs);
+        self.headline(m);
+        self.services(m);
+        self.rhythm(m);
+        self.calls(m);
+        self.messages(m);
+        self.media(m);
+        self.destinations(m);
+        self.leaks(m);
+        self.mitigations(m);
+        self.all_findings(m);
+        while self.out.ends_with("\n\n") {
+            self.out.pop();
+        }
+        self.out
+    }
+
+    fn header(&mut self, m: &Model, inputs: &Inputs) {
+        let zone_src = match m.zone.source.as_str() {
+            "--tz" => "chosen with --tz".to_string(),
+            "TZ" => "this machine's zone, from the TZ variable".to_string(),
+            "/etc/localtime" => "this machine's zone, from /etc/localtime".to_string(),
+            _ => "no zone is configured on this machine, so UTC".to_string(),
+        };
+        let c = &m.capture;
+        let covers = match &c.span {
+            Some(s) => format!("{s} ({})", words::duration(c.duration_secs)),
+            None => "no packets".to_string(),
+        };
+        self.item(&format!("Captures: {}", inputs.files.join(", ")));
+        self.item(&format!(
+            "Covers: {covers}; {} flows, {} activities inferred",
+            c.flows, c.events
+        ));
+        self.item(&format!(
+            "Times are in {} ({zone_src}); capture files record no time zone, use --tz to choose \
+             one.",
+            m.zone.name
+        ));
+        if m.redacted {
+            self.item(
+                "Redacted for sharing: addresses of this side are shown as device-N and those of \
+                 direct call peers as peer-N; local host names are left out. Networks and \
+                 countries are kept.",
+            );
+        }
+        for p in &inputs.partial {
+            self.item(&format!("Partial input (read up to the damage): {p}"));
+        }
+        self.item(
+            "Everything below comes from metadata alone (addresses, timing, sizes, names sent in \
+             the clear); no content was decrypted.",
+        );
+        self.blank();
+        if !m.messaging_traffic {
+            self.para(
+                "No messaging traffic was seen: no flow of a messaging service carried chat, \
+                 media or calls, and no messaging activity was inferred. What else the traffic \
+                 leaked follows.",
+            );
+        }
+    }
+
+    fn headline(&mut self, m: &Model) {
+        self.heading("Headline");
+        if m.headline.is_empty() {
+            self.para("Nothing revealing was found.");
+            return;
+        }
+        for f in &m.headline {
+            self.item(&format!("{}{}", f.sentence, Self::evidence(f)));
+        }
+        self.blank();
+    }
+
+    fn services(&mut self, m: &Model) {
+        self.heading("Services seen");
+        if m.services.is_empty() {
+            self.para("No flow was named as a service.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = m
+            .services
+            .iter()
+            .map(|s| {
+                vec![
+                    if s.kind == "company" {
+                        format!("{} (company)", s.service)
+                    } else {
+                        s.service.clone()
+                    },
+                    s.first.clone(),
+                    s.last.clone(),
+                    if s.active_secs > 0.0 {
+                        words::duration(s.active_secs)
+                    } else {
+                        "-".into()
+                    },
+                    words::bytes(s.bytes_up + s.bytes_down),
+                    s.flows.to_string(),
+                    s.recognised_by.join(", "),
+                ]
+            })
+            .collect();
+        self.table(
+            &[
+                "service",
+                "first",
+                "last",
+                "active",
+                "volume",
+                "flows",
+                "recognised by",
+            ],
+            &rows,
+            &[22, 9, 9, 10, 8, 5],
+        );
+        self.para(
+            "Active time is the time covered by online sessions (calls, messages and media less \
+             than 5 minutes apart). \"(company)\": only the network of the company behind the \
+             servers is known, not which of its apps.",
+        );
+    }
+
+    fn rhythm(&mut self, m: &Model) {
+        self.heading("Rhythm");
+        let r = &m.rhythm;
+        if r.sessions.is_empty() {
+            self.para("No online session: no calls, messages or media were inferred.");
+        } else {
+            self.sub("Online sessions");
+            let rows: Vec<Vec<String>> = r
+                .sessions
+                .iter()
+                .map(|s| {
+                    vec![
+                        s.span.clone(),
+                        words::duration(s.duration_secs),
+                        s.service.clone(),
+                        format!("event {}", s.event),
+                    ]
+                })
+                .collect();
+            self.table(
+                &["when", "length", "service", "evidence"],
+                &rows,
+                &[24, 10, 20],
+            );
+        }
+        let total: u64 = r.by_hour.iter().sum();
+        if total > 0 {
+            self.sub(&format!("Activity by hour of day ({})", m.zone.name));
+            let max = r.by_hour.iter().copied().max().unwrap_or(1).max(1);
+            let rows: Vec<Vec<String>> = r
+                .by_hour
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(h, n)| {
+                    let bar = "#".repeat(((*n as f64 / max as f64) * 50.0).ceil() as usize);
+                    vec![format!("{h:02}:00"), n.to_string(), bar]
+                })
+                .collect();
+            self.table(&["hour", "activities", ""], &rows, &[5, 10]);
+        }
+        if r.days_shown {
+            self.sub("First and last activity of each day (wake and sleep hints)");
+            let rows: Vec<Vec<String>> = r
+                .days
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.date.clone(),
+                        d.first.clone(),
+                        d.last.clone(),
+                        d.activities.to_string(),
+                    ]
+                })
+                .collect();
+            self.table(&["day", "first", "last", "activities"], &rows, &[16, 6, 6]);
+        } else {
+            self.para(&format!(
+                "First and last activity per day (wake and sleep hints) are shown for captures \
+                 of {} or more; this one covers {}.",
+                words::duration(crate::observer::DAYS_MIN_SPAN_SECS),
+                words::duration(m.capture.duration_secs)
+            ));
+        }
+    }
+
+    fn calls(&mut self, m: &Model) {
+        self.heading("Calls");
+        if m.calls.is_empty() {
+            self.para("No call or call attempt was seen.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = m
+            .calls
+            .iter()
+            .map(|c| {
+                let place = words::place(c.city.as_deref(), c.country.as_deref());
+                vec![
+                    c.start.clone(),
+                    if c.kind == "call_attempt" {
+                        format!("({})", words::duration(c.duration_secs))
+                    } else {
+                        words::duration(c.duration_secs)
+                    },
+                    c.service.clone().unwrap_or_else(|| "?".into()),
+                    if c.kind == "call_attempt" {
+                        "attempt".into()
+                    } else {
+                        c.media.to_string()
+                    },
+                    c.path.to_string(),
+                    c.peer_ip.clone().unwrap_or_else(|| "-".into()),
+                    format!(
+                        "{}{}; event {}",
+                        c.network
+                            .clone()
+                            .unwrap_or_else(|| "network unknown".into()),
+                        place.map(|p| format!(", {p}")).unwrap_or_default(),
+                        c.event
+                    ),
+                ]
+            })
+            .collect();
+        self.table(
+            &[
+                "start",
+                "length",
+                "service",
+                "media",
+                "path",
+                "relay or peer",
+                "network, place",
+            ],
+            &rows,
+            &[9, 8, 12, 7, 7, 24],
+        );
+        self.para(
+            "\"relay\": through the service's servers (the observer sees the relay, not the \
+             peer); \"direct\": peer to peer, so the observer (and the peer) see each other's \
+             address. An attempt's length is its signalling, not a conversation.",
+        );
+    }
+
+    fn messages(&mut self, m: &Model) {
+        self.heading("Messages");
+        let msg = &m.messages;
+        if msg.per_service.is_empty() {
+            self.para("No message was seen.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = msg
+            .per_service
+            .iter()
+            .map(|s| {
+                vec![
+                    s.service.clone(),
+                    s.sent.to_string(),
+                    s.received.to_string(),
+                    s.conversations.to_string(),
+                    s.span.clone(),
+                ]
+            })
+            .collect();
+        self.table(
+            &["service", "sent", "received", "conversations", "when"],
+            &rows,
+            &[20, 5, 8, 13],
+        );
+        self.sub("Per hour");
+        let rows: Vec<Vec<String>> = msg
+            .per_hour
+            .iter()
+            .map(|h| {
+                vec![
+                    h.hour.clone(),
+                    h.service.clone(),
+                    h.sent.to_string(),
+                    h.received.to_string(),
+                ]
+            })
+            .collect();
+        self.table(
+            &["hour", "service", "sent", "received"],
+            &rows,
+            &[10, 20, 5],
+        );
+        if msg.conversations.is_empty() {
+            self.para(
+                "No back-and-forth conversation (messages both ways less than 3 minutes apart).",
+            );
+        } else {
+            self.sub("Conversations (messages both ways, less than 3 minutes apart)");
+            let rows: Vec<Vec<String>> = msg
+                .conversations
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.span.clone(),
+                        c.service.clone(),
+                        c.sent.to_string(),
+                        c.received.to_string(),
+                        c.turns.to_string(),
+                        format!("events {}", ids(&c.events)),
+                    ]
+                })
+                .collect();
+            self.table(
+                &["when", "service", "sent", "received", "turns", "evidence"],
+                &rows,
+                &[24, 16, 5, 8, 5],
+            );
+        }
+        self.para(
+            "A message is an exchange of records on the chat connection led by one of message \
+             size; its size bounds the text's length, never its content.",
+        );
+    }
+
+    fn media(&mut self, m: &Model) {
+        self.heading("Media");
+        if m.media.is_empty() {
+            self.para("No media transfer was seen.");
+            return;
+        }
+        let rows: Vec<Vec<String>> = m
+            .media
+            .iter()
+            .map(|x| {
+                vec![
+                    x.start.clone(),
+                    x.service.clone().unwrap_or_else(|| "?".into()),
+                    if x.direction == "upload" {
+                        "sent".into()
+                    } else {
+                        "received".into()
+                    },
+                    words::bytes(x.bytes),
+                    format!("{} (from its size); event {}", x.likely, x.event),
+                ]
+            })
+            .collect();
+        self.table(
+            &["start", "service", "direction", "size", "likely kind"],
+            &rows,
+            &[9, 16, 9, 9],
+        );
+    }
+
+    fn destinations(&mut self, m: &Model) {
+        self.heading("Where the traffic goes");
+        if m.destinations.is_empty() {
+            self.para("No country or network is known for any flow (no IP metadata).");
+            return;
+        }
+        for d in &m.destinations {
+            let countries: Vec<String> = d
+                .countries
+                .iter()
+                .map(|c| format!("{} ({})", c.name, words::bytes(c.bytes)))
+                .collect();
+            let networks: Vec<String> = d
+                .networks
+                .iter()
+                .map(|n| format!("{} ({})", n.network, words::bytes(n.bytes)))
+                .collect();
+            self.item(&format!(
+                "{}: {}; networks: {}",
+                d.service,
+                if countries.is_empty() {
+                    "country unknown".to_string()
+                } else {
+                    countries.join(", ")
+                },
+                if networks.is_empty() {
+                    "unknown".to_string()
+                } else {
+                    networks.join(", ")
+                }
+            ));
+        }
+        self.blank();
+        self.para(
+            "Volumes are the bytes of the service's flows to each country and network (DNS \
+             lookups excluded: they go to the resolver).",
+        );
+    }
+
+    fn name_rows(list: &crate::observer::NameList) -> Vec<Vec<String>> {
+        list.names
+            .iter()
+            .take(NAMES_LISTED)
+            .map(|n| {
+                vec![
+                    n.name.clone(),
+                    n.service.clone().unwrap_or_else(|| "-".into()),
+                    format!("{}{}", n.flows, if n.quic { " (QUIC)" } else { "" }),
+                ]
+            })
+            .collect()
+    }
+
+    fn names_note(&mut self, list: &crate::observer::NameList) {
+        let mut notes = Vec::new();
+        if list.names.len() > NAMES_LISTED {
+            notes.push(format!(
+                "{} more in the JSON report",
+                list.names.len() - NAMES_LISTED
+            ));
+        }
+        if list.hidden > 0 {
+            notes.push(format!("{} local names hidden by --redact", list.hidden));
+        }
+        if list.dropped_flows > 0 {
+            notes.push(format!(
+                "{} flows with further names beyond the {} kept",
+                list.dropped_flows,
+                crate::observer::digest::MAX_NAMES
+            ));
+        }
+        if !notes.is_empty() {
+            self.para(&format!("({})", notes.join("; ")));
+        }
+    }
+
+    fn leaks(&mut self, m: &Model) {
+        self.heading("What else leaks");
+        let l = &m.leaks;
+        self.sub(&format!("Names in clear DNS ({})", l.dns.total));
+        if l.dns.names.is_empty() {
+            self.para("None seen.");
+        } else {
+            self.table(
+                &["name", "service", "flows"],
+                &Self::name_rows(&l.dns),
+                &[48, 20],
+            );
+        }
+        self.names_note(&l.dns);
+        if l.encrypted_dns_flows > 0 {
+            self.para(&format!(
+                "Encrypted DNS was also used: {} flows (DNS over TLS/QUIC, or DNS over HTTPS to a \
+                 known resolver), whose names the observer cannot read.",
+                l.encrypted_dns_flows
+            ));
+        }
+        if l.local_names.total > 0 {
+            self.sub(&format!(
+                "Names on the local network, mDNS/LLMNR ({})",
+                l.local_names.total
+            ));
+            if !l.local_names.names.is_empty() {
+                self.table(
+                    &["name", "service", "flows"],
+                    &Self::name_rows(&l.local_names),
+                    &[48, 20],
+                );
+            }
+            self.names_note(&l.local_names);
+        }
+        self.sub(&format!(
+            "Server names in clear TLS/QUIC handshakes ({})",
+            l.tls.total
+        ));
+        if l.tls.names.is_empty() {
+            self.para("None seen.");
+        } else {
+            self.table(
+                &["name", "service", "flows"],
+                &Self::name_rows(&l.tls),
+                &[48, 20],
+            );
+        }
+        self.names_note(&l.tls);
+        if l.ech.total == 0 {
+            self.para("Encrypted Client Hello: not used by any handshake seen.");
+        } else {
+            self.para(&format!(
+                "Encrypted Client Hello: {} handshake name(s) hid the real server behind a cover \
+                 name: {}.",
+                l.ech.total,
+                l.ech
+                    .names
+                    .iter()
+                    .take(NAMES_LISTED)
+                    .map(|n| n.name.clone())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+        }
+        self.sub("IP exposure of direct calls");
+        if l.direct_peers.is_empty() {
+            self.para("No direct call: the peers' addresses were not exposed.");
+        } else {
+            let rows: Vec<Vec<String>> = l
+                .direct_peers
+                .iter()
+                .map(|p| {
+                    vec![
+                        p.service.clone().unwrap_or_else(|| "?".into()),
+                        p.ip.clone().unwrap_or_else(|| "-".into()),
+                        p.network.clone().unwrap_or_else(|| "-".into()),
+                        format!(
+                            "{}; event {}",
+                            words::place(p.city.as_deref(), p.country.as_deref())
+                                .unwrap_or_else(|| "-".into()),
+                            p.event
+                        ),
+                    ]
+                })
+                .collect();
+            self.table(
+                &["service", "peer", "network", "place"],
+                &rows,
+                &[16, 24, 30],
+            );
+        }
+        self.sub("Suspected probing");
+        if l.probing.is_empty() {
+            self.para("None reported by the activity model.");
+        } else {
+            let rows: Vec<Vec<String>> = l
+                .probing
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.start.clone(),
+                        o.service.clone().unwrap_or_else(|| "?".into()),
+                        format!("{} (event {})", o.evidence, o.event),
+                    ]
+                })
+                .collect();
+            self.table(&["start", "service", "evidence"], &rows, &[9, 16]);
+        }
+        let others: Vec<_> = m
+            .other_activities
+            .iter()
+            .filter(|o| !o.kind.contains("prob"))
+            .collect();
+        if !others.is_empty() {
+            self.sub("Other activities");
+            let rows: Vec<Vec<String>> = others
+                .iter()
+                .map(|o| {
+                    vec![
+                        o.start.clone(),
+                        words::kind(&o.kind),
+                        o.service.clone().unwrap_or_else(|| "?".into()),
+                        format!("{} (event {})", o.evidence, o.event),
+                    ]
+                })
+                .collect();
+            self.table(
+                &["start", "activity", "service", "evidence"],
+                &rows,
+                &[9, 20, 16],
+            );
+        }
+        self.sub("Device hints (guesses)");
+        if l.device_hints.is_empty() {
+            self.para("None: no client packet carried a TTL or SYN to read.");
+        } else {
+            let rows: Vec<Vec<String>> = l
+                .device_hints
+                .iter()
+                .map(|h| {
+                    vec![
+                        h.client.clone(),
+                        h.flows.to_string(),
+                        format!("{}: {}", h.guess, h.basis),
+                    ]
+                })
+                .collect();
+            self.table(&["device", "flows", "guess and basis"], &rows, &[24, 6]);
+            self.para(
+                "Operating-system guesses follow p0f's published approach (initial IP TTL, SYN \
+                 option order); they are guesses, and a NAT or VPN can change what they read.",
+            );
+        }
+    }
+
+    fn mitigations(&mut self, m: &Model) {
+        self.heading("What would have hidden it");
+        if m.mitigations.is_empty() {
+            self.para("Nothing to hide was found.");
+            return;
+        }
+        for x in &m.mitigations {
+            let nums: Vec<u64> = x.findings.iter().map(|i| *i as u64 + 1).collect();
+            self.item(&format!(
+                "{} (findings {}): {}",
+                x.title,
+                ids(&nums),
+                x.text
+            ));
+        }
+        self.blank();
+    }
+
+    fn all_findings(&mut self, m: &Model) {
+        self.heading("All findings, most revealing first, with their evidence");
+        for (i, f) in m.findings.iter().enumerate() {
+            let mut s = format!("[{}] {} (score {:.2})", i + 1, f.sentence, f.score);
+            if !f.events.is_empty() {
+                s.push_str(&format!(" Events: {}.", ids(&f.events)));
+            }
+            if !f.flows.is_empty() {
+                let shown: Vec<String> = f.flows.iter().take(FLOWS_LISTED).cloned().collect();
+                let more = f.flows.len().saturating_sub(FLOWS_LISTED);
+                s.push_str(&format!(
+                    " Flows: {}{}.",
+                    shown.join("; "),
+                    if more > 0 {
+                        format!("; and {more} more")
+                    } else {
+                        String::new()
+                    }
+                ));
+            }
+            self.item(&s);
+        }
+        self.blank();
+    }
+}
