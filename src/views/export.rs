@@ -20,7 +20,7 @@ pub enum Format {
 }
 
 /// One flow as exported.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct FlowRecord {
     pub proto: String,
     pub client: String,

@@ -974,6 +974,7 @@ mod tests {
             as_org: None,
             country: country.map(str::to_string),
             city: None,
+            ..Default::default()
         }
     }
 
@@ -990,6 +991,7 @@ mod tests {
             flows: flows.into_iter().map(Arc::new).collect(),
             events: Vec::new(),
             findings: Vec::new(),
+            flows_dropped: 0,
             speed: Speed::X1,
             paused: false,
             finished: false,

@@ -259,6 +259,7 @@ mod tests {
             as_org: Some("Meta Platforms".into()),
             country: None,
             city: None,
+            ..Default::default()
         };
         r.service = Some(service.into());
         r.service_role = Some(role);
