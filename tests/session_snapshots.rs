@@ -171,3 +171,39 @@ fn the_walk_over_touched_flows_visits_exactly_those() {
     table.for_each_touched_since_mut(None, |_| all += 1);
     assert_eq!(all, table.len());
 }
+
+#[test]
+fn flows_beyond_the_naming_budget_are_shown_at_once_and_named_later() {
+    let n = onlooker::session::NAME_BUDGET + 2_000;
+    let mut s = onlooker::scenario::Scenario::new(3);
+    let base = 1_772_571_480i64 * Timestamp::NANOS_PER_SEC;
+    let server: std::net::SocketAddr = "157.240.21.60:4000".parse().unwrap();
+    for i in 0..n {
+        let i = i as u32;
+        let client = std::net::SocketAddr::new(
+            std::net::IpAddr::V4(std::net::Ipv4Addr::from(0x0a00_0000 + (i / 40_000))),
+            (20_000 + i % 40_000) as u16,
+        );
+        s.udp(
+            Timestamp(base + i64::from(i) * 1_000_000),
+            client,
+            server,
+            &[0x17; 40],
+        );
+    }
+    let frames = s.into_frames();
+    let (mut a, _) = analysed(&frames);
+    let first = a.snapshot(false);
+    assert_eq!(first.flows.len(), n, "every open flow is shown at once");
+    let named = |s: &Snapshot| s.flows.iter().filter(|f| f.asn.is_some()).count();
+    assert_eq!(named(&first), onlooker::session::NAME_BUDGET);
+    let second = a.snapshot(false);
+    assert_eq!(second.flows.len(), n);
+    assert_eq!(named(&second), n, "the rest are named by the next refresh");
+    assert!(
+        second
+            .flows
+            .windows(2)
+            .all(|w| w[0].first_ts <= w[1].first_ts)
+    );
+}

@@ -25,7 +25,7 @@ mod engine;
 mod store;
 
 pub use engine::BUILD_SHARE;
-pub use store::{Analysis, MAX_FINISHED_RECORDS, OPEN, PUBLISH_INTERVAL};
+pub use store::{Analysis, MAX_FINISHED_RECORDS, NAME_BUDGET, OPEN, PUBLISH_INTERVAL};
 
 use std::path::PathBuf;
 use std::sync::Arc;

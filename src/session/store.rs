@@ -33,6 +33,13 @@ pub const MAX_FINISHED_RECORDS: usize = 100_000;
 /// second, so publishing more often would build snapshots nobody sees.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 
+/// Open flows named per refresh at most. Naming a record (deciding the service, geo lookups,
+/// strings) costs 5 µs on an idle core and up to 15 µs on a loaded one (`examples/snapshot-cost`),
+/// so 10,000 keep one refresh near 50 ms however many flows appeared at once (the time within
+/// which the dashboard must answer a key); the others are shown with their addresses and
+/// counters only and named in the next refreshes, newest first.
+pub const NAME_BUDGET: usize = 10_000;
+
 /// `end_reason` of a flow still open in a snapshot (finished flows carry the reasons of
 /// `flow::EndReason`).
 pub const OPEN: &str = "open";
@@ -130,7 +137,8 @@ fn open_order(flow: &Flow<FlowNaming>) -> OpenOrder {
 #[derive(Default)]
 pub struct Open {
     by_order: BTreeMap<OpenOrder, OpenEntry>,
-    index: FxHashMap<FlowKey, OpenOrder>,
+    /// Each open flow's place and the packet count its record shows.
+    index: FxHashMap<FlowKey, (OpenOrder, u64)>,
     /// The table's clock at the previous refresh.
     since: Option<Timestamp>,
     /// A flow the activity model keeps ended since the previous refresh.
@@ -156,35 +164,57 @@ impl Open {
     ) -> Refreshed {
         let mut changed = std::mem::take(&mut self.relevant_ended);
         let mut rebuilt = 0usize;
+        let mut over_budget = false;
         let since = self.since;
-        self.since = table.now();
+        let now = table.now();
         let Self {
             by_order, index, ..
         } = self;
         table.for_each_touched_since_mut(since, |flow| {
             let order = open_order(flow);
             let packets = flow.packets();
-            if let Some(old) = index.get(&flow.key).copied() {
-                if old == order && by_order.get(&old).is_some_and(|e| e.packets == packets) {
+            if let Some((old, cached)) = index.get(&flow.key).copied() {
+                if old == order && cached == packets {
+                    return;
+                }
+                if old == order && cached == u64::MAX && rebuilt >= NAME_BUDGET {
+                    // Shown unnamed already, still waiting for its turn.
+                    over_budget = true;
                     return;
                 }
                 if let Some(e) = by_order.remove(&old) {
                     changed |= e.summary.is_some();
                 }
             }
-            let (record, summary) = open_view(flow, namer, attributor);
-            changed |= summary.is_some();
-            rebuilt += 1;
-            by_order.insert(
-                order,
+            let entry = if rebuilt < NAME_BUDGET {
+                let (record, summary) = open_view(flow, namer, attributor);
+                changed |= summary.is_some();
+                rebuilt += 1;
                 OpenEntry {
                     packets,
                     record: Arc::new(record),
                     summary: summary.map(Box::new),
-                },
-            );
-            index.insert(flow.key, order);
+                }
+            } else {
+                // Over the budget: addresses and counters now, the name at a later refresh
+                // (a packet count no flow has makes it rebuilt then).
+                over_budget = true;
+                let mut record = FlowRecord::from_flow(flow, EndReason::EndOfInput);
+                record.end_reason = OPEN;
+                OpenEntry {
+                    packets: u64::MAX,
+                    record: Arc::new(record),
+                    summary: None,
+                }
+            };
+            index.insert(flow.key, (order, entry.packets));
+            by_order.insert(order, entry);
         });
+        // With flows left unnamed, the next refresh walks the same stretch again (the flows
+        // named already are skipped at the cost of a lookup).
+        if !over_budget {
+            self.since = now;
+        }
         Refreshed {
             activity_changed: changed,
             rebuilt,
@@ -193,7 +223,7 @@ impl Open {
 
     /// A flow ended: it leaves the open ones.
     pub fn ended(&mut self, key: &FlowKey) {
-        if let Some(order) = self.index.remove(key) {
+        if let Some((order, _)) = self.index.remove(key) {
             if let Some(e) = self.by_order.remove(&order) {
                 self.relevant_ended |= e.summary.is_some();
             }
