@@ -156,3 +156,16 @@ fn sigterm_restores_the_terminal() {
     assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
     assert!(!t.alternate_screen());
 }
+
+#[test]
+fn replay_of_a_missing_file_fails_before_opening_the_terminal() {
+    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .args(["replay", "/nonexistent/none.pcap"])
+        .output()
+        .expect("running onlooker");
+    assert_eq!(out.status.code(), Some(4), "bad input exit code");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("none.pcap"), "{err}");
+    // No escape sequences: the alternate screen was never entered.
+    assert!(!out.stdout.contains(&0x1b), "stdout: {:?}", out.stdout);
+}

@@ -46,6 +46,9 @@ pub const FRAME_MS: u64 = 100;
 /// key is answered and drawn as soon as it arrives).
 const INPUT_POLL_MS: u64 = 25;
 
+/// How long quitting waits for the session's final snapshot before ending it anyway.
+const FINAL_WAIT_MS: u64 = 1000;
+
 /// Replay speed on the command line.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum SpeedArg {
@@ -209,6 +212,13 @@ fn run(
         .context("starting the dashboard's runtime")?;
     let result = rt.block_on(ui(&handle, no_color));
     on_quit();
+    // The session flushes open flows into a last snapshot when asked to stop: give it a moment
+    // so the closing line counts them (a long replay's rest is not read: quitting stays quick).
+    handle.send(crate::session::Control::Stop);
+    let asked = std::time::Instant::now();
+    while !handle.latest().finished && asked.elapsed() < Duration::from_millis(FINAL_WAIT_MS) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let last = handle.latest();
     handle.stop();
     let last = match result {
