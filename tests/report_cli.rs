@@ -258,3 +258,22 @@ fn the_json_report_has_the_documented_fields() {
     let h = j["headline"].as_array().unwrap().len();
     assert!((1..=7).contains(&h), "headline of {h}");
 }
+
+#[test]
+fn device_hints_guess_the_phones_of_the_corpus() {
+    // ndpi/android.pcap and ndpi/iphone.pcap are named after the phone that made them.
+    for (rel, want) in [
+        ("ndpi/android.pcap", "Linux or Android"),
+        ("ndpi/iphone.pcap", "macOS or iOS"),
+    ] {
+        let Some(file) = capture(rel) else {
+            common::skip("device_hints_guess_the_phones_of_the_corpus");
+            return;
+        };
+        let j = json(&file, &[]);
+        let top = &j["leaks"]["device_hints"][0];
+        let guess = top["guess"].as_str().unwrap_or_default();
+        assert_eq!(guess, format!("probably {want}"), "{rel}: {top}");
+        assert_eq!(top["initial_ttl"], 64, "{rel}");
+    }
+}

@@ -1331,3 +1331,24 @@ proptest! {
         prop_assert_eq!(q.payload_len as usize, payload.len());
     }
 }
+
+#[test]
+fn syn_options_are_read_in_order_and_malformed_ones_stop_the_walk() {
+    use crate::decode::SynOptions;
+    // macOS/iOS layout (p0f v3 p0f.fp): mss,nop,ws,nop,nop,ts,sok,eol.
+    let mac = [
+        2, 4, 0x05, 0xb4, 1, 3, 3, 6, 1, 1, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 4, 2, 0, 0,
+    ];
+    let o = SynOptions::parse(&mac);
+    assert_eq!(o.layout(), "mss,nop,ws,nop,nop,ts,sok,eol");
+    assert_eq!((o.mss, o.wscale), (Some(1460), Some(6)));
+    // A length running past the end, a zero length, and nothing at all.
+    assert_eq!(SynOptions::parse(&[2, 4, 5]).layout(), "mss");
+    assert_eq!(SynOptions::parse(&[3, 0, 1, 1]).layout(), "ws");
+    assert_eq!(SynOptions::parse(&[]).layout(), "");
+    // More options than are kept: the walk stops at the cap.
+    assert_eq!(
+        usize::from(SynOptions::parse(&[1; 40]).count),
+        SynOptions::MAX_KINDS
+    );
+}

@@ -78,8 +78,13 @@ fn family_of_layout(layout: &str) -> Option<&'static str> {
 
 /// The hint for one client; `None` when it sent nothing to read a hint from.
 pub fn hint(client: String, agg: &ClientAgg) -> Option<DeviceHint> {
-    let ttl = agg
-        .ttl
+    // The TTL of SYNs when there are any: other packets may carry a TTL their protocol sets.
+    let ttls = if agg.syn_ttl.is_empty() {
+        &agg.ttl
+    } else {
+        &agg.syn_ttl
+    };
+    let ttl = ttls
         .iter()
         .max_by(|a, b| a.1.cmp(b.1).then(b.0.cmp(a.0)))
         .map(|(t, _)| *t);

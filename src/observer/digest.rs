@@ -84,6 +84,10 @@ pub struct ClientAgg {
     pub flows: u64,
     /// TTL of its flows' first packets → flows.
     pub ttl: BTreeMap<u8, u64>,
+    /// The same for flows opened with a TCP SYN: the stack's default TTL, whereas other
+    /// packets may carry one their protocol or program sets (Apple's resolver sends unicast
+    /// DNS at 255, as ndpi/iphone.pcap shows, while its SYNs start at 64).
+    pub syn_ttl: BTreeMap<u8, u64>,
     /// SYN (window, options layout, MSS, window scale) → flows.
     pub syn: BTreeMap<SynSig, u64>,
     /// Flows whose SYN or first packet was read, as evidence.
@@ -222,7 +226,13 @@ impl Digest {
             if known || self.clients.len() < MAX_CLIENTS {
                 let c = self.clients.entry(ip).or_default();
                 c.flows += 1;
-                if let Some(ttl) = r.client_ttl {
+                // Packets to multicast and broadcast addresses carry TTLs their protocols fix
+                // (mDNS 255, RFC 6762 §11; SSDP and LLMNR 1 to 4), not the system's default.
+                let unicast = ip_port(&r.server).is_some_and(|(ip, _)| match ip {
+                    IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast()),
+                    IpAddr::V6(v6) => !v6.is_multicast(),
+                });
+                if let (Some(ttl), true) = (r.client_ttl, unicast) {
                     *c.ttl.entry(ttl).or_default() += 1;
                 }
                 if let (Some(window), Some(layout)) = (r.syn_window, &r.syn_options) {
@@ -234,6 +244,9 @@ impl Digest {
                     };
                     if c.syn.contains_key(&sig) || c.syn.len() < MAX_SYN_SIGS {
                         *c.syn.entry(sig).or_default() += 1;
+                    }
+                    if let Some(ttl) = r.client_ttl {
+                        *c.syn_ttl.entry(ttl).or_default() += 1;
                     }
                     if c.examples.len() < MAX_EXAMPLES {
                         c.examples.push(flow_ref());

@@ -737,11 +737,14 @@ impl<'a> Builder<'a> {
                             .as_deref()
                             .map(|ip| format!("direct to a device at {ip}"))
                             .unwrap_or_else(|| "direct to the peer's device".into());
+                        let exposed = match (network.is_some(), place.is_some()) {
+                            (true, true) => "the peer's address, network and place are exposed",
+                            (true, false) => "the peer's address and network are exposed",
+                            (false, true) => "the peer's address and place are exposed",
+                            (false, false) => "the peer's address is exposed",
+                        };
                         (
-                            format!(
-                                "{what}, {}: the peer's address, network and place are exposed.",
-                                where_(&at)
-                            ),
+                            format!("{what}, {}: {exposed}.", where_(&at)),
                             "direct_call",
                             "relay_calls",
                             score::DIRECT_CALL + bonus,
