@@ -1,15 +1,19 @@
 //! Activity inference: what people did, from the timing and volume of their flows.
 //!
 //! Per flow, [`MediaStats`] keeps a few counters updated on every packet in O(1) and bounded
-//! space: media packets each way (UDP payloads that are not STUN), how many of them are large
-//! (video-sized), the longest run of seconds with media flowing both ways, and bulk bursts
-//! (runs of large packets in one direction, split by idle gaps). When flows end, [`infer`]
-//! groups the flows of one call (those sharing a socket or a peer within a call's time) and
-//! turns them and the bulk bursts into [`Event`]s, each with the numbers that decided it.
+//! space: media packets each way (UDP payloads that are not STUN, DTLS or RTCP), receiver
+//! reports, the RTP stream each way, how many packets are large (video-sized), the longest
+//! run of seconds with media flowing both ways, bulk bursts (runs of large packets in one
+//! direction, split by idle gaps), message exchanges, pushes after idle and runs of answered
+//! small records. When flows end, [`infer`] groups the flows of one call (those sharing a
+//! socket of the device within a call's time) and turns them, the bursts, the exchanges, the
+//! pushes and the receipt runs into [`Event`]s, each with the numbers that decided it.
 //!
 //! Thresholds, their values and where they come from are listed in docs/activity-model.md.
-//! Everything runs on packet timestamps. This module must never look at payload bytes beyond
-//! their length and the first byte that tells STUN from media.
+//! Everything runs on packet timestamps, and `infer` is deterministic, so the dashboard may
+//! re-run it on snapshots of open flows. This module must never look at payload bytes beyond
+//! their length and the header fields that tell STUN, DTLS, RTP and RTCP apart (first byte,
+//! STUN cookie and length, RTP SSRC and sequence number), and never keep any of them.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
