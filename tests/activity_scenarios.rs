@@ -63,7 +63,11 @@ fn a_call_of_two_seconds_is_found_from_its_rtp_streams() {
     assert!((c[0].end_ts - at(11.7).as_secs_f64()).abs() < 0.5);
     assert_eq!(c[0].peer_kind, Some("direct"));
     assert_eq!(c[0].peer_ip.as_deref(), Some("203.0.113.9"));
-    assert!(c[0].evidence.contains("RTP streams both ways"), "{}", c[0].evidence);
+    assert!(
+        c[0].evidence.contains("RTP streams both ways"),
+        "{}",
+        c[0].evidence
+    );
 }
 
 #[test]
@@ -85,7 +89,11 @@ fn one_way_media_answered_by_receiver_reports_is_a_call() {
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 1, "{events:#?}");
-    assert!(c[0].evidence.contains("RTCP receiver reports"), "{}", c[0].evidence);
+    assert!(
+        c[0].evidence.contains("RTCP receiver reports"),
+        "{}",
+        c[0].evidence
+    );
 
     // The same at 5 packets/s (a sender in discontinuous transmission, nobody answering).
     let mut s = Scenario::new(4);
@@ -108,7 +116,11 @@ fn a_probe_before_the_ring_is_not_the_call_start_nor_video() {
     let c = calls(&events);
     assert_eq!(c.len(), 1, "{events:#?}");
     assert_eq!(c[0].kind, "voice_call", "{}", c[0].evidence);
-    assert!((c[0].start_ts - at(7.5).as_secs_f64()).abs() < 1.0, "{:?}", c[0]);
+    assert!(
+        (c[0].start_ts - at(7.5).as_secs_f64()).abs() < 1.0,
+        "{:?}",
+        c[0]
+    );
 }
 
 #[test]
@@ -146,11 +158,16 @@ fn silent_receipts_at_one_a_second_are_suspected_probing() {
         .filter(|e| e.kind == "probing_suspected")
         .collect();
     assert_eq!(p.len(), 1, "{events:#?}");
-    assert!(p[0].evidence.contains("40 inbound records"), "{}", p[0].evidence);
+    assert!(
+        p[0].evidence.contains("40 inbound records"),
+        "{}",
+        p[0].evidence
+    );
     assert!(p[0].confidence <= 0.6);
     assert!(
-        !events.iter().any(|e| e.kind == "online_session"
-            && e.start_ts >= at(29.0).as_secs_f64()),
+        !events
+            .iter()
+            .any(|e| e.kind == "online_session" && e.start_ts >= at(29.0).as_secs_f64()),
         "probes are not the user's session: {events:#?}"
     );
 }
@@ -197,7 +214,11 @@ fn a_push_after_idle_is_a_wakeup_and_a_heartbeat_is_not() {
     let w: Vec<_> = events.iter().filter(|e| e.kind == "push_wakeup").collect();
     assert_eq!(w.len(), 1, "{events:#?}");
     assert!(w[0].bytes_in >= 300, "{:?}", w[0]);
-    assert!(w[0].evidence.contains("120 s of silence"), "{}", w[0].evidence);
+    assert!(
+        w[0].evidence.contains("120 s of silence"),
+        "{}",
+        w[0].evidence
+    );
     assert!(w[0].evidence.contains("no app activity followed"));
 }
 

@@ -1,8 +1,8 @@
 //! Activities against the verified labels of the corpus (`expected/labels.tsv`): calls found
 //! (recall), voice and video told apart, start and end within 2 s, call attempts reported as
 //! attempts, calls reported where none was labelled (precision), media transfers with their
-//! direction and size. Prints a per-kind table; asserts the levels reached so far, which are
-//! below the targets for some kinds (see docs/activity-model.md).
+//! direction and size, receipt probing where none happened. Prints a per-kind table; asserts
+//! the levels reached (docs/activity-model.md lists them with the labels still missed).
 
 mod common;
 
@@ -79,6 +79,7 @@ fn events_agree_with_the_verified_labels() {
     let (mut reported_calls, mut false_calls) = (0, 0);
     let (mut media, mut media_found, mut media_size_ok) = (0, 0, 0);
     let (mut msgs, mut msgs_found) = (0, 0);
+    let mut probing = Vec::new();
     let mut notes = Vec::new();
     for (file, labels) in &by_file {
         let events = events_of(&corpus.join("pcap").join(file));
@@ -168,6 +169,10 @@ fn events_agree_with_the_verified_labels() {
                 }
             }
         }
+        // No capture of the corpus holds receipt probing: every report is a false one.
+        for e in events.iter().filter(|e| e.kind == "probing_suspected") {
+            probing.push(format!("{file}: {}", e.evidence));
+        }
         for e in events.iter().filter(|e| is_call(e.kind)) {
             reported_calls += 1;
             if !labels
@@ -214,14 +219,29 @@ fn events_agree_with_the_verified_labels() {
         "message_burst   recall                       {msgs_found}/{msgs} = {:.0}%",
         pct(msgs_found, msgs)
     );
-    for n in &notes {
+    println!(
+        "probing         reported (none labelled)     {}",
+        probing.len()
+    );
+    for n in notes.iter().chain(&probing) {
         println!("  {n}");
     }
     assert!(calls >= 15, "expected the labelled calls, found {calls}");
-    // Levels reached on 2026-11-24 (see docs/activity-model.md); raise them as rules improve.
-    assert!(pct(found, calls) >= 70.0, "call recall fell");
+    // Levels reached on 2026-12-01 (see docs/activity-model.md): a rule that regresses by one
+    // label fails here.
+    assert!(pct(found, calls) >= 95.0, "call recall fell");
+    assert!(pct(kind_ok, found) >= 90.0, "voice/video fell");
+    assert!(pct(times_ok, found) >= 90.0, "call start/end fell");
     assert!(
-        pct(reported_calls - false_calls, reported_calls) >= 50.0,
+        pct(reported_calls - false_calls, reported_calls) >= 95.0,
         "call precision fell"
+    );
+    assert!(pct(attempts_ok, attempts) >= 75.0, "call attempts fell");
+    assert!(pct(media_found, media) >= 80.0, "media recall fell");
+    assert!(pct(media_size_ok, media_found) >= 85.0, "media sizes fell");
+    assert!(pct(msgs_found, msgs) >= 85.0, "message recall fell");
+    assert!(
+        probing.is_empty(),
+        "probing reported where none was labelled"
     );
 }

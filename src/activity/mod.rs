@@ -1,15 +1,19 @@
 //! Activity inference: what people did, from the timing and volume of their flows.
 //!
 //! Per flow, [`MediaStats`] keeps a few counters updated on every packet in O(1) and bounded
-//! space: media packets each way (UDP payloads that are not STUN), how many of them are large
-//! (video-sized), the longest run of seconds with media flowing both ways, and bulk bursts
-//! (runs of large packets in one direction, split by idle gaps). When flows end, [`infer`]
-//! groups the flows of one call (those sharing a socket or a peer within a call's time) and
-//! turns them and the bulk bursts into [`Event`]s, each with the numbers that decided it.
+//! space: media packets each way (UDP payloads that are not STUN, DTLS or RTCP), receiver
+//! reports, the RTP stream each way, how many packets are large (video-sized), the longest
+//! run of seconds with media flowing both ways, bulk bursts (runs of large packets in one
+//! direction, split by idle gaps), message exchanges, pushes after idle and runs of answered
+//! small records. When flows end, [`infer`] groups the flows of one call (those sharing a
+//! socket of the device within a call's time) and turns them, the bursts, the exchanges, the
+//! pushes and the receipt runs into [`Event`]s, each with the numbers that decided it.
 //!
 //! Thresholds, their values and where they come from are listed in docs/activity-model.md.
-//! Everything runs on packet timestamps. This module must never look at payload bytes beyond
-//! their length and the first byte that tells STUN from media.
+//! Everything runs on packet timestamps, and `infer` is deterministic, so the dashboard may
+//! re-run it on snapshots of open flows. This module must never look at payload bytes beyond
+//! their length and the header fields that tell STUN, DTLS, RTP and RTCP apart (first byte,
+//! STUN cookie and length, RTP SSRC and sequence number), and never keep any of them.
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -722,9 +726,10 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     // The inbound records of a suspected probe are the probe, not messages for the user.
     events.retain(|e| {
         e.kind != "message_in"
-            || !probes.iter().any(|p| {
-                p.flows == e.flows && e.start_ts <= p.end_ts && p.start_ts <= e.end_ts
-            })
+            || probes.is_empty()
+            || !probes
+                .iter()
+                .any(|p| p.flows == e.flows && e.start_ts <= p.end_ts && p.start_ts <= e.end_ts)
     });
     events.extend(wakeups);
     events.extend(probes);
@@ -857,7 +862,9 @@ impl Extent {
 
     fn overlaps(&self, o: &Extent) -> bool {
         match (self.span(), o.span()) {
-            (Some((a, b)), Some((c, d))) => a <= d + CALL_OVERLAP_SECS && c <= b + CALL_OVERLAP_SECS,
+            (Some((a, b)), Some((c, d))) => {
+                a <= d + CALL_OVERLAP_SECS && c <= b + CALL_OVERLAP_SECS
+            }
             _ => false,
         }
     }
@@ -973,10 +980,8 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         && f64::from(reports) / span >= CALL_MIN_PPS
         && lasts(lead_ext);
     let media_call = two_way || one_way;
-    let rtp_call = !media_call
-        && rtp_up.established()
-        && rtp_down.established()
-        && rtp_up.overlaps(&rtp_down);
+    let rtp_call =
+        !media_call && rtp_up.established() && rtp_down.established() && rtp_up.overlaps(&rtp_down);
     let is_call = media_call || rtp_call;
     if !is_call && !any_marker {
         return None;
@@ -1036,7 +1041,10 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
             r.client,
             r.server,
             if two_way {
-                format!("{up} media packets out and {down} in across {} flow(s)", group.len())
+                format!(
+                    "{up} media packets out and {down} in across {} flow(s)",
+                    group.len()
+                )
             } else if one_way {
                 format!(
                     "{lead} media packets one way while the other side sent {reports} RTCP receiver reports"
@@ -1257,11 +1265,17 @@ fn padding_note(service: &str) -> &'static str {
     match service {
         // Signal pads the plaintext to multiples of 160 bytes (libsignal's padding of
         // message content before encryption).
-        "Signal" => "Signal pads messages to 160-byte blocks, so the record gives the length to within 160 B",
+        "Signal" => {
+            "Signal pads messages to 160-byte blocks, so the record gives the length to within 160 B"
+        }
         // MTProto 2.0 adds 12 to 1024 bytes of random padding (core.telegram.org/mtproto).
-        "Telegram" => "Telegram adds 12 to 1024 B of random padding, so the record gives only an upper bound on the length",
+        "Telegram" => {
+            "Telegram adds 12 to 1024 B of random padding, so the record gives only an upper bound on the length"
+        }
         // Noise frames carry the protobuf with little padding (WhatsApp security whitepaper).
-        "WhatsApp" => "WhatsApp pads only a little, so the record's length is close to the message's",
+        "WhatsApp" => {
+            "WhatsApp pads only a little, so the record's length is close to the message's"
+        }
         _ => "encryption adds a fixed overhead, so the record bounds the message's length",
     }
 }
@@ -1313,26 +1327,35 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
 pub const PUSH_FOLLOW_SECS: f64 = 30.0;
 
 fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
+    // Events by start time, for the "what followed" look-up in O(log n) per push.
+    let mut by_start: Vec<&Event> = activity
+        .iter()
+        .filter(|e| e.kind != "online_session")
+        .collect();
+    by_start.sort_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
     let mut out = Vec::new();
     for f in flows {
         let r = &f.record;
-        if !push_channel(r) {
+        if f.media.wakeups.is_empty() || !push_channel(r) {
             continue;
         }
-        let service = r.service.clone().unwrap_or_else(|| "push channel".to_string());
+        let own = flow_ref(r);
+        let service = r
+            .service
+            .clone()
+            .unwrap_or_else(|| "push channel".to_string());
         for w in &f.media.wakeups {
             let (start, end) = (w.start.as_secs_f64(), w.end.as_secs_f64());
             // On a chat connection, an exchange that carried a message is that message.
-            if r.service_role == Some("chat")
-                && f.media.messages.iter().any(|m| m.start == w.start)
+            if r.service_role == Some("chat") && f.media.messages.iter().any(|m| m.start == w.start)
             {
                 continue;
             }
-            let next = activity
+            let from = by_start.partition_point(|e| e.start_ts < start);
+            let next = by_start[from..]
                 .iter()
-                .filter(|e| e.kind != "online_session" && e.flows.first() != Some(&flow_ref(r)))
-                .filter(|e| e.start_ts >= start && e.start_ts <= start + PUSH_FOLLOW_SECS)
-                .min_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
+                .take_while(|e| e.start_ts <= start + PUSH_FOLLOW_SECS)
+                .find(|e| e.flows.first() != Some(&own));
             let followed = match next {
                 Some(e) => format!(
                     "followed {:.1} s later by {} of {}",
@@ -1370,6 +1393,16 @@ const PROBE_QUIET_SECS: f64 = 10.0;
 
 fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
     let mut out = Vec::new();
+    if flows.iter().all(|f| f.media.receipt_runs.is_empty()) {
+        return out;
+    }
+    // The user's own activity per service, as time intervals.
+    let mut busy_of: BTreeMap<&str, Vec<(f64, f64)>> = BTreeMap::new();
+    for e in activity.iter().filter(|e| user_activity(e)) {
+        if let Some(s) = e.service.as_deref() {
+            busy_of.entry(s).or_default().push((e.start_ts, e.end_ts));
+        }
+    }
     for f in flows {
         let r = &f.record;
         let Some(service) = r.service.clone() else {
@@ -1377,11 +1410,9 @@ fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
         };
         for run in &f.media.receipt_runs {
             let (start, end) = (run.start.as_secs_f64(), run.end.as_secs_f64());
-            let busy = activity.iter().any(|e| {
-                user_activity(e)
-                    && e.service.as_deref() == Some(service.as_str())
-                    && e.start_ts <= end + PROBE_QUIET_SECS
-                    && start <= e.end_ts + PROBE_QUIET_SECS
+            let busy = busy_of.get(service.as_str()).is_some_and(|v| {
+                v.iter()
+                    .any(|&(a, b)| a <= end + PROBE_QUIET_SECS && start <= b + PROBE_QUIET_SECS)
             });
             if busy {
                 continue;
