@@ -105,3 +105,74 @@ fn unknown_options_and_commands_name_themselves_first() {
         assert!(out.stdout.is_empty());
     }
 }
+
+/// Beyond replay (tests/no_network.rs): listing interfaces and a live capture on loopback make
+/// no connect(2) or send to an Internet address either. Live capture needs privileges and
+/// strace; without them the test says so.
+#[test]
+fn interfaces_and_live_capture_make_no_network_connection() {
+    use std::process::{Command, Stdio};
+    if !Command::new("strace")
+        .arg("-V")
+        .output()
+        .is_ok_and(|o| o.status.success())
+    {
+        println!("SKIPPED interfaces_and_live_capture_make_no_network_connection: no strace");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let traced = |name: &str, args: &[&str]| -> (std::path::PathBuf, Command) {
+        let log = dir.path().join(format!("{name}.trace"));
+        let mut c = Command::new("strace");
+        c.args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=connect,sendto,sendmsg,sendmmsg",
+            "-o",
+        ])
+        .arg(&log)
+        .arg(env!("CARGO_BIN_EXE_onlooker"))
+        .args(args);
+        (log, c)
+    };
+    let internet = |log: &std::path::Path| -> Vec<String> {
+        std::fs::read_to_string(log)
+            .unwrap_or_default()
+            .lines()
+            // The destination address family; netlink messages (libpcap probing NFLOG) carry
+            // AF_INET inside their payload but go to the kernel (sa_family=AF_NETLINK).
+            .filter(|l| l.contains("sa_family=AF_INET"))
+            .map(str::to_string)
+            .collect()
+    };
+    let (log, mut c) = traced("interfaces", &["interfaces"]);
+    let out = c.output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(internet(&log).is_empty(), "{:?}", internet(&log));
+
+    // timeout(1) sends SIGINT after 1.5 s, which ends a live run cleanly; strace follows it.
+    let log = dir.path().join("live.trace");
+    let out = Command::new("strace")
+        .args([
+            "-f",
+            "-qq",
+            "-e",
+            "trace=connect,sendto,sendmsg,sendmmsg",
+            "-o",
+        ])
+        .arg(&log)
+        .args(["timeout", "--preserve-status", "-s", "INT", "1.5"])
+        .arg(env!("CARGO_BIN_EXE_onlooker"))
+        .args(["live", "-i", "lo", "--headless"])
+        .stdout(Stdio::null())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    if err.contains("no permission to capture") {
+        println!("SKIPPED live part: no capture privilege here");
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    assert!(internet(&log).is_empty(), "{:?}", internet(&log));
+}
