@@ -55,6 +55,7 @@ fn flow(i: u32) -> FlowRecord {
         as_org: Some("Example AS".into()),
         country: Some(countries[(i % 8) as usize].into()),
         city: None,
+        ..Default::default()
     }
 }
 
@@ -97,6 +98,7 @@ fn snapshot() -> Arc<Snapshot> {
         flows: (0..FLOWS).map(|i| Arc::new(flow(i))).collect(),
         events: (0..2_000).map(event).collect(),
         findings: Vec::new(),
+        flows_dropped: 0,
         speed: Speed::Max,
         paused: false,
         finished: false,

@@ -52,6 +52,7 @@ fn replayed(path: &Path, kind: SourceKind, label: &str) -> Arc<Snapshot> {
         ),
         flows: records.into_iter().map(Arc::new).collect(),
         events,
+        flows_dropped: 0,
         speed: Speed::X10,
         paused: false,
         finished: true,

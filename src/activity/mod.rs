@@ -643,6 +643,40 @@ fn flow_ref(r: &FlowRecord) -> String {
     format!("{} {} {} {:.6}", r.proto, r.client, r.server, r.first_ts)
 }
 
+/// The finished flows the activity model keeps, bounded: at most as many as the flow table
+/// may track (`--max-flows`), so a flood of one-packet STUN flows (each a possible call)
+/// costs no more memory than the flow table itself. Flows offered past the cap are counted,
+/// never kept silently.
+#[derive(Debug, Default)]
+pub struct KeptFlows {
+    pub flows: Vec<FlowSummary>,
+    /// Relevant flows not kept because the cap was reached.
+    pub dropped: u64,
+    cap: usize,
+}
+
+impl KeptFlows {
+    pub fn new(cap: usize) -> Self {
+        Self {
+            flows: Vec::new(),
+            dropped: 0,
+            cap,
+        }
+    }
+
+    /// Keep `f` if the activity model needs it and there is room.
+    pub fn offer(&mut self, f: FlowSummary) {
+        if !relevant(&f) {
+            return;
+        }
+        if self.flows.len() >= self.cap {
+            self.dropped += 1;
+        } else {
+            self.flows.push(f);
+        }
+    }
+}
+
 /// Whether the activity model needs a finished flow at all: a call candidate, or a flow with a
 /// bulk burst. Other flows are dropped as they end, which bounds memory by activity rather than
 /// by the size of the capture.
@@ -1019,14 +1053,26 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
     };
     let media_total = f64::from(up + down).max(1.0);
     let video = is_call && f64::from(big) / media_total >= VIDEO_SHARE;
+    // The remote side, as flow records define it (docs/formats.md): the server, or the client
+    // when the server is on a local address and the client is not (a direct leg opened by the
+    // other party towards the device).
+    let local = |ep: &str| {
+        ep.parse::<SocketAddr>()
+            .is_ok_and(|s| crate::dissect::geo::is_local(s.ip()))
+    };
+    let remote = if local(&r.server) && !local(&r.client) {
+        r.client.as_str()
+    } else {
+        r.server.as_str()
+    };
     let relay = r
         .service_evidence
         .iter()
         .any(|e| e.starts_with("ip-list:") || e.starts_with("stun-"))
-        || r.server.ends_with(":3478")
-        || r.server.ends_with(":443")
-        || r.server.ends_with(":19302");
-    let peer: Option<SocketAddr> = r.server.parse().ok();
+        || remote.ends_with(":3478")
+        || remote.ends_with(":443")
+        || remote.ends_with(":19302");
+    let peer: Option<SocketAddr> = remote.parse().ok();
     let dur = (end - start).max(0.0);
     let kind = match (is_call, video) {
         (false, _) => "call_attempt",

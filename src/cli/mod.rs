@@ -469,7 +469,8 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
         ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
     let (namer, attributor) = flow.namer()?;
     let namer = std::cell::RefCell::new(namer);
-    let mut collector = FlowCollector::spawn(attributor).context("starting the collector")?;
+    let mut collector =
+        FlowCollector::spawn(attributor, flow.max_flows).context("starting the collector")?;
     let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
     let end = pipeline.run(
         &mut source,
@@ -483,8 +484,8 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
             collector.push((f, reason));
         },
     );
-    let summaries = collector.finish().context("collecting flows")?;
-    let events = crate::activity::infer(&summaries);
+    let kept = collector.finish().context("collecting flows")?;
+    let events = crate::activity::infer(&kept.flows);
     let mut out = RecordWriter::new(format, io::BufWriter::new(io::stdout()));
     for e in &events {
         out.write(e).context("writing events")?;
@@ -493,6 +494,12 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
     let stats = pipeline.stats();
     eprint!("{}", stats_text(&stats));
     eprintln!("  events: {}", events.len());
+    if kept.dropped > 0 {
+        eprintln!(
+            "  flows not kept for events: {} (more call candidates than --max-flows allows)",
+            kept.dropped
+        );
+    }
     exit_of_run(end, &stats)
 }
 

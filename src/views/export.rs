@@ -356,27 +356,25 @@ impl<W: Write + Send + 'static> FlowWriter<W> {
 pub struct FlowCollector {
     tx: Option<std::sync::mpsc::SyncSender<Vec<Finished>>>,
     batch: Vec<Finished>,
-    handle: Option<std::thread::JoinHandle<Vec<crate::activity::FlowSummary>>>,
+    handle: Option<std::thread::JoinHandle<crate::activity::KeptFlows>>,
 }
 
 impl FlowCollector {
-    pub fn spawn(attributor: Attributor) -> io::Result<Self> {
+    /// Keeps at most `cap` flows (see `activity::KeptFlows`).
+    pub fn spawn(attributor: Attributor, cap: usize) -> io::Result<Self> {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finished>>(WRITER_QUEUE);
         let handle = std::thread::Builder::new()
             .name("collector".into())
             .spawn(move || {
-                let mut out = Vec::new();
+                let mut out = crate::activity::KeptFlows::new(cap);
                 for batch in rx {
                     for (flow, reason) in batch {
                         let a = attributor.attribute(&flow);
                         let record = FlowRecord::named(&flow, reason, a);
-                        let summary = crate::activity::FlowSummary {
+                        out.offer(crate::activity::FlowSummary {
                             record,
                             media: flow.ext.media,
-                        };
-                        if crate::activity::relevant(&summary) {
-                            out.push(summary);
-                        }
+                        });
                     }
                 }
                 out
@@ -398,8 +396,8 @@ impl FlowCollector {
         }
     }
 
-    /// All collected flows.
-    pub fn finish(mut self) -> io::Result<Vec<crate::activity::FlowSummary>> {
+    /// The collected flows, with the count of those over the cap.
+    pub fn finish(mut self) -> io::Result<crate::activity::KeptFlows> {
         let rest = std::mem::take(&mut self.batch);
         if let Some(tx) = self.tx.take() {
             let _ = tx.send(rest);

@@ -5,5 +5,5 @@
 //! decide anything themselves.
 
 pub mod export;
-pub mod tui;
 pub mod report;
+pub mod tui;

@@ -64,18 +64,15 @@ pub fn analyse(
         .name("report-collector".into())
         .spawn(move || {
             let mut digest = Digest::default();
-            let mut kept = Vec::new();
+            let mut kept = crate::activity::KeptFlows::new(cfg.max_flows);
             for batch in rx {
                 for (flow, reason) in batch {
                     let record = FlowRecord::named(&flow, reason, attributor.attribute(&flow));
                     digest.add(&record);
-                    let summary = crate::activity::FlowSummary {
+                    kept.offer(crate::activity::FlowSummary {
                         record,
                         media: flow.ext.media,
-                    };
-                    if crate::activity::relevant(&summary) {
-                        kept.push(summary);
-                    }
+                    });
                 }
             }
             (digest, kept)
@@ -105,7 +102,7 @@ pub fn analyse(
     let (digest, kept) = collector
         .join()
         .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
-    let events = crate::activity::infer(&kept);
+    let events = crate::activity::infer(&kept.flows);
     let model = Model::build(&digest, &events, zone, redact);
     Ok((model, end, pipeline.stats()))
 }
