@@ -12,7 +12,12 @@ if ! dpkg -s libpcap-dev >/dev/null 2>&1; then
   fi
 fi
 cargo build --release --quiet
-echo "== onlooker flows assets/demo.pcap  (a synthetic capture: see assets/README.md)" >&2
-./target/release/onlooker flows assets/demo.pcap
-echo "== onlooker events assets/demo.pcap  (what an observer infers from those flows)" >&2
+if [ -t 0 ] && [ -t 1 ]; then
+  # The dashboard on the bundled synthetic capture, at x10 (q quits, ? lists every key).
+  exec ./target/release/onlooker demo
+fi
+# No terminal to draw on: print what the dashboard would show, as a report and events.
+echo "== onlooker report assets/demo.pcap  (a synthetic capture: see assets/README.md)" >&2
+./target/release/onlooker report assets/demo.pcap
+echo "== onlooker events assets/demo.pcap" >&2
 ./target/release/onlooker events assets/demo.pcap

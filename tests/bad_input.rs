@@ -341,7 +341,7 @@ fn pcapng_files_of_the_corpus_cut_inside_a_block() {
 
 /// Every command that reads capture files; each corpus capture goes through all of them (a new
 /// command is one more entry here).
-const FILE_COMMANDS: &[&str] = &["flows", "events"];
+const FILE_COMMANDS: &[&str] = &["flows", "events", "report"];
 
 #[test]
 fn no_capture_of_the_corpus_makes_any_command_panic() {

@@ -252,6 +252,23 @@ pub fn stats_text(stats: &RunStats) -> String {
             k.received, k.dropped_by_kernel, k.dropped_by_interface
         );
     }
+    let a = &stats.record_anomalies;
+    if a.empty + a.over_snaplen + a.captured_over_wire + a.before_1970 + a.after_2106 > 0 {
+        let _ = writeln!(
+            s,
+            "  odd records: empty {}, longer than the file's snaplen {}, captured more than on the wire {}, stamped before 1970 {}, after 2106 {}",
+            a.empty, a.over_snaplen, a.captured_over_wire, a.before_1970, a.after_2106
+        );
+    }
+    if let Some(n) = &stats.naming {
+        if n.dns_names_evicted + n.call_sockets_evicted > 0 {
+            let _ = writeln!(
+                s,
+                "  naming tables full: DNS names evicted {}, call sockets evicted {}",
+                n.dns_names_evicted, n.call_sockets_evicted
+            );
+        }
+    }
     for p in &stats.partial_inputs {
         let _ = writeln!(s, "  partial input: {p}");
     }
