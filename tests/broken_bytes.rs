@@ -22,25 +22,7 @@ use onlooker::dissect::naming::{FlowNaming, Namer};
 use onlooker::pipeline::{Pipeline, PipelineConfig};
 
 /// Every link type the decoder knows (the constants of `capture::LinkType`).
-const LINK_TYPES: [LinkType; 17] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::DLT_RAW_12,
-    LinkType::DLT_RAW_14,
-    LinkType::PPP_SERIAL,
-    LinkType::PPP_ETHER,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::PPI,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NFLOG,
-    LinkType::PKTAP,
-    LinkType::LINUX_SLL2,
-];
+const LINK_TYPES: [LinkType; 17] = LinkType::ALL;
 
 fn catalog() -> &'static Catalog {
     static C: OnceLock<Catalog> = OnceLock::new();

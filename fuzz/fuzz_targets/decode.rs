@@ -7,25 +7,7 @@
 use libfuzzer_sys::fuzz_target;
 use onlooker::capture::{Frame, LinkType, Timestamp};
 
-const LINK_TYPES: [LinkType; 17] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::DLT_RAW_12,
-    LinkType::DLT_RAW_14,
-    LinkType::PPP_SERIAL,
-    LinkType::PPP_ETHER,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::PPI,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NFLOG,
-    LinkType::PKTAP,
-    LinkType::LINUX_SLL2,
-];
+const LINK_TYPES: [LinkType; 17] = LinkType::ALL;
 
 fuzz_target!(|data: &[u8]| {
     if data.len() < 4 {

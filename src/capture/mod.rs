@@ -62,6 +62,27 @@ impl LinkType {
     pub const PKTAP: Self = Self(258);
     /// Linux cooked capture v2 (SLL2), 20-byte header.
     pub const LINUX_SLL2: Self = Self(276);
+
+    /// Every link type the decoder reads (tests and fuzz targets walk this list).
+    pub const ALL: [Self; 17] = [
+        Self::NULL,
+        Self::ETHERNET,
+        Self::PPP,
+        Self::DLT_RAW_12,
+        Self::DLT_RAW_14,
+        Self::PPP_SERIAL,
+        Self::PPP_ETHER,
+        Self::RAW,
+        Self::C_HDLC,
+        Self::LOOP,
+        Self::LINUX_SLL,
+        Self::PPI,
+        Self::IPV4,
+        Self::IPV6,
+        Self::NFLOG,
+        Self::PKTAP,
+        Self::LINUX_SLL2,
+    ];
 }
 
 impl fmt::Display for LinkType {

@@ -261,25 +261,7 @@ fn vlan_tag(vid: u16, next: [u8; 2]) -> Vec<u8> {
 }
 
 /// Every link type the decoder claims to read.
-const SUPPORTED: [LinkType; 17] = [
-    LinkType::NULL,
-    LinkType::ETHERNET,
-    LinkType::PPP,
-    LinkType::DLT_RAW_12,
-    LinkType::DLT_RAW_14,
-    LinkType::PPP_SERIAL,
-    LinkType::PPP_ETHER,
-    LinkType::RAW,
-    LinkType::C_HDLC,
-    LinkType::LOOP,
-    LinkType::LINUX_SLL,
-    LinkType::PPI,
-    LinkType::IPV4,
-    LinkType::IPV6,
-    LinkType::NFLOG,
-    LinkType::PKTAP,
-    LinkType::LINUX_SLL2,
-];
+const SUPPORTED: [LinkType; 17] = LinkType::ALL;
 
 // ---------------------------------------------------------------------------------------------
 // Ethernet and its tags
