@@ -3,18 +3,24 @@
 //! snapshot.
 //!
 //! Everything costly (filtering and sorting flows, counting, placing countries, lanes) is done
-//! once per snapshot or per change of sort/filter in [`App::sync`], never per frame, so drawing
-//! only reads prepared rows and renders the visible ones.
+//! once per snapshot or per change of sort/filter, never per frame, so drawing only reads
+//! prepared rows and renders the visible ones. That work is one function ([`prepare`]) run on
+//! the dashboard's worker thread ([`App::start_worker`], [`App::sync_paced`]) or inline
+//! ([`App::sync`], for tests); the UI thread swaps the finished work in whole, keeping the
+//! selection on the same flow and event, and drops results made for a sort or filter that has
+//! changed since.
 
 use std::cell::Cell;
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::filter::{self, Filter, FilterError};
 use super::places::{self, Centroid};
+use super::worker::Worker;
 use crate::activity::Event;
 use crate::session::{Control, Snapshot, SourceKind, Speed};
 use crate::views::export::FlowRecord;
@@ -382,7 +388,7 @@ pub struct Lane {
 }
 
 /// Work derived from one snapshot.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, PartialEq)]
 pub struct Derived {
     pub counters: Counters,
     pub places: Vec<Place>,
@@ -528,7 +534,7 @@ pub enum Action {
 
 /// Identity of a flow, to keep it selected while new snapshots arrive.
 #[derive(Clone, Debug, PartialEq)]
-struct FlowKey {
+pub(super) struct FlowKey {
     proto: String,
     client: String,
     server: String,
@@ -553,6 +559,140 @@ impl FlowKey {
     }
 }
 
+/// What the rows depend on besides the snapshot: rows made for other parameters are stale.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct ViewParams {
+    sort: FlowCol,
+    descending: bool,
+    flow_filter: Filter,
+    event_filter: Filter,
+}
+
+/// The selected flow and event by identity, to find them again in new rows.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(super) struct Selection {
+    flow: Option<FlowKey>,
+    event: Option<(&'static str, f64)>,
+}
+
+impl Selection {
+    fn flow_in(&self, snap: &Snapshot, rows: &[u32]) -> Option<usize> {
+        let k = self.flow.as_ref()?;
+        rows.iter().position(|&i| k.is(&snap.flows[i as usize]))
+    }
+
+    fn event_in(&self, snap: &Snapshot, rows: &[u32]) -> Option<usize> {
+        let (kind, ts) = self.event?;
+        rows.iter().position(|&i| {
+            let e = &snap.events[i as usize];
+            e.kind == kind && e.start_ts == ts
+        })
+    }
+}
+
+/// A request for prepared work: a snapshot and the view parameters and selection of the moment.
+#[derive(Debug)]
+pub(super) struct Job {
+    /// Requests are numbered; a result older than the one on screen is dropped.
+    pub(super) seq: u64,
+    pub(super) snap: Arc<Snapshot>,
+    params: ViewParams,
+    selection: Selection,
+}
+
+/// Everything the tabs read for one snapshot and one set of view parameters, prepared in one go
+/// (on the worker thread in the dashboard, inline by [`App::sync`]) and swapped in whole, so the
+/// snapshot, its derived work and its rows always belong together.
+#[derive(Debug)]
+pub(super) struct Prepared {
+    pub(super) seq: u64,
+    pub(super) snap: Arc<Snapshot>,
+    pub(super) derived: Arc<Derived>,
+    params: ViewParams,
+    flow_rows: Vec<u32>,
+    event_rows: Vec<u32>,
+    /// The selection the job was given, and where it is in the rows.
+    selection: Selection,
+    flow_pos: Option<usize>,
+    event_pos: Option<usize>,
+    /// What preparing cost (paces the next snapshot).
+    pub(super) cost: Duration,
+}
+
+/// Filter and sort a snapshot's flows and events for `params`, and derive its counters, places
+/// and lanes unless `derived` (already made from the same snapshot) is given.
+pub(super) fn prepare(job: Job, derived: Option<Arc<Derived>>) -> Prepared {
+    let t = Instant::now();
+    let Job {
+        seq,
+        snap,
+        params,
+        selection,
+    } = job;
+    let derived = derived.unwrap_or_else(|| Arc::new(derive(&snap)));
+    let flow_rows = flow_rows(&snap, &params);
+    let f = &params.event_filter;
+    let event_rows: Vec<u32> = (0..snap.events.len() as u32)
+        .filter(|&i| f.matches_event(&snap.events[i as usize]))
+        .collect();
+    let flow_pos = selection.flow_in(&snap, &flow_rows);
+    let event_pos = selection.event_in(&snap, &event_rows);
+    Prepared {
+        seq,
+        snap,
+        derived,
+        params,
+        flow_rows,
+        event_rows,
+        selection,
+        flow_pos,
+        event_pos,
+        cost: t.elapsed(),
+    }
+}
+
+/// The snapshot's flows that pass the filter, in the order of the sort column.
+fn flow_rows(snap: &Snapshot, params: &ViewParams) -> Vec<u32> {
+    let f = &params.flow_filter;
+    let mut rows: Vec<u32> = if f.is_empty() {
+        (0..snap.flows.len() as u32).collect()
+    } else {
+        (0..snap.flows.len() as u32)
+            .filter(|&i| f.matches_flow(&snap.flows[i as usize]))
+            .collect()
+    };
+    // Flows usually arrive ordered by first packet time: that order needs no sort.
+    let (col, desc) = (params.sort, params.descending);
+    let in_order = !desc
+        && col == FlowCol::Start
+        && rows.is_sorted_by(|&i, &j| {
+            snap.flows[i as usize].first_ts <= snap.flows[j as usize].first_ts
+        });
+    if !in_order {
+        let mut keyed: Vec<(SortKey, u32)> = rows
+            .iter()
+            .map(|&i| (col.key(&snap.flows[i as usize]), i))
+            .collect();
+        // Ties keep first-packet order in both directions.
+        keyed.sort_unstable_by(|a, b| {
+            let o = a.0.cmp(&b.0);
+            (if desc { o.reverse() } else { o }).then(a.1.cmp(&b.1))
+        });
+        rows = keyed.into_iter().map(|(_, i)| i).collect();
+    }
+    rows
+}
+
+/// The latest request made of the worker.
+#[derive(Debug)]
+struct Requested {
+    seq: u64,
+    snap: Arc<Snapshot>,
+    params: ViewParams,
+    /// Its result has not arrived yet.
+    waiting: bool,
+}
+
 /// The dashboard's state.
 #[derive(Debug)]
 pub struct App {
@@ -570,14 +710,23 @@ pub struct App {
     pub editing: Option<ListKind>,
     pub timeline: Timeline,
     snap: Option<Arc<Snapshot>>,
-    derived: Derived,
+    derived: Arc<Derived>,
     flow_rows: Vec<u32>,
     event_rows: Vec<u32>,
-    rows_stale: bool,
-    selected_flow: Option<FlowKey>,
-    selected_event: Option<(&'static str, f64)>,
-    /// When the last snapshot was derived, and what it cost.
-    last_derive: Option<(std::time::Instant, std::time::Duration)>,
+    /// The view parameters the rows on screen were made for (`None` before the first).
+    shown: Option<ViewParams>,
+    selection: Selection,
+    /// When the last new snapshot was taken (or asked of the worker), and what preparing the
+    /// latest one cost.
+    last_derive: Option<(Instant, Duration)>,
+    /// Prepares snapshots off the UI thread once [`App::start_worker`] is called.
+    worker: Option<Worker>,
+    /// The number of the last job made, and of the work on screen.
+    seq: u64,
+    shown_seq: u64,
+    requested: Option<Requested>,
+    /// The newest result received and not yet swapped in.
+    inbox: Option<Prepared>,
 }
 
 impl App {
@@ -595,35 +744,229 @@ impl App {
             editing: None,
             timeline: Timeline::default(),
             snap: None,
-            derived: Derived::default(),
+            derived: Arc::new(Derived::default()),
             flow_rows: Vec::new(),
             event_rows: Vec::new(),
-            rows_stale: true,
-            selected_flow: None,
-            selected_event: None,
+            shown: None,
+            selection: Selection::default(),
             last_derive: None,
+            worker: None,
+            seq: 0,
+            shown_seq: 0,
+            requested: None,
+            inbox: None,
         }
     }
 
-    /// Like [`App::sync`], but a new snapshot is taken only when the previous one's work has
-    /// been on screen for a while: at least a frame, and four times what deriving it cost, so
-    /// that with a hundred thousand flows the UI thread spends at most a fifth of its time on
-    /// it and keys are still answered between. The last snapshot of a finished source is
-    /// always taken.
-    pub fn sync_paced(&mut self, snap: &Arc<Snapshot>, now: std::time::Instant) {
-        let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
+    /// Prepare snapshots, sorts and filters on a thread of their own from now on: the UI
+    /// thread then only swaps finished work in and never waits for it. `ready` is called (on the
+    /// worker thread) each time a result is waiting, so the UI can wake and show it.
+    pub fn start_worker(&mut self, ready: impl Fn() + Send + 'static) -> std::io::Result<()> {
+        self.worker = Some(Worker::spawn(Box::new(ready))?);
+        Ok(())
+    }
+
+    /// Whether work is prepared off the UI thread ([`App::start_worker`]).
+    pub fn has_worker(&self) -> bool {
+        self.worker.is_some()
+    }
+
+    fn params(&self) -> ViewParams {
+        ViewParams {
+            sort: self.sort,
+            descending: self.descending,
+            flow_filter: self.flow_filter.parsed.clone(),
+            event_filter: self.event_filter.parsed.clone(),
+        }
+    }
+
+    fn job(&mut self, snap: Arc<Snapshot>) -> Job {
+        self.seq += 1;
+        Job {
+            seq: self.seq,
+            snap,
+            params: self.params(),
+            selection: self.selection.clone(),
+        }
+    }
+
+    /// Whether the rows on screen are not yet those of the current sort and filter (the
+    /// worker is preparing them; the previous rows stay until then).
+    pub fn preparing(&self) -> bool {
+        self.snap.is_some() && self.shown.as_ref() != Some(&self.params())
+    }
+
+    /// Take the newest snapshot at a pace the machine keeps up with. A new snapshot is taken
+    /// when the previous one's work has been on screen for a while: at least a frame, and four
+    /// times what preparing it cost, so that with a hundred thousand flows preparing takes at
+    /// most about a fifth of a core. The last snapshot of a finished source is always taken.
+    ///
+    /// With a worker ([`App::start_worker`]) this only swaps in finished work and hands new
+    /// work over: it never waits. Without one the work is done here, on the calling thread.
+    pub fn sync_paced(&mut self, snap: &Arc<Snapshot>, now: Instant) {
         let due = self.last_derive.is_none_or(|(at, cost)| {
-            now.duration_since(at)
-                >= (cost * 4).max(std::time::Duration::from_millis(super::FRAME_MS))
+            now.duration_since(at) >= (cost * 4).max(Duration::from_millis(super::FRAME_MS))
         });
-        if new && !due && !snap.finished {
-            self.refresh();
+        if self.worker.is_none() {
+            let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
+            if new && !due && !snap.finished {
+                self.refresh();
+                return;
+            }
+            let t = Instant::now();
+            self.sync(snap);
+            if new {
+                self.last_derive = Some((now, t.elapsed()));
+            }
             return;
         }
-        let t = std::time::Instant::now();
-        self.sync(snap);
-        if new {
-            self.last_derive = Some((now, t.elapsed()));
+        self.receive();
+        if self.worker.is_none() {
+            // The worker ended (it cannot, short of a bug): carry on inline.
+            self.sync(snap);
+            return;
+        }
+        let params = self.params();
+        let (asked_snap, asked_params, waiting) = match &self.requested {
+            Some(r) => (Some(&r.snap), Some(&r.params), r.waiting),
+            None => (self.snap.as_ref(), self.shown.as_ref(), false),
+        };
+        let new = asked_snap.is_none_or(|s| !Arc::ptr_eq(s, snap));
+        let take_new = new && !waiting && (due || snap.finished);
+        if take_new {
+            self.last_derive = Some((now, self.last_derive.map_or(Duration::ZERO, |d| d.1)));
+            self.submit(Arc::clone(snap));
+        } else if asked_params != Some(&params) {
+            // A sort or filter changed: redo the rows of the snapshot on screen.
+            let s = self.snap.clone().unwrap_or_else(|| Arc::clone(snap));
+            self.submit(s);
+        }
+    }
+
+    /// Hand a job to the worker (it replaces one not yet started).
+    fn submit(&mut self, snap: Arc<Snapshot>) {
+        let job = self.job(Arc::clone(&snap));
+        let params = job.params.clone();
+        let seq = job.seq;
+        if let Some(w) = &self.worker {
+            w.submit(job);
+            self.requested = Some(Requested {
+                seq,
+                snap,
+                params,
+                waiting: true,
+            });
+        }
+    }
+
+    /// Collect the worker's results and swap in the newest that is still current.
+    fn receive(&mut self) {
+        let Some(w) = &self.worker else { return };
+        let (results, alive) = w.collect();
+        for p in results {
+            self.arrived(p);
+        }
+        if !alive {
+            self.worker = None;
+            self.requested = None;
+        }
+        let Some(p) = self.inbox.take() else { return };
+        if p.seq <= self.shown_seq || p.params != self.params() {
+            // Older than the screen, or for a sort/filter changed since (asked again).
+            self.retire(p);
+            return;
+        }
+        if let Some((at, _)) = self.last_derive {
+            self.last_derive = Some((at, p.cost));
+        }
+        self.install(p);
+    }
+
+    fn arrived(&mut self, p: Prepared) {
+        if let Some(r) = &mut self.requested {
+            if r.seq == p.seq {
+                r.waiting = false;
+            }
+        }
+        match self.inbox.take() {
+            Some(old) if old.seq > p.seq => {
+                self.inbox = Some(old);
+                self.retire(p);
+            }
+            Some(old) => {
+                self.inbox = Some(p);
+                self.retire(old);
+            }
+            None => self.inbox = Some(p),
+        }
+    }
+
+    /// Wait up to `timeout` for the worker's answer to the latest request, and keep it for the
+    /// next [`App::sync_paced`] to swap in; true when it is there (or nothing was asked). For
+    /// tests, benchmarks and examples: the dashboard never waits for the worker.
+    pub fn wait_ready(&mut self, timeout: Duration) -> bool {
+        let until = Instant::now() + timeout;
+        loop {
+            match &self.requested {
+                Some(r) if r.waiting => {}
+                _ => return true,
+            }
+            let Some(w) = &self.worker else { return true };
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match w.recv_timeout(left) {
+                Some(p) => self.arrived(p),
+                None => return !self.requested.as_ref().is_some_and(|r| r.waiting),
+            }
+        }
+    }
+
+    /// Put prepared work on screen, the selection kept on the same flow and event.
+    fn install(&mut self, p: Prepared) {
+        let same = p.selection == self.selection;
+        let flow_pos = if same {
+            p.flow_pos
+        } else {
+            self.selection.flow_in(&p.snap, &p.flow_rows)
+        };
+        let event_pos = if same {
+            p.event_pos
+        } else {
+            self.selection.event_in(&p.snap, &p.event_rows)
+        };
+        let old = (
+            self.snap.replace(p.snap),
+            std::mem::replace(&mut self.derived, p.derived),
+            std::mem::replace(&mut self.flow_rows, p.flow_rows),
+            std::mem::replace(&mut self.event_rows, p.event_rows),
+        );
+        self.shown = Some(p.params);
+        self.shown_seq = p.seq;
+        if let Some(pos) = flow_pos {
+            self.flows.selected = pos;
+        }
+        self.flows.selected = self
+            .flows
+            .selected
+            .min(self.flow_rows.len().saturating_sub(1));
+        if let Some(pos) = event_pos {
+            self.events.selected = pos;
+        }
+        self.events.selected = self
+            .events
+            .selected
+            .min(self.event_rows.len().saturating_sub(1));
+        self.retire(old);
+    }
+
+    /// Let the worker free what left the screen (the last reference to an old snapshot can
+    /// be a hundred thousand records), so the UI thread does not.
+    fn retire<T: Send + 'static>(&self, t: T) {
+        match &self.worker {
+            Some(w) => w.retire(Box::new(t)),
+            None => drop(t),
         }
     }
 
@@ -633,91 +976,27 @@ impl App {
     }
 
     /// Take a snapshot (cheap when it is the one already seen) and bring derived work and rows
-    /// up to date.
+    /// up to date now, on this thread, whether or not a worker runs: the deterministic path of
+    /// tests and benchmarks.
     pub fn sync(&mut self, snap: &Arc<Snapshot>) {
         let new = self.snap.as_ref().is_none_or(|s| !Arc::ptr_eq(s, snap));
-        if new {
-            self.derived = derive(snap);
-            self.snap = Some(Arc::clone(snap));
-            self.rows_stale = true;
-        }
-        if self.rows_stale {
-            self.rebuild_rows();
-            self.rows_stale = false;
-        }
-    }
-
-    fn rebuild_rows(&mut self) {
-        let Some(snap) = self.snap.clone() else {
+        if !new && self.shown.as_ref() == Some(&self.params()) {
             return;
-        };
-        let f = &self.flow_filter.parsed;
-        let mut rows: Vec<u32> = if f.is_empty() {
-            (0..snap.flows.len() as u32).collect()
-        } else {
-            (0..snap.flows.len() as u32)
-                .filter(|&i| f.matches_flow(&snap.flows[i as usize]))
-                .collect()
-        };
-        // Flows usually arrive ordered by first packet time: that order needs no sort.
-        let (col, desc) = (self.sort, self.descending);
-        let in_order = !desc
-            && col == FlowCol::Start
-            && rows.is_sorted_by(|&i, &j| {
-                snap.flows[i as usize].first_ts <= snap.flows[j as usize].first_ts
-            });
-        if !in_order {
-            let mut keyed: Vec<(SortKey, u32)> = rows
-                .iter()
-                .map(|&i| (col.key(&snap.flows[i as usize]), i))
-                .collect();
-            // Ties keep first-packet order in both directions.
-            keyed.sort_unstable_by(|a, b| {
-                let o = a.0.cmp(&b.0);
-                (if desc { o.reverse() } else { o }).then(a.1.cmp(&b.1))
-            });
-            rows = keyed.into_iter().map(|(_, i)| i).collect();
         }
-        self.flow_rows = rows;
-        if let Some(k) = &self.selected_flow {
-            if let Some(p) = self
-                .flow_rows
-                .iter()
-                .position(|&i| k.is(&snap.flows[i as usize]))
-            {
-                self.flows.selected = p;
-            }
-        }
-        self.flows.selected = self
-            .flows
-            .selected
-            .min(self.flow_rows.len().saturating_sub(1));
-        let f = &self.event_filter.parsed;
-        self.event_rows = (0..snap.events.len() as u32)
-            .filter(|&i| f.matches_event(&snap.events[i as usize]))
-            .collect();
-        if let Some((kind, ts)) = self.selected_event {
-            if let Some(p) = self.event_rows.iter().position(|&i| {
-                let e = &snap.events[i as usize];
-                e.kind == kind && e.start_ts == ts
-            }) {
-                self.events.selected = p;
-            }
-        }
-        self.events.selected = self
-            .events
-            .selected
-            .min(self.event_rows.len().saturating_sub(1));
+        let derived = (!new).then(|| Arc::clone(&self.derived));
+        let job = self.job(Arc::clone(snap));
+        let p = prepare(job, derived);
+        self.install(p);
     }
 
     fn remember_selection(&mut self) {
         let Some(snap) = &self.snap else { return };
-        self.selected_flow = self
+        self.selection.flow = self
             .flow_rows
             .get(self.flows.selected)
             .and_then(|&i| snap.flows.get(i as usize))
             .map(|r| FlowKey::of(r));
-        self.selected_event = self
+        self.selection.event = self
             .event_rows
             .get(self.events.selected)
             .and_then(|&i| snap.events.get(i as usize))
@@ -841,15 +1120,12 @@ impl App {
             KeyCode::Char('/') if self.tab != Tab::Map => self.editing = Some(list),
             KeyCode::Esc => {
                 self.filter_of(list).set(String::new());
-                self.rows_stale = true;
             }
             KeyCode::Char('s') if list == ListKind::Flows => {
                 self.sort = self.sort.next();
-                self.rows_stale = true;
             }
             KeyCode::Char('S') if list == ListKind::Flows => {
                 self.descending = !self.descending;
-                self.rows_stale = true;
             }
             _ => {}
         }
@@ -883,15 +1159,26 @@ impl App {
             _ => return,
         }
         self.filter_of(list).set(text);
-        self.rows_stale = true;
         self.refresh();
     }
 
-    /// Redo rows now when sort or filter changed (keys between snapshots).
+    /// Redo the rows when the sort or filter changed (keys between snapshots): handed to the
+    /// worker when there is one (the rows on screen stay until it answers), done here otherwise.
     fn refresh(&mut self) {
-        if self.rows_stale {
-            self.rebuild_rows();
-            self.rows_stale = false;
+        let Some(snap) = self.snap.clone() else {
+            return;
+        };
+        if self.worker.is_none() {
+            self.sync(&snap);
+            return;
+        }
+        let asked = self
+            .requested
+            .as_ref()
+            .map(|r| &r.params)
+            .or(self.shown.as_ref());
+        if asked != Some(&self.params()) {
+            self.submit(snap);
         }
     }
 
@@ -1027,21 +1314,18 @@ mod tests {
         app.sync(&snap);
         assert_eq!(app.flow_rows(), &[0, 1, 2, 3], "start time order");
         app.sort = FlowCol::Bytes;
-        app.rows_stale = true;
         app.sync(&snap);
         assert_eq!(app.flow_rows(), &[2, 0, 3, 1]);
         app.on_key(key(KeyCode::Char('S')));
         assert_eq!(app.flow_rows(), &[1, 3, 0, 2], "S reverses");
         app.sort = FlowCol::Service;
         app.descending = false;
-        app.rows_stale = true;
         app.sync(&snap);
         // Named services first, alphabetically; ties keep start order; unnamed last.
         assert_eq!(app.flow_rows(), &[1, 0, 3, 2]);
         // Every column gives a total order that puts different flows in a defined place.
         for c in FlowCol::ALL {
             app.sort = c;
-            app.rows_stale = true;
             app.sync(&snap);
             let mut seen = app.flow_rows().to_vec();
             seen.sort_unstable();
@@ -1243,6 +1527,202 @@ mod tests {
             app.timeline.span, None,
             "zooming out to the whole capture fits it"
         );
+    }
+
+    fn event(i: u32, service: &str, kind: &'static str, flow: &FlowRecord) -> Event {
+        Event {
+            id: u64::from(i) + 1,
+            kind,
+            service: Some(service.into()),
+            start_ts: flow.first_ts + 0.5,
+            end_ts: flow.first_ts + 1.5,
+            direction: "out",
+            bytes_out: u64::from(i) * 100,
+            bytes_in: 10,
+            packets_out: 2,
+            packets_in: 1,
+            flows: vec![flow_ref(flow)],
+            peer_ip: None,
+            peer_asn: None,
+            peer_as_org: None,
+            peer_country: flow.country.clone(),
+            peer_city: None,
+            peer_kind: None,
+            size_class: None,
+            confidence: 0.5,
+            evidence: format!("event {i}"),
+        }
+    }
+
+    /// A snapshot of `n` flows whose columns take many values (and tie often), with events.
+    fn varied(n: u32, extra_bytes: u64) -> Arc<Snapshot> {
+        let svc = [Some("WhatsApp"), Some("Signal"), None, Some("Telegram")];
+        let cc = [Some("US"), Some("DE"), Some("PT"), None, Some("NL")];
+        let flows: Vec<FlowRecord> = (0..n)
+            .map(|i| {
+                let mut f = flow(
+                    i % 150,
+                    svc[(i % 4) as usize],
+                    cc[(i % 5) as usize],
+                    u64::from(i * 7919 % 1000) + extra_bytes * u64::from(i % 3),
+                );
+                f.first_ts = 1000.0 + f64::from(i) * 0.25;
+                f.client = format!("192.168.{}.{}:{}", i % 3, i % 200 + 1, 40000 + i);
+                f
+            })
+            .collect();
+        let kinds = ["message_out", "message_in", "voice_call", "media_upload"];
+        let events = flows
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 7 == 0)
+            .map(|(i, f)| {
+                let i = i as u32;
+                event(
+                    i,
+                    f.service.as_deref().unwrap_or("Signal"),
+                    kinds[(i % 4) as usize],
+                    f,
+                )
+            })
+            .collect();
+        let mut s = (*snapshot(flows)).clone();
+        s.events = events;
+        Arc::new(s)
+    }
+
+    /// What a worker-driven app shows once the worker has answered.
+    fn settled(app: &mut App, snap: &Arc<Snapshot>) {
+        // Each call an hour after the last, so pacing always lets a new snapshot in.
+        static HOURS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let h = HOURS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let now = std::time::Instant::now() + std::time::Duration::from_secs(3600 * h);
+        app.sync_paced(snap, now);
+        assert!(
+            app.wait_ready(std::time::Duration::from_secs(20)),
+            "the worker answers"
+        );
+        app.sync_paced(snap, now);
+        assert!(!app.preparing(), "the answer is on screen");
+    }
+
+    fn same_screen(a: &App, b: &App, what: &str) {
+        assert_eq!(a.flow_rows(), b.flow_rows(), "flow rows, {what}");
+        assert_eq!(a.event_rows(), b.event_rows(), "event rows, {what}");
+        assert_eq!(a.derived(), b.derived(), "derived work, {what}");
+        assert_eq!(a.flows.selected, b.flows.selected, "flow selection, {what}");
+        assert_eq!(
+            a.events.selected, b.events.selected,
+            "event selection, {what}"
+        );
+        assert!(
+            Arc::ptr_eq(a.view().unwrap(), b.view().unwrap()),
+            "same snapshot, {what}"
+        );
+    }
+
+    #[test]
+    fn the_worker_prepares_what_sync_does() {
+        let first = varied(600, 0);
+        // The next snapshot: more flows, and bytes changed so the byte order changes.
+        let second = varied(700, 5000);
+        let mut inline = App::new(true);
+        let mut worked = App::new(true);
+        worked.start_worker(|| {}).unwrap();
+        assert!(worked.has_worker() && !inline.has_worker());
+        for app in [&mut inline, &mut worked] {
+            app.tab = Tab::Flows;
+        }
+        inline.sync(&first);
+        settled(&mut worked, &first);
+        same_screen(&inline, &worked, "first snapshot");
+        assert_eq!(inline.flow_rows().len(), 600);
+        // Every column both ways, a filter on each list, and the selection moved.
+        let keys: Vec<KeyCode> = [KeyCode::Char('S'), KeyCode::Char('s')]
+            .repeat(FlowCol::ALL.len())
+            .into_iter()
+            .chain([KeyCode::Down; 37])
+            .chain([KeyCode::Char('/')])
+            .chain("service:whatsapp -country:pt".chars().map(KeyCode::Char))
+            .chain([KeyCode::Enter, KeyCode::Char('s'), KeyCode::Down])
+            .collect();
+        for (n, k) in keys.into_iter().enumerate() {
+            inline.on_key(key(k));
+            worked.on_key(key(k));
+            inline.sync(&first);
+            settled(&mut worked, &first);
+            same_screen(&inline, &worked, &format!("after key {n} {k:?}"));
+        }
+        assert!(
+            inline.flow_rows().len() < 600,
+            "the filter keeps fewer rows"
+        );
+        let chosen = inline.selected_flow(&first).cloned();
+        assert!(chosen.is_some());
+        // A new snapshot keeps the same flow selected on both paths.
+        inline.sync(&second);
+        settled(&mut worked, &second);
+        same_screen(&inline, &worked, "second snapshot");
+        assert_eq!(
+            worked.selected_flow(&second),
+            chosen.as_ref().map(|c| {
+                second
+                    .flows
+                    .iter()
+                    .find(|f| FlowKey::of(c).is(f))
+                    .unwrap()
+                    .as_ref()
+            })
+        );
+        // Events: a filter and a selection.
+        for k in [
+            KeyCode::Char('4'),
+            KeyCode::Down,
+            KeyCode::Down,
+            KeyCode::Char('/'),
+        ]
+        .into_iter()
+        .chain("kind:message".chars().map(KeyCode::Char))
+        {
+            inline.on_key(key(k));
+            worked.on_key(key(k));
+            inline.sync(&second);
+            settled(&mut worked, &second);
+            same_screen(&inline, &worked, &format!("events key {k:?}"));
+        }
+        assert!(worked.event_rows().len() < second.events.len());
+    }
+
+    #[test]
+    fn the_worker_never_shows_rows_of_an_old_sort() {
+        let snap = varied(2000, 0);
+        let mut app = App::new(true);
+        app.tab = Tab::Flows;
+        app.start_worker(|| {}).unwrap();
+        settled(&mut app, &snap);
+        let mut want = App::new(true);
+        want.tab = Tab::Flows;
+        want.sync(&snap);
+        // Sort by bytes (nine steps from Start), then reverse: only the last is current.
+        for _ in 0..8 {
+            app.on_key(key(KeyCode::Char('s')));
+            want.on_key(key(KeyCode::Char('s')));
+        }
+        app.on_key(key(KeyCode::Char('S')));
+        want.on_key(key(KeyCode::Char('S')));
+        let start_order: Vec<u32> = (0..2000).collect();
+        // Whatever has arrived by now, the screen shows the old rows or the current ones.
+        let now = std::time::Instant::now();
+        app.sync_paced(&snap, now);
+        let rows = app.flow_rows().to_vec();
+        assert!(
+            rows == start_order || rows == want.flow_rows(),
+            "no rows of an intermediate sort"
+        );
+        assert_eq!(app.preparing(), rows == start_order);
+        settled(&mut app, &snap);
+        assert_eq!(app.flow_rows(), want.flow_rows());
+        assert_ne!(app.flow_rows(), &start_order[..]);
     }
 
     #[test]

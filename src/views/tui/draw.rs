@@ -579,11 +579,12 @@ fn flows(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Them
         Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(area);
     let rows = app.flow_rows();
     let title = format!(
-        "Flows {} of {} · sort {} {} (s, S) · / filter",
+        "Flows {} of {} · sort {} {} (s, S) · / filter{}",
         fmt::count(rows.len() as u64),
         fmt::count(snap.flows.len() as u64),
         app.sort.title(),
-        if app.descending { "↓" } else { "↑" }
+        if app.descending { "↓" } else { "↑" },
+        updating(app)
     );
     let b = block(title, th);
     let mut inner = b.inner(table_area);
@@ -751,14 +752,25 @@ fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th
     );
 }
 
+/// Said in a list's title while the rows of a new sort or filter are being prepared (the
+/// previous rows stay on screen until then).
+fn updating(app: &App) -> &'static str {
+    if app.preparing() {
+        " · updating…"
+    } else {
+        ""
+    }
+}
+
 fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
     let [list_area, detail_area] =
         Layout::vertical([Constraint::Min(6), Constraint::Length(9)]).areas(area);
     let rows = app.event_rows();
     let title = format!(
-        "Events {} of {} · / filter",
+        "Events {} of {} · / filter{}",
         fmt::count(rows.len() as u64),
-        fmt::count(snap.events.len() as u64)
+        fmt::count(snap.events.len() as u64),
+        updating(app)
     );
     let b = block(title, th);
     let mut inner = b.inner(list_area);

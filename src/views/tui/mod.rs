@@ -6,8 +6,9 @@
 //! is a view: it draws the session's snapshots ([`crate::session`]) and sends it controls
 //! (speed, pause, jump to the end); it must never change a count, decide anything, or make the
 //! analysis wait. The UI draws at its own pace ([`FRAME_MS`]) whatever the analysis does, reads
-//! keys on a thread of its own, and restores the terminal on quit, on error, on panic and on
-//! SIGTERM/SIGHUP/SIGINT.
+//! keys on a thread of its own, prepares each snapshot's rows on another (`worker`) so a key
+//! never waits for a snapshot of 100,000 flows, and restores the terminal on quit, on error, on
+//! panic and on SIGTERM/SIGHUP/SIGINT.
 //!
 //! State and logic ([`app`], [`filter`]) are apart from drawing ([`draw`]) so they are tested
 //! without a terminal. Times on screen are UTC.
@@ -17,6 +18,7 @@ pub mod draw;
 pub mod filter;
 pub mod fmt;
 pub mod places;
+mod worker;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -273,13 +275,19 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
         })
         .context("starting the key reader")?;
 
+    // Snapshots are prepared on the worker thread; it wakes this loop when one is ready.
     let mut app = App::new(no_color);
+    let ready = Arc::new(tokio::sync::Notify::new());
+    let wake = Arc::clone(&ready);
+    app.start_worker(move || wake.notify_one())
+        .context("starting the dashboard's worker")?;
     let mut frames = tokio::time::interval(Duration::from_millis(FRAME_MS));
     frames.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut quit = false;
     let result = loop {
         tokio::select! {
             _ = frames.tick() => {}
+            _ = ready.notified() => {}
             ev = rx.recv() => match ev {
                 Some(ev) => {
                     quit |= on_event(&mut app, handle, ev);
