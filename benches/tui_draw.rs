@@ -1,6 +1,8 @@
 //! Dashboard frame cost with 100,000 flows: drawing each tab from a prepared snapshot (what
 //! happens ten times a second), and the per-snapshot work (filter and sort) that drawing relies
-//! on being cached. Run: `cargo bench --bench tui_draw`.
+//! on being cached (the dashboard's worker thread does it; `App::sync` does the same inline
+//! here). Run: `cargo bench --bench tui_draw`. The UI thread's own cost per key and per
+//! snapshot, inline and with the worker, is measured by `examples/dashboard-latency.rs`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -9,7 +9,7 @@
 //! that are stale when they arrive are dropped by [`super::app::App`].
 
 use std::any::Any;
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, TryRecvError};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -93,10 +93,7 @@ impl Worker {
 
     /// The next result, waiting at most `timeout`.
     pub(super) fn recv_timeout(&self, timeout: Duration) -> Option<Prepared> {
-        match self.results.recv_timeout(timeout) {
-            Ok(p) => Some(p),
-            Err(RecvTimeoutError::Timeout | RecvTimeoutError::Disconnected) => None,
-        }
+        self.results.recv_timeout(timeout).ok()
     }
 }
 
