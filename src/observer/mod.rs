@@ -1505,11 +1505,16 @@ impl<'a> Builder<'a> {
     fn leaks(&mut self, calls: &[CallRow], others: &[OtherRow]) -> Leaks {
         let redact = self.red.is_on();
         let d = self.digest;
-        let mut dns = self.name_list(&d.dns_names, |n| redact && local_side_name(n));
+        // Names of the local side, and names that are a hidden address themselves (a client
+        // may send an address as its TLS server name).
+        let hide = |n: &str| {
+            redact && (local_side_name(n) || n.parse::<IpAddr>().is_ok_and(|ip| self.red.hides(ip)))
+        };
+        let mut dns = self.name_list(&d.dns_names, hide);
         dns.dropped_flows = d.names_dropped;
         let local_names = self.name_list(&d.local_names, |_| redact);
-        let tls = self.name_list(&d.tls_names, |n| redact && local_side_name(n));
-        let ech = self.name_list(&d.ech_names, |n| redact && local_side_name(n));
+        let tls = self.name_list(&d.tls_names, hide);
+        let ech = self.name_list(&d.ech_names, hide);
         if !dns.names.is_empty() {
             let messaging = dns.names.iter().any(|n| n.service.is_some());
             self.push(Finding {
