@@ -397,6 +397,7 @@ fn hostile_names(dir: &Path) -> PathBuf {
     let names = [
         "a|b.example.com",
         "x_y*z<script>.example.org",
+        "[click](evil).example.com",
         "evil\u{1b}[2J\u{7}.example.net",
         "right\u{202e}gnp.example.com",
     ];
@@ -438,6 +439,7 @@ fn names_with_special_characters_keep_tables_and_terminals_intact() {
         "a right-to-left override reaches the terminal"
     );
     assert!(text.contains("a|b.example.com"), "{text}");
+    assert!(text.contains("[click](evil).example.com"), "{text}");
     assert!(
         text.contains("\\u{1b}"),
         "the escape is shown, not obeyed: {text}"
@@ -445,7 +447,9 @@ fn names_with_special_characters_keep_tables_and_terminals_intact() {
     let (md, _) = run(&["--tz", "UTC", "--format", "markdown"], &file);
     tables_well_formed("names.pcap", &md);
     assert!(md.contains("a\\|b.example.com"), "{md}");
-    assert!(!md.contains("<script>"), "{md}");
+    assert!(md.contains("[click\\](evil)"), "a link is escaped: {md}");
+    assert!(md.contains("\\<script>"), "HTML is escaped: {md}");
+    assert!(!md.replace("\\<", "").contains('<'), "{md}");
     assert!(!md.chars().any(|c| c.is_control() && c != '\n'), "{md}");
     let (json, _) = run(&["--tz", "UTC", "--format", "json"], &file);
     let j: serde_json::Value = serde_json::from_str(&json).unwrap();

@@ -240,12 +240,15 @@ fn printable(s: &str) -> String {
 
 /// Markdown's special characters escaped (CommonMark lets any ASCII punctuation be escaped
 /// with a backslash): `|` would split a table cell, `<` start HTML, `*`, `_` and backquotes
-/// change the emphasis, brackets make links.
+/// change the emphasis, and a `]` followed by `(` or `[` close a link. Other brackets and `>`
+/// stay as they are (the report's own "[event 3]" and "Settings > Privacy" read as written).
 fn md_escape(s: &str) -> String {
     let s = printable(s);
     let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if matches!(c, '\\' | '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let link = c == ']' && matches!(chars.peek(), Some('(' | '['));
+        if link || matches!(c, '\\' | '|' | '*' | '_' | '`' | '<') {
             out.push('\\');
         }
         out.push(c);
