@@ -310,6 +310,7 @@ fn wake_and_sleep_hints_and_the_hour_histogram_follow_the_script() {
     assert_eq!(sent_per_day, want_sent);
     assert_eq!(days[1]["last_next_date"], true);
     assert_eq!(days[0]["last_next_date"], false);
+    assert!(days.iter().all(|d| d["first_next_date"] == false));
     // The capture began before Monday's day and ended before Wednesday's ended.
     let hints: Vec<(bool, bool)> = days
         .iter()

@@ -226,7 +226,8 @@ pub struct DayRow {
     pub wake_hint: bool,
     /// The capture was still running when the day ended, so its last act hints at sleep.
     pub sleep_hint: bool,
-    /// The last act fell after midnight, on the date after `date`.
+    /// The first or the last act fell after midnight, on the date after `date`.
+    pub first_next_date: bool,
     pub last_next_date: bool,
     /// The waking day's bounds.
     pub day_start_ts: f64,
@@ -1155,6 +1156,7 @@ impl<'a> Builder<'a> {
                     // last one: the whole waking day was watched on that side.
                     wake_hint: cap_first <= a,
                     sleep_hint: cap_last >= z,
+                    first_next_date: self.zone.day_key(first) != self.zone.day_key(a),
                     last_next_date: self.zone.day_key(last) != self.zone.day_key(a),
                     day_start_ts: a,
                     day_end_ts: z,

@@ -643,15 +643,21 @@ impl Doc {
                 .days
                 .iter()
                 .map(|d| {
-                    let last = if d.last_next_date {
-                        format!("{} next day", d.last)
-                    } else {
-                        d.last.clone()
+                    let next = |t: &str, after_midnight: bool| {
+                        if after_midnight {
+                            format!("{t} next day")
+                        } else {
+                            t.to_string()
+                        }
                     };
+                    let (first, last) = (
+                        next(&d.first, d.first_next_date),
+                        next(&d.last, d.last_next_date),
+                    );
                     let mark = |s: String, hint: bool| if hint { s } else { format!("({s})") };
                     vec![
                         d.date.clone(),
-                        mark(d.first.clone(), d.wake_hint),
+                        mark(first, d.wake_hint),
                         mark(last, d.sleep_hint),
                         d.activities.to_string(),
                     ]
@@ -660,7 +666,7 @@ impl Doc {
             self.table(
                 &["day", "first", "last", "own activities"],
                 &rows,
-                &[16, 7, 16],
+                &[16, 16, 16],
             );
             self.para(
                 "Only the user's own activity counts here: messages and media sent, calls \
