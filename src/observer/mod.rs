@@ -702,6 +702,11 @@ fn pick_headline(sorted: &[Finding]) -> Vec<Finding> {
         if out.len() >= HEADLINE_MAX {
             break;
         }
+        // Two events worded alike (two streams of one call the activity model did not join)
+        // would read as a repeated line; the second stays in the full list.
+        if out.iter().any(|o: &Finding| o.sentence == f.sentence) {
+            continue;
+        }
         let n = per_kind.entry(f.kind.as_str()).or_default();
         if *n < HEADLINE_PER_KIND {
             *n += 1;
@@ -1745,6 +1750,13 @@ mod tests {
             m.headline.iter().filter(|f| f.kind == "media").count(),
             HEADLINE_PER_KIND
         );
+        // Two events worded alike appear once in the headline, both in the findings.
+        let same: Vec<Event> = (0..2)
+            .map(|i| event(i + 1, "media_download", 1e9, 1e9 + 1.0))
+            .collect();
+        let m = Model::build(&Digest::default(), &same, &Zone::utc(), false);
+        assert_eq!(m.findings.iter().filter(|f| f.kind == "media").count(), 2);
+        assert_eq!(m.headline.iter().filter(|f| f.kind == "media").count(), 1);
         assert!(m.headline.len() <= HEADLINE_MAX);
     }
 
