@@ -32,6 +32,9 @@ pub enum ReportFormat {
 pub const JSON_VERSION: u32 = 1;
 /// Width of the text report: fits a 100-column terminal.
 pub const TEXT_WIDTH: usize = 100;
+/// Width of a time column: "Tue 21:04", or "25 Jun 2019 21:04" in a capture of a week or more
+/// that covers two years (the table narrows its widest columns when they do not fit).
+const TIME_CAP: usize = 17;
 /// The last column of a text table keeps at least this width (it wraps, the others are cut).
 const TABLE_LAST_MIN: usize = 16;
 /// Names listed per list in text and Markdown (JSON lists all the digest kept).
@@ -584,7 +587,7 @@ impl Doc {
                 "recognised by",
             ],
             &rows,
-            &[22, 9, 9, 10, 8, 5],
+            &[22, TIME_CAP, TIME_CAP, 10, 8, 5],
         );
         self.para(
             "Active time is the time covered by online sessions (calls, messages and media less \
@@ -732,7 +735,7 @@ impl Doc {
                 "network, place",
             ],
             &rows,
-            &[9, 8, 12, 7, 7, 24],
+            &[TIME_CAP, 11, 12, 7, 7, 24],
         );
         self.para(
             "\"relay\": through the service's servers (the observer sees the relay, not the \
@@ -782,7 +785,7 @@ impl Doc {
         self.table(
             &["hour", "service", "sent", "received"],
             &rows,
-            &[10, 20, 5],
+            &[TIME_CAP, 20, 5],
         );
         if msg.conversations.is_empty() {
             self.para(
@@ -842,7 +845,7 @@ impl Doc {
         self.table(
             &["start", "service", "direction", "size", "likely kind"],
             &rows,
-            &[9, 16, 9, 9],
+            &[TIME_CAP, 16, 9, 9],
         );
     }
 
@@ -1029,7 +1032,7 @@ impl Doc {
                     ]
                 })
                 .collect();
-            self.table(&["start", "service", "evidence"], &rows, &[9, 16]);
+            self.table(&["start", "service", "evidence"], &rows, &[TIME_CAP, 16]);
         }
         let others: Vec<_> = m
             .other_activities
@@ -1052,7 +1055,7 @@ impl Doc {
             self.table(
                 &["start", "activity", "service", "evidence"],
                 &rows,
-                &[9, 20, 16],
+                &[TIME_CAP, 20, 16],
             );
         }
         self.sub("Device hints (guesses)");
