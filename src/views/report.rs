@@ -29,7 +29,7 @@ pub enum ReportFormat {
 }
 
 /// Version of the JSON layout; raised on any change that is not an added field.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = 2;
 /// Width of the text report: fits a 100-column terminal.
 pub const TEXT_WIDTH: usize = 100;
 /// Width of a time column: "Tue 21:04", or "25 Jun 2019 21:04" in a capture of a week or more
