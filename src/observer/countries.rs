@@ -1,7 +1,9 @@
 //! English short names of countries by ISO 3166-1 alpha-2 code, for sentences ("in Porto,
 //! Portugal"). The names are those of the ISO 3166-1 standard (common name where the standard
-//! gives one, as Debian's iso-codes package lists them, version of 2024). It must never be
-//! used to decide anything: it only words a code the IP metadata gave.
+//! gives one, as Debian's iso-codes package lists them, version of 2024), with the names the
+//! standard inverts ("Virgin Islands, British") put back in reading order, since they go into
+//! sentences and comma-separated lists. It must never be used to decide anything: it only
+//! words a code the IP metadata gave.
 
 /// Codes and names, sorted by code (looked up by binary search).
 const NAMES: &[(&str, &str)] = &[
@@ -44,7 +46,7 @@ const NAMES: &[(&str, &str)] = &[
     ("BZ", "Belize"),
     ("CA", "Canada"),
     ("CC", "Cocos (Keeling) Islands"),
-    ("CD", "Congo, The Democratic Republic of the"),
+    ("CD", "Democratic Republic of the Congo"),
     ("CF", "Central African Republic"),
     ("CG", "Congo"),
     ("CH", "Switzerland"),
@@ -77,7 +79,7 @@ const NAMES: &[(&str, &str)] = &[
     ("FI", "Finland"),
     ("FJ", "Fiji"),
     ("FK", "Falkland Islands (Malvinas)"),
-    ("FM", "Micronesia, Federated States of"),
+    ("FM", "Micronesia"),
     ("FO", "Faroe Islands"),
     ("FR", "France"),
     ("GA", "Gabon"),
@@ -187,7 +189,7 @@ const NAMES: &[(&str, &str)] = &[
     ("PM", "Saint Pierre and Miquelon"),
     ("PN", "Pitcairn"),
     ("PR", "Puerto Rico"),
-    ("PS", "Palestine, State of"),
+    ("PS", "Palestine"),
     ("PT", "Portugal"),
     ("PW", "Palau"),
     ("PY", "Paraguay"),
@@ -243,8 +245,8 @@ const NAMES: &[(&str, &str)] = &[
     ("VA", "Holy See (Vatican City State)"),
     ("VC", "Saint Vincent and the Grenadines"),
     ("VE", "Venezuela"),
-    ("VG", "Virgin Islands, British"),
-    ("VI", "Virgin Islands, U.S."),
+    ("VG", "British Virgin Islands"),
+    ("VI", "United States Virgin Islands"),
     ("VN", "Vietnam"),
     ("VU", "Vanuatu"),
     ("WF", "Wallis and Futuna"),

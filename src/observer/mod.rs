@@ -89,6 +89,9 @@ pub mod score {
     /// Added within a kind for longer calls and larger transfers (at most), so that the
     /// biggest of a kind comes first.
     pub const SIZE_BONUS: f64 = 0.03;
+    /// Added to a call's score when it went direct to a private address: the observer learns
+    /// that the peer is nearby, but no network or place (so it stays below [`DIRECT_CALL`]).
+    pub const PRIVATE_PEER: f64 = 0.02;
 }
 
 /// Messages of one service less than this apart belong to one conversation. A choice, not a
@@ -96,8 +99,17 @@ pub mod score {
 /// 10 to 60 s apart, and a pause of three minutes reads as a new conversation.
 pub const CONVERSATION_GAP_SECS: f64 = 180.0;
 /// First and last activity per day are shown when the capture covers at least this long: a
-/// night's quiet and a day's activity must both fit in it for them to hint at sleep.
+/// night's quiet and a day's activity must both fit in it for them to hint at sleep (a
+/// capture of a few hours around 04:00 would otherwise "show" a night of minutes).
 pub const DAYS_MIN_SPAN_SECS: f64 = 20.0 * 3600.0;
+/// Event kinds that show the user at the device, the only ones wake and sleep hints rest on:
+/// something sent (a message, media) or a call answered (media both ways). A message or media
+/// received, a call attempt (it may be one that rang unanswered), a push wakeup, a keep-alive
+/// or probing all happen while the user sleeps, and would move "wake" earlier and "sleep"
+/// later: they say when others or the servers were active.
+pub const USER_ACT_KINDS: [&str; 4] = ["message_out", "media_upload", "voice_call", "video_call"];
+/// Days whose times one sentence lists; a longer capture's further days are counted.
+const DAYS_IN_SENTENCE: usize = 7;
 /// Device hints shown: the clients with the most flows.
 pub const MAX_DEVICE_HINTS: usize = 3;
 /// Names quoted in one sentence.
@@ -176,10 +188,12 @@ pub struct ServiceRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct Rhythm {
     pub sessions: Vec<SessionRow>,
-    /// Activities (calls, messages, media, others; not sessions) starting in each local hour
-    /// of the day, 0 to 23.
+    /// Messaging activities (calls and call attempts, messages and media both ways; not
+    /// sessions, pushes, probing or kinds the observer has no wording for) starting in each
+    /// local hour of the day, 0 to 23.
     pub by_hour: Vec<u64>,
-    /// Whether the capture is long enough for first and last activity per day.
+    /// Whether the capture is long enough ([`DAYS_MIN_SPAN_SECS`]) for first and last activity
+    /// per day, and holds any act of the user.
     pub days_shown: bool,
     pub days: Vec<DayRow>,
 }
@@ -194,14 +208,30 @@ pub struct SessionRow {
     pub duration_secs: f64,
 }
 
+/// One waking day (from [`words::DAY_START_HOUR`] to the same hour the next day) with the
+/// user's own activity in it.
 #[derive(Clone, Debug, Serialize)]
 pub struct DayRow {
+    /// The date the waking day starts on ("Tue 1 Dec 2026").
     pub date: String,
+    /// The day's first and last act of the user ([`USER_ACT_KINDS`]).
     pub first_ts: f64,
     pub last_ts: f64,
+    /// Their local times ("07:12"; the last may fall after midnight, on the next date).
     pub first: String,
     pub last: String,
+    /// Acts of the user in the day.
     pub activities: u64,
+    /// The capture was running when the day began, so its first act hints at waking.
+    pub wake_hint: bool,
+    /// The capture was still running when the day ended, so its last act hints at sleep.
+    pub sleep_hint: bool,
+    /// The first or the last act fell after midnight, on the date after `date`.
+    pub first_next_date: bool,
+    pub last_next_date: bool,
+    /// The waking day's bounds.
+    pub day_start_ts: f64,
+    pub day_end_ts: f64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -480,6 +510,14 @@ fn service_name(s: Option<&str>) -> &str {
     s.unwrap_or("an unidentified service")
 }
 
+/// "a WhatsApp", "an Instagram", "a" (no service named) before a noun.
+fn with_article(s: Option<&str>) -> String {
+    match s {
+        Some(name) => format!("{} {name}", words::article(name)),
+        None => "a".to_string(),
+    }
+}
+
 /// Names of the local side that `--redact` hides: reverse lookups of addresses and names of
 /// local-only domains (RFC 6762 `.local`, RFC 8375 `home.arpa`, and common router suffixes).
 fn local_side_name(name: &str) -> bool {
@@ -536,6 +574,7 @@ struct Builder<'a> {
 impl Model {
     /// Every section, from the digest of all flows and the events of the activity model.
     pub fn build(digest: &Digest, events: &[Event], zone: &Zone, redact: bool) -> Self {
+        let zone = &zone.for_span(digest.first_ts, digest.last_ts);
         let mut red = Redactor::off();
         if redact {
             // Peers first: a peer that opened the direct leg is also a flow's client.
@@ -663,6 +702,11 @@ fn pick_headline(sorted: &[Finding]) -> Vec<Finding> {
         if out.len() >= HEADLINE_MAX {
             break;
         }
+        // Two events worded alike (two streams of one call the activity model did not join)
+        // would read as a repeated line; the second stays in the full list.
+        if out.iter().any(|o: &Finding| o.sentence == f.sentence) {
+            continue;
+        }
         let n = per_kind.entry(f.kind.as_str()).or_default();
         if *n < HEADLINE_PER_KIND {
             *n += 1;
@@ -698,8 +742,13 @@ impl<'a> Builder<'a> {
             };
             let network = words::network(e.peer_asn, e.peer_as_org.as_deref());
             let place = words::place(e.peer_city.as_deref(), e.peer_country.as_deref());
-            let service = service_name(e.service.as_deref());
             let peer = call_peer(e);
+            // A private peer address names no network or place: the peer is on the same local
+            // network (or reached through a VPN).
+            let private_peer = peer
+                .as_deref()
+                .and_then(|p| p.parse::<IpAddr>().ok())
+                .is_some_and(crate::dissect::geo::is_local);
             let where_ = |prefix: &str| {
                 let mut s = prefix.to_string();
                 if let Some(n) = &network {
@@ -713,10 +762,10 @@ impl<'a> Builder<'a> {
             let (sentence, kind, mitigation, score) = if e.kind == "call_attempt" {
                 (
                     format!(
-                        "{}: a {service} call attempt, {} of call set-up and connectivity checks \
-                         without media (a call placed or received but not answered, or one that \
-                         failed).",
+                        "{}: {} call attempt, {} of call set-up and connectivity checks without \
+                         media (a call placed or received but not answered, or one that failed).",
                         self.zone.day_time(e.start_ts),
+                        with_article(e.service.as_deref()),
                         words::duration(dur)
                     ),
                     "call_attempt",
@@ -724,14 +773,37 @@ impl<'a> Builder<'a> {
                     score::CALL_ATTEMPT,
                 )
             } else {
-                let what = format!(
-                    "{}: {} {service} {} call",
-                    self.zone.span(e.start_ts, e.end_ts),
-                    words::duration_adj(dur),
-                    media
-                );
+                let what = match e.service.as_deref() {
+                    Some(name) => format!(
+                        "{}: {} {name} {media} call",
+                        self.zone.span(e.start_ts, e.end_ts),
+                        words::duration_adj(dur),
+                    ),
+                    None => format!(
+                        "{}: {} {media} call (service not identified)",
+                        self.zone.span(e.start_ts, e.end_ts),
+                        words::duration_adj(dur),
+                    ),
+                };
                 let bonus = score::SIZE_BONUS * (dur / 3600.0).min(1.0);
                 match path {
+                    "direct" if private_peer => (
+                        format!(
+                            "{what}, direct to a device at {}, a private address: the peer is \
+                             on the same local network or reached through a VPN.",
+                            peer.as_deref().unwrap_or("a private address")
+                        ),
+                        "direct_call",
+                        "relay_calls",
+                        // Less revealing than a public peer (no network, no place), more than
+                        // a relayed call (the peer is nearby).
+                        if media == "video" {
+                            score::VIDEO_CALL
+                        } else {
+                            score::VOICE_CALL
+                        } + score::PRIVATE_PEER
+                            + bonus,
+                    ),
                     "direct" => {
                         let at = peer
                             .as_deref()
@@ -805,13 +877,21 @@ impl<'a> Builder<'a> {
             let up = e.kind == "media_upload";
             let bytes = if up { e.bytes_out } else { e.bytes_in };
             let likely = words::size_class(e.size_class).to_string();
-            let service = service_name(e.service.as_deref());
-            let sentence = format!(
-                "{}: a {service} {} of {}, likely {likely}.",
-                self.zone.day_time(e.start_ts),
-                if up { "upload" } else { "download" },
-                words::bytes(bytes),
-            );
+            let what = if up { "upload" } else { "download" };
+            let sentence = match e.service.as_deref() {
+                Some(name) => format!(
+                    "{}: {} {name} {what} of {}, likely {likely}.",
+                    self.zone.day_time(e.start_ts),
+                    words::article(name),
+                    words::bytes(bytes),
+                ),
+                None => format!(
+                    "{}: {} {what} of {} (service not identified), likely {likely}.",
+                    self.zone.day_time(e.start_ts),
+                    words::article(what),
+                    words::bytes(bytes),
+                ),
+            };
             let bonus = score::SIZE_BONUS * ((bytes as f64).max(1.0).log10() / 9.0).min(1.0);
             self.push(Finding {
                 score: score::MEDIA + bonus,
@@ -920,8 +1000,13 @@ impl<'a> Builder<'a> {
                 (s, 0) => plural(s, "sent", "sent"),
                 (s, r) => format!("{s} sent and {r} received"),
             };
+            let who = if evs.iter().any(|e| e.service.is_none()) {
+                "Messages of an unidentified service".to_string()
+            } else {
+                format!("{service} messages")
+            };
             let sentence = format!(
-                "{service} messages {}: {counts}{rhythm}{conv_words}.",
+                "{who} {}: {counts}{rhythm}{conv_words}.",
                 self.zone.from_to(first, last),
             );
             self.push(Finding {
@@ -972,7 +1057,10 @@ impl<'a> Builder<'a> {
                 duration_secs: (e.end_ts - e.start_ts).max(0.0),
             })
             .collect();
-        let activities = self.events_of(|e| e.kind != "online_session");
+        // The messaging activities the observer words itself; pushes, probing and kinds it has
+        // no wording for (keep-alives, background traffic) say nothing of when the user is up.
+        let activities =
+            self.events_of(|e| e.kind != "online_session" && KNOWN_KINDS.contains(&e.kind));
         let mut by_hour = vec![0u64; 24];
         for e in &activities {
             if let Some(h) = by_hour.get_mut(self.zone.hour(e.start_ts)) {
@@ -1040,41 +1128,83 @@ impl<'a> Builder<'a> {
             (Some(a), Some(b)) => b - a,
             _ => 0.0,
         };
-        let days_shown = span >= DAYS_MIN_SPAN_SECS && !activities.is_empty();
+        let (cap_first, cap_last) = (
+            self.digest.first_ts.unwrap_or(0.0),
+            self.digest.last_ts.unwrap_or(0.0),
+        );
+        let own = self.events_of(|e| USER_ACT_KINDS.contains(&e.kind));
+        let days_shown = span >= DAYS_MIN_SPAN_SECS && !own.is_empty();
         let mut days: Vec<DayRow> = Vec::new();
         if days_shown {
-            let mut by_day: BTreeMap<String, (f64, f64, u64)> = BTreeMap::new();
-            for e in &activities {
+            // Per waking day: (start, end, date, first act, last act, acts).
+            let mut by_day: BTreeMap<i64, (f64, f64, String, f64, f64, u64)> = BTreeMap::new();
+            for e in &own {
+                let Some((a, z, date)) = self.zone.waking_day(e.start_ts) else {
+                    continue;
+                };
                 let d = by_day
-                    .entry(self.zone.day_key(e.start_ts))
-                    .or_insert((e.start_ts, e.end_ts, 0));
-                d.0 = d.0.min(e.start_ts);
-                d.1 = d.1.max(e.end_ts);
-                d.2 += 1;
+                    .entry(a as i64)
+                    .or_insert((a, z, date, e.start_ts, e.end_ts, 0));
+                d.3 = d.3.min(e.start_ts);
+                d.4 = d.4.max(e.end_ts);
+                d.5 += 1;
             }
-            for (_, (a, z, n)) in by_day {
+            for (_, (a, z, date, first, last, n)) in by_day {
                 days.push(DayRow {
-                    date: self.zone.date(a),
-                    first_ts: a,
-                    last_ts: z,
-                    first: self.zone.time(a),
-                    last: self.zone.time(z),
+                    date,
+                    first_ts: first,
+                    last_ts: last,
+                    first: self.zone.time(first),
+                    last: self.zone.time(last),
                     activities: n,
+                    // The capture ran through the quiet before the first act and after the
+                    // last one: the whole waking day was watched on that side.
+                    wake_hint: cap_first <= a,
+                    sleep_hint: cap_last >= z,
+                    first_next_date: self.zone.day_key(first) != self.zone.day_key(a),
+                    last_next_date: self.zone.day_key(last) != self.zone.day_key(a),
+                    day_start_ts: a,
+                    day_end_ts: z,
                 });
             }
-            if days.len() >= 2 {
-                let firsts: Vec<String> = days.iter().map(|d| d.first.clone()).collect();
-                let lasts: Vec<String> = days.iter().map(|d| d.last.clone()).collect();
+            let wakes: Vec<String> = days
+                .iter()
+                .filter(|d| d.wake_hint)
+                .map(|d| self.zone.day_time(d.first_ts))
+                .collect();
+            let sleeps: Vec<String> = days
+                .iter()
+                .filter(|d| d.sleep_hint)
+                .map(|d| self.zone.day_time(d.last_ts))
+                .collect();
+            let listed = |v: &[String]| -> String {
+                if v.len() <= DAYS_IN_SENTENCE {
+                    list_and(v)
+                } else {
+                    format!(
+                        "{} and {} more",
+                        v[..DAYS_IN_SENTENCE].join(", "),
+                        v.len() - DAYS_IN_SENTENCE
+                    )
+                }
+            };
+            let parts: Vec<String> = [
+                (!wakes.is_empty()).then(|| format!("began at {}", listed(&wakes))),
+                (!sleeps.is_empty()).then(|| format!("ended at {}", listed(&sleeps))),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            if !parts.is_empty() {
                 self.push(Finding {
                     score: score::DAYS,
                     sentence: format!(
-                        "Over {} days, the first activity of each day came at {} and the last \
-                         at {}: hints of when the user wakes and goes to sleep.",
-                        days.len(),
-                        list_and(&firsts),
-                        list_and(&lasts)
+                        "Wake and sleep hints over {}: the user's own activity (messages and \
+                         media sent, calls) {}.",
+                        plural(days.len() as u64, "day", "days"),
+                        parts.join(" and ")
                     ),
-                    events: activities.iter().map(|e| e.id).collect(),
+                    events: own.iter().map(|e| e.id).collect(),
                     flows: Vec::new(),
                     kind: "days".into(),
                     mitigation: "timing_volume".into(),
@@ -1137,8 +1267,9 @@ impl<'a> Builder<'a> {
                 let (sentence, sc) = if dns_only {
                     (
                         format!(
-                            "{name}'s servers were looked up in DNS at {}, though no traffic to \
-                             them was seen: the device has {name} or is about to use it.",
+                            "{} servers were looked up in DNS at {}, though no traffic to them \
+                             was seen: the device has {name} or is about to use it.",
+                            words::possessive(name),
                             self.zone.day_time(s.first_ts)
                         ),
                         score::SERVICE_DNS_ONLY,
@@ -1299,10 +1430,13 @@ impl<'a> Builder<'a> {
                     words::kind(kind)
                 )
             } else {
+                let mut what = words::kind(kind);
+                if let Some(c) = what.get_mut(0..1) {
+                    c.make_ascii_uppercase();
+                }
                 format!(
-                    "{} times {} ({service}) from {} to {}.",
+                    "{what} ({service}), {} times from {} to {}.",
                     g.len(),
-                    words::kind(kind),
                     self.zone.day_time(first),
                     self.zone.day_time(last)
                 )
@@ -1378,11 +1512,16 @@ impl<'a> Builder<'a> {
     fn leaks(&mut self, calls: &[CallRow], others: &[OtherRow]) -> Leaks {
         let redact = self.red.is_on();
         let d = self.digest;
-        let mut dns = self.name_list(&d.dns_names, |n| redact && local_side_name(n));
+        // Names of the local side, and names that are a hidden address themselves (a client
+        // may send an address as its TLS server name).
+        let hide = |n: &str| {
+            redact && (local_side_name(n) || n.parse::<IpAddr>().is_ok_and(|ip| self.red.hides(ip)))
+        };
+        let mut dns = self.name_list(&d.dns_names, hide);
         dns.dropped_flows = d.names_dropped;
         let local_names = self.name_list(&d.local_names, |_| redact);
-        let tls = self.name_list(&d.tls_names, |n| redact && local_side_name(n));
-        let ech = self.name_list(&d.ech_names, |n| redact && local_side_name(n));
+        let tls = self.name_list(&d.tls_names, hide);
+        let ech = self.name_list(&d.ech_names, hide);
         if !dns.names.is_empty() {
             let messaging = dns.names.iter().any(|n| n.service.is_some());
             self.push(Finding {
@@ -1611,6 +1750,13 @@ mod tests {
             m.headline.iter().filter(|f| f.kind == "media").count(),
             HEADLINE_PER_KIND
         );
+        // Two events worded alike appear once in the headline, both in the findings.
+        let same: Vec<Event> = (0..2)
+            .map(|i| event(i + 1, "media_download", 1e9, 1e9 + 1.0))
+            .collect();
+        let m = Model::build(&Digest::default(), &same, &Zone::utc(), false);
+        assert_eq!(m.findings.iter().filter(|f| f.kind == "media").count(), 2);
+        assert_eq!(m.headline.iter().filter(|f| f.kind == "media").count(), 1);
         assert!(m.headline.len() <= HEADLINE_MAX);
     }
 

@@ -11,6 +11,11 @@ use serde::Serialize;
 pub struct Zone {
     pub tz: TimeZone,
     pub info: ZoneInfo,
+    /// Times name their date ("3 Mar 18:34") rather than their weekday ("Tue 18:34"): set by
+    /// [`Zone::for_span`] for captures covering a week or more, where a weekday repeats.
+    pub dated: bool,
+    /// Dates also name the year: the capture covers more than one calendar year.
+    pub with_year: bool,
 }
 
 /// What the report says about its zone.
@@ -39,6 +44,8 @@ impl Zone {
                 name: "UTC".into(),
                 source: "--tz".into(),
             },
+            dated: false,
+            with_year: false,
         }
     }
 
@@ -56,6 +63,8 @@ impl Zone {
                     name: n.to_string(),
                     source: "--tz".into(),
                 },
+                dated: false,
+                with_year: false,
             });
         }
         let from_env = std::env::var("TZ").ok().filter(|v| !v.is_empty());
@@ -76,6 +85,8 @@ impl Zone {
                             "/etc/localtime".into()
                         },
                     },
+                    dated: false,
+                    with_year: false,
                 })
             }
             Err(_) => Ok(Self {
@@ -84,6 +95,8 @@ impl Zone {
                     name: "UTC".into(),
                     source: "fallback".into(),
                 },
+                dated: false,
+                with_year: false,
             }),
         }
     }
@@ -103,9 +116,46 @@ impl Zone {
             .unwrap_or_else(|| format!("{ts:.0}"))
     }
 
-    /// "Tue 21:04".
+    /// This zone, worded for a capture from `first` to `last`: when it covers
+    /// [`DATED_SPAN_SECS`] or more, a weekday no longer names one day, so times name their date
+    /// (and their year, when the capture covers more than one).
+    pub fn for_span(&self, first: Option<f64>, last: Option<f64>) -> Self {
+        let mut z = self.clone();
+        if let (Some(a), Some(b)) = (first, last) {
+            z.dated = b - a >= DATED_SPAN_SECS;
+            z.with_year = z.dated && self.fmt(a, "%Y") != self.fmt(b, "%Y");
+        }
+        z
+    }
+
+    /// "Tue 21:04"; "3 Mar 21:04" (or "3 Mar 2015 21:04") in a capture of a week or more.
     pub fn day_time(&self, ts: f64) -> String {
-        self.fmt(ts, "%a %H:%M")
+        match (self.dated, self.with_year) {
+            (false, _) => self.fmt(ts, "%a %H:%M"),
+            (true, false) => self.fmt(ts, "%-d %b %H:%M"),
+            (true, true) => self.fmt(ts, "%-d %b %Y %H:%M"),
+        }
+    }
+
+    /// The waking day `ts` belongs to: the local day from [`DAY_START_HOUR`] to the same hour
+    /// the next day, so that activity after midnight counts for the evening before. Returns
+    /// the day's start and end (seconds since 1970) and its date.
+    pub fn waking_day(&self, ts: f64) -> Option<(f64, f64, String)> {
+        let z = self.zoned(ts)?;
+        let mut date = z.date();
+        if z.hour() < DAY_START_HOUR {
+            date = date.yesterday().ok()?;
+        }
+        let at = |d: jiff::civil::Date| -> Option<f64> {
+            let start = d
+                .at(DAY_START_HOUR, 0, 0, 0)
+                .to_zoned_datetime(self.tz.clone())
+                .ok()?;
+            Some(start.timestamp().as_microsecond() as f64 / 1e6)
+        };
+        let start = at(date)?;
+        let end = at(date.tomorrow().ok()?)?;
+        Some((start, end, self.date(start)))
     }
 
     /// "21:04".
@@ -118,9 +168,13 @@ impl Zone {
         self.fmt(ts, "%H:%M:%S")
     }
 
-    /// "Tue 21:00": the local hour an instant falls in.
+    /// "Tue 21:00": the local hour an instant falls in ("3 Mar 21:00" in a long capture).
     pub fn hour_label(&self, ts: f64) -> String {
-        self.fmt(ts, "%a %H:00")
+        match (self.dated, self.with_year) {
+            (false, _) => self.fmt(ts, "%a %H:00"),
+            (true, false) => self.fmt(ts, "%-d %b %H:00"),
+            (true, true) => self.fmt(ts, "%-d %b %Y %H:00"),
+        }
     }
 
     /// "Tue 1 Dec 2026".
@@ -173,6 +227,18 @@ impl Zone {
     }
 }
 
+/// A capture covering this long or more names dates rather than weekdays: from a week on, the
+/// same weekday names two days ("from Tue 18:34 to Tue 14:09" would read as going backwards).
+/// Six days rather than seven, so that the two ends of a capture never share a weekday.
+pub const DATED_SPAN_SECS: f64 = 6.0 * 86_400.0;
+
+/// The local hour a waking day starts at. A choice, not a measurement: late-evening use often
+/// runs past midnight (the issue's own example: "Signal messages every few minutes from 23:10
+/// to 01:45"), and cutting days at midnight would make 00:05 the "first activity" of a day and
+/// 23:59 the "last" of the one before. Four in the morning lies inside most people's night;
+/// shift workers and people up at four are still misread.
+pub const DAY_START_HOUR: i8 = 4;
+
 /// "45 s", "33 min", "1 h 05 min", "2 d 3 h".
 pub fn duration(secs: f64) -> String {
     if secs < 0.5 {
@@ -197,9 +263,13 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// "a 33-minute", "a 45-second", "a 2-hour": the adjective form for sentences.
+/// "a 33-minute", "a 45-second", "a 2-hour": the adjective form for sentences ("a sub-second"
+/// under half a second, rather than "a 0-second").
 pub fn duration_adj(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
+    if secs < 0.5 {
+        return "a sub-second".to_string();
+    }
+    let s = secs.round() as u64;
     let (n, unit) = match s {
         0..=89 => (s, "second"),
         90..=5399 => ((s + 30) / 60, "minute"),
@@ -236,17 +306,52 @@ pub fn country(code: &str) -> String {
         .unwrap_or_else(|| code.to_string())
 }
 
-/// A country's name inside a sentence: "the United States", "Portugal".
+/// A country's name inside a sentence: "the United States", "the Russian Federation",
+/// "Portugal".
 pub fn country_in_sentence(code: &str) -> String {
-    // Names that take the article in English (of those ISO 3166-1 lists).
-    const WITH_THE: [&str; 14] = [
-        "AE", "BS", "CF", "DO", "GB", "GM", "KM", "KY", "MH", "MV", "NL", "PH", "SB", "US",
-    ];
+    // Names that take the article in English (of those ISO 3166-1 lists), besides those of
+    // islands, republics, federations and unions, which always do.
+    const WITH_THE: [&str; 6] = ["BS", "GM", "KM", "MV", "NL", "PH"];
     let n = country(code);
-    if WITH_THE.contains(&code.to_ascii_uppercase().as_str()) {
+    let by_name = ["Islands", "Republic", "Federation", "United ", "Holy See"]
+        .iter()
+        .any(|w| n.contains(w));
+    if super::countries::name(code).is_some()
+        && (by_name || WITH_THE.contains(&code.to_ascii_uppercase().as_str()))
+    {
         format!("the {n}")
     } else {
         n
+    }
+}
+
+/// "a" or "an" before `word` (a service's name, usually). Initialisms ("XMPP", "SMS") go by
+/// how their first letter is spelt out, other words by their first letter being a vowel.
+pub fn article(word: &str) -> &'static str {
+    let first_word = word.split([' ', '-']).next().unwrap_or("");
+    let initialism = first_word.len() >= 2
+        && first_word
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit());
+    let first = first_word
+        .chars()
+        .next()
+        .unwrap_or('x')
+        .to_ascii_lowercase();
+    let an = if initialism {
+        "aefhilmnorsx".contains(first)
+    } else {
+        "aeio".contains(first)
+    };
+    if an { "an" } else { "a" }
+}
+
+/// "WhatsApp's", "Teams'": the possessive of a name.
+pub fn possessive(name: &str) -> String {
+    if name.ends_with('s') {
+        format!("{name}'")
+    } else {
+        format!("{name}'s")
     }
 }
 
@@ -345,5 +450,55 @@ mod tests {
             "Tue 09:41-10:14"
         );
         assert!(Zone::resolve(Some("Mars/Olympus")).is_err());
+    }
+
+    #[test]
+    fn articles_possessives_and_country_names_read_as_english() {
+        assert_eq!(article("Instagram"), "an");
+        assert_eq!(article("imo"), "an");
+        assert_eq!(article("WhatsApp"), "a");
+        assert_eq!(article("XMPP"), "an");
+        assert_eq!(article("LINE"), "an");
+        assert_eq!(article("Google Meet"), "a");
+        assert_eq!(possessive("Teams"), "Teams'");
+        assert_eq!(possessive("Signal"), "Signal's");
+        assert_eq!(duration_adj(0.2), "a sub-second");
+        assert_eq!(country_in_sentence("RU"), "the Russian Federation");
+        assert_eq!(country_in_sentence("KY"), "the Cayman Islands");
+        assert_eq!(country_in_sentence("PT"), "Portugal");
+        assert_eq!(country_in_sentence("XX"), "XX");
+        assert!(!country("VG").contains(','));
+    }
+
+    #[test]
+    fn waking_days_run_from_four_to_four_in_the_zone() {
+        let ny = Zone::resolve(Some("America/New_York")).unwrap_or_else(|e| panic!("{e}"));
+        // 2026-01-13 05:35 UTC is Tue 00:35 in New York: the waking day of Monday.
+        let (start, end, date) = ny.waking_day(1_768_282_500.0).unwrap_or_default();
+        assert_eq!(date, "Mon 12 Jan 2026");
+        assert_eq!(ny.time_secs(start), "04:00:00");
+        assert_eq!(end - start, 86_400.0);
+        // Clocks go forward at 02:00 on 8 Mar 2026 in New York: Saturday's day is 23 h long.
+        let (s2, e2, d2) = ny.waking_day(1_772_902_800.0).unwrap_or_default();
+        assert_eq!(d2, "Sat 7 Mar 2026");
+        assert_eq!(e2 - s2, 23.0 * 3600.0);
+    }
+
+    #[test]
+    fn a_capture_of_a_week_or_more_names_dates() {
+        let utc = Zone::utc();
+        let t = 1_561_455_687.9;
+        assert_eq!(
+            utc.for_span(Some(t), Some(t + 86_400.0)).day_time(t),
+            "Tue 09:41"
+        );
+        let long = utc.for_span(Some(t), Some(t + 7.0 * 86_400.0));
+        assert_eq!(long.day_time(t), "25 Jun 09:41");
+        assert_eq!(
+            long.from_to(t, t + 7.0 * 86_400.0),
+            "from 25 Jun 09:41 to 2 Jul 09:41"
+        );
+        let years = utc.for_span(Some(t), Some(t + 400.0 * 86_400.0));
+        assert_eq!(years.day_time(t), "25 Jun 2019 09:41");
     }
 }

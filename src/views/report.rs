@@ -29,9 +29,14 @@ pub enum ReportFormat {
 }
 
 /// Version of the JSON layout; raised on any change that is not an added field.
-pub const JSON_VERSION: u32 = 1;
+pub const JSON_VERSION: u32 = 2;
 /// Width of the text report: fits a 100-column terminal.
 pub const TEXT_WIDTH: usize = 100;
+/// Width of a time column: "Tue 21:04", or "25 Jun 2019 21:04" in a capture of a week or more
+/// that covers two years (the table narrows its widest columns when they do not fit).
+const TIME_CAP: usize = 17;
+/// The last column of a text table keeps at least this width (it wraps, the others are cut).
+const TABLE_LAST_MIN: usize = 16;
 /// Names listed per list in text and Markdown (JSON lists all the digest kept).
 const NAMES_LISTED: usize = 25;
 /// Flows cited under one finding in text and Markdown (JSON lists all the finding holds).
@@ -134,7 +139,25 @@ pub fn run(
                     .unwrap_or_else(|| f.display().to_string())
             })
             .collect(),
-        partial: stats.partial_inputs.clone(),
+        // Without directories, as the file names: a report is meant to be shared.
+        partial: stats
+            .partial_inputs
+            .iter()
+            .map(|p| {
+                files.iter().fold(p.clone(), |p, f| {
+                    let name = f
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    let full = f.display().to_string();
+                    if name.is_empty() || !p.starts_with(&full) {
+                        p
+                    } else {
+                        format!("{name}{}", &p[full.len()..])
+                    }
+                })
+            })
+            .collect(),
     };
     let text = render(&model, &inputs, format);
     let mut out = io::BufWriter::new(io::stdout().lock());
@@ -185,17 +208,55 @@ struct Doc {
 }
 
 /// Wrapping at spaces only: host names and addresses contain hyphens and must stay whole
-/// (a word longer than the line is still broken, so no line exceeds the width).
+/// (a word longer than the line is still broken, so no line exceeds the width). First fit,
+/// not textwrap's default optimal fit, which lets a line overflow the width when that
+/// balances the paragraph better.
 fn wrap_opts(width: usize) -> textwrap::Options<'static> {
     textwrap::Options::new(width)
         .word_separator(textwrap::WordSeparator::AsciiSpace)
         .word_splitter(textwrap::WordSplitter::NoHyphenation)
+        .wrap_algorithm(textwrap::WrapAlgorithm::FirstFit)
 }
 
+/// Text from the capture (names in DNS and handshakes, evidence) with control characters and
+/// the invisible characters that reorder or hide text shown as `\u{..}` escapes: a name on
+/// the wire may hold any byte, and a terminal must not obey it (nor a table break on it).
+fn printable(s: &str) -> String {
+    let hidden = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+            || c == '\u{feff}'
+    };
+    if !s.chars().any(hidden) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if hidden(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Markdown's special characters escaped (CommonMark lets any ASCII punctuation be escaped
+/// with a backslash): `|` would split a table cell, `<` start HTML, `*`, `_` and backquotes
+/// change the emphasis, and a `]` followed by `(` or `[` close a link. Other brackets and `>`
+/// stay as they are (the report's own "[event 3]" and "Settings > Privacy" read as written).
 fn md_escape(s: &str) -> String {
-    s.replace('|', "\\|")
-        .replace('*', "\\*")
-        .replace('_', "\\_")
+    let s = printable(s);
+    let mut out = String::with_capacity(s.len() + 8);
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        let link = c == ']' && matches!(chars.peek(), Some('(' | '['));
+        if link || matches!(c, '\\' | '|' | '*' | '_' | '`' | '<') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn ids(ids: &[u64]) -> String {
@@ -263,7 +324,7 @@ impl Doc {
     fn para(&mut self, s: &str) {
         match self.style {
             Style::Text => {
-                for l in textwrap::wrap(s, wrap_opts(TEXT_WIDTH)) {
+                for l in textwrap::wrap(&printable(s), wrap_opts(TEXT_WIDTH)) {
                     self.line(&l);
                 }
             }
@@ -279,7 +340,7 @@ impl Doc {
                 let opts = wrap_opts(TEXT_WIDTH)
                     .initial_indent("  * ")
                     .subsequent_indent("    ");
-                for l in textwrap::wrap(s, opts) {
+                for l in textwrap::wrap(&printable(s), opts) {
                     self.line(&l);
                 }
             }
@@ -306,6 +367,10 @@ impl Doc {
                 }
             }
             Style::Text => {
+                let rows: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|r| r.iter().map(|c| printable(c)).collect())
+                    .collect();
                 let n = head.len();
                 let cut = |s: &str, w: usize| -> String {
                     if s.chars().count() <= w {
@@ -317,7 +382,7 @@ impl Doc {
                     }
                 };
                 let mut widths: Vec<usize> = head.iter().map(|h| h.chars().count()).collect();
-                for r in rows {
+                for r in &rows {
                     for (i, c) in r.iter().enumerate().take(n.saturating_sub(1)) {
                         let cap = caps.get(i).copied().unwrap_or(24);
                         if let Some(w) = widths.get_mut(i) {
@@ -325,8 +390,25 @@ impl Doc {
                         }
                     }
                 }
-                let lead: usize = widths.iter().take(n.saturating_sub(1)).map(|w| w + 2).sum();
-                let last_w = TEXT_WIDTH.saturating_sub(lead + 2).max(16);
+                // Narrow the widest leading column until the last one keeps its minimum, so
+                // that no line exceeds the width whatever the cells hold.
+                let lead_of = |w: &[usize]| -> usize {
+                    w.iter().take(n.saturating_sub(1)).map(|w| w + 2).sum()
+                };
+                while lead_of(&widths) + 2 + TABLE_LAST_MIN > TEXT_WIDTH {
+                    let widest = widths
+                        .iter()
+                        .take(n.saturating_sub(1))
+                        .enumerate()
+                        .max_by_key(|(i, w)| (**w, usize::MAX - i))
+                        .map(|(i, _)| i);
+                    match widest.and_then(|i| widths.get_mut(i)) {
+                        Some(w) if *w > 1 => *w -= 1,
+                        _ => break,
+                    }
+                }
+                let lead = lead_of(&widths);
+                let last_w = TEXT_WIDTH.saturating_sub(lead + 2).max(TABLE_LAST_MIN);
                 let fmt_row = |cells: &[String]| -> Vec<String> {
                     let mut prefix = String::from("  ");
                     for (i, w) in widths.iter().enumerate().take(n.saturating_sub(1)) {
@@ -355,7 +437,7 @@ impl Doc {
                 for l in fmt_row(&head_cells) {
                     self.line(&l);
                 }
-                for r in rows {
+                for r in &rows {
                     for l in fmt_row(r) {
                         self.line(&l);
                     }
@@ -505,7 +587,7 @@ impl Doc {
                 "recognised by",
             ],
             &rows,
-            &[22, 9, 9, 10, 8, 5],
+            &[22, TIME_CAP, TIME_CAP, 10, 8, 5],
         );
         self.para(
             "Active time is the time covered by online sessions (calls, messages and media less \
@@ -556,20 +638,45 @@ impl Doc {
             self.table(&["hour", "activities", ""], &rows, &[5, 10]);
         }
         if r.days_shown {
-            self.sub("First and last activity of each day (wake and sleep hints)");
+            self.sub(&format!(
+                "First and last activity of each day (wake and sleep hints; days from {:02}:00)",
+                words::DAY_START_HOUR
+            ));
             let rows: Vec<Vec<String>> = r
                 .days
                 .iter()
                 .map(|d| {
+                    let next = |t: &str, after_midnight: bool| {
+                        if after_midnight {
+                            format!("{t} next day")
+                        } else {
+                            t.to_string()
+                        }
+                    };
+                    let (first, last) = (
+                        next(&d.first, d.first_next_date),
+                        next(&d.last, d.last_next_date),
+                    );
+                    let mark = |s: String, hint: bool| if hint { s } else { format!("({s})") };
                     vec![
                         d.date.clone(),
-                        d.first.clone(),
-                        d.last.clone(),
+                        mark(first, d.wake_hint),
+                        mark(last, d.sleep_hint),
                         d.activities.to_string(),
                     ]
                 })
                 .collect();
-            self.table(&["day", "first", "last", "activities"], &rows, &[16, 6, 6]);
+            self.table(
+                &["day", "first", "last", "own activities"],
+                &rows,
+                &[16, 16, 16],
+            );
+            self.para(
+                "Only the user's own activity counts here: messages and media sent, calls \
+                 answered. Received messages, pushes and keep-alives arrive while people sleep. \
+                 A time in parentheses is not a hint: the capture began after that day started, \
+                 or ended before it ended.",
+            );
         } else {
             self.para(&format!(
                 "First and last activity per day (wake and sleep hints) are shown for captures \
@@ -628,7 +735,7 @@ impl Doc {
                 "network, place",
             ],
             &rows,
-            &[9, 8, 12, 7, 7, 24],
+            &[TIME_CAP, 11, 12, 7, 7, 24],
         );
         self.para(
             "\"relay\": through the service's servers (the observer sees the relay, not the \
@@ -678,7 +785,7 @@ impl Doc {
         self.table(
             &["hour", "service", "sent", "received"],
             &rows,
-            &[10, 20, 5],
+            &[TIME_CAP, 20, 5],
         );
         if msg.conversations.is_empty() {
             self.para(
@@ -738,7 +845,7 @@ impl Doc {
         self.table(
             &["start", "service", "direction", "size", "likely kind"],
             &rows,
-            &[9, 16, 9, 9],
+            &[TIME_CAP, 16, 9, 9],
         );
     }
 
@@ -925,7 +1032,7 @@ impl Doc {
                     ]
                 })
                 .collect();
-            self.table(&["start", "service", "evidence"], &rows, &[9, 16]);
+            self.table(&["start", "service", "evidence"], &rows, &[TIME_CAP, 16]);
         }
         let others: Vec<_> = m
             .other_activities
@@ -948,7 +1055,7 @@ impl Doc {
             self.table(
                 &["start", "activity", "service", "evidence"],
                 &rows,
-                &[9, 20, 16],
+                &[TIME_CAP, 20, 16],
             );
         }
         self.sub("Device hints (guesses)");
