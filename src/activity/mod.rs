@@ -241,6 +241,11 @@ pub struct MediaStats {
     /// Longest run of consecutive two-way media seconds, and where it started.
     pub best_run: u32,
     pub best_run_start: i64,
+    /// Media packets (up, down) inside two-way seconds: the call's media, without the probe
+    /// bursts and keep-alives between them.
+    pub two_way_packets: (u32, u32),
+    /// Two-way media seconds in all (not only the longest run).
+    pub two_way_secs: u32,
     /// Exchanges of records (payload-carrying packets separated by less than the message gap).
     pub messages: Vec<MsgBurst>,
     msg: Option<MsgBurst>,
@@ -377,6 +382,8 @@ impl MediaStats {
         self.last_two_way = None;
         self.run_len = 0;
         self.best_run = 0;
+        self.two_way_packets = (0, 0);
+        self.two_way_secs = 0;
     }
 
     fn close_bin(&mut self, next: i64) {
@@ -387,6 +394,9 @@ impl MediaStats {
             && present(&self.up)
             && present(&self.down);
         if two_way {
+            self.two_way_packets.0 += u32::from(self.up.bin_packets);
+            self.two_way_packets.1 += u32::from(self.down.bin_packets);
+            self.two_way_secs += 1;
             if self.first_two_way.is_none() {
                 self.first_two_way = self.bin_first;
             }
@@ -841,11 +851,108 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
         let r = find(&mut parent, i);
         groups.entry(r).or_default().push(*f);
     }
-    for group in groups.values() {
-        if let Some(e) = call_event(group) {
-            out.push(e);
+    let legs: Vec<Leg> = groups.values().filter_map(|g| call_event(g)).collect();
+    join_legs(legs, out);
+}
+
+/// Legs of one call that follow each other on new sockets: a call, or an attempt that carried
+/// media, from one device to the same media server (address and port) of one service, each
+/// starting within this long of the previous leg's end. Voice channels re-open their socket
+/// while the channel stays joined (`ndpi/discord.pcap`: 25 legs to one voice server, a new
+/// device port every 60 s, over 24 min, labelled as one call), and a dropped call is redialled
+/// within a minute. The value is the shortest lifetime RFC 4787 (REQ-5) allows a NAT's UDP
+/// mapping: a path unused for longer has to be set up anew, so a leg after that is a new
+/// call. Two calls through one server endpoint less than 2 min apart are joined (the cost).
+/// Legs that overlap in time are not joined this way: concurrent flows to one server that
+/// share no socket are other streams (a meeting's control channel, a bandwidth probe:
+/// `ndpi/zoom2.pcap`), not a call that moved to a new socket.
+pub const CALL_REJOIN_SECS: f64 = 120.0;
+
+/// One group of call flows, judged on its own, before legs of one call are joined.
+struct Leg {
+    event: Event,
+    /// Service, device address and remote endpoint (the media server or the peer).
+    key: Option<(String, String, String)>,
+    is_call: bool,
+    /// Media packets in all and video-sized ones.
+    media: u32,
+    big: u32,
+    /// First and last media packet, for attempts that carried media.
+    media_span: Option<(f64, f64)>,
+}
+
+fn join_legs(mut legs: Vec<Leg>, out: &mut Vec<Event>) {
+    legs.sort_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then(a.event.start_ts.total_cmp(&b.event.start_ts))
+            .then(a.event.flows.cmp(&b.event.flows))
+    });
+    // A leg joins a chain when it is a call or carried media (RTP_CALL_MIN_PACKETS one way);
+    // checks without media stay events of their own and do not break a chain.
+    let (legs, single): (Vec<Leg>, Vec<Leg>) = legs
+        .into_iter()
+        .partition(|l| l.key.is_some() && (l.is_call || l.media_span.is_some()));
+    out.extend(single.into_iter().map(|l| l.event));
+    let mut i = 0;
+    while i < legs.len() {
+        let mut j = i;
+        let mut end = legs[i].event.end_ts;
+        while j + 1 < legs.len()
+            && legs[j + 1].key == legs[i].key
+            && legs[j + 1].event.start_ts >= end
+            && legs[j + 1].event.start_ts <= end + CALL_REJOIN_SECS
+        {
+            j += 1;
+            end = end.max(legs[j].event.end_ts);
         }
+        let chain = &legs[i..=j];
+        if chain.len() > 1 && chain.iter().any(|l| l.is_call) {
+            out.push(joined_call(chain));
+        } else {
+            out.extend(chain.iter().map(|l| l.event.clone()));
+        }
+        i = j + 1;
     }
+}
+
+/// One call from its legs (see [`CALL_REJOIN_SECS`]): the first call leg's peer and evidence,
+/// the legs' flows, counts and extent.
+fn joined_call(chain: &[Leg]) -> Event {
+    let span = |l: &Leg| {
+        if l.is_call {
+            (l.event.start_ts, l.event.end_ts)
+        } else {
+            l.media_span.unwrap_or((l.event.start_ts, l.event.end_ts))
+        }
+    };
+    let start = chain.iter().map(|l| span(l).0).fold(f64::MAX, f64::min);
+    let end = chain.iter().map(|l| span(l).1).fold(f64::MIN, f64::max);
+    let media: u32 = chain.iter().map(|l| l.media).sum();
+    let big: u32 = chain.iter().map(|l| l.big).sum();
+    let video = f64::from(big) / f64::from(media.max(1)) >= VIDEO_SHARE;
+    let calls = chain.iter().filter(|l| l.is_call).count();
+    let first = chain.iter().find(|l| l.is_call).unwrap_or(&chain[0]);
+    let remote = first.key.as_ref().map_or("", |k| k.2.as_str());
+    let mut e = first.event.clone();
+    e.kind = if video { "video_call" } else { "voice_call" };
+    e.start_ts = start;
+    e.end_ts = end;
+    e.flows = chain
+        .iter()
+        .flat_map(|l| l.event.flows.iter().cloned())
+        .collect();
+    e.bytes_out = chain.iter().map(|l| l.event.bytes_out).sum();
+    e.bytes_in = chain.iter().map(|l| l.event.bytes_in).sum();
+    e.packets_out = chain.iter().map(|l| l.event.packets_out).sum();
+    e.packets_in = chain.iter().map(|l| l.event.packets_in).sum();
+    e.evidence = format!(
+        "{} legs to {remote} from the same device, each within {CALL_REJOIN_SECS:.0} s of the previous, over {:.0} s ({calls} with a call's media, the others media one way); first call leg: {}",
+        chain.len(),
+        end - start,
+        first.event.evidence
+    );
+    e
 }
 
 /// Packets and time extent of one direction summed over a call's flows.
@@ -934,7 +1041,7 @@ fn dense(d: &MediaDir) -> bool {
     d.packets >= CALL_MIN_MEDIA_PACKETS && f64::from(d.packets) / secs >= CALL_MIN_PPS
 }
 
-fn call_event(group: &[&FlowSummary]) -> Option<Event> {
+fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     let service = group
         .iter()
         .filter_map(|f| f.record.service.clone())
@@ -1125,7 +1232,33 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
             down
         )
     };
-    Some(Event {
+    let media_span = (!is_call && (up.max(down) >= RTP_CALL_MIN_PACKETS)).then(|| {
+        let a = media_up
+            .span()
+            .map(|s| s.0)
+            .into_iter()
+            .chain(media_down.span().map(|s| s.0));
+        let b = media_up
+            .span()
+            .map(|s| s.1)
+            .into_iter()
+            .chain(media_down.span().map(|s| s.1));
+        (a.fold(f64::MAX, f64::min), b.fold(f64::MIN, f64::max))
+    });
+    let device = if local(&r.server) && !local(&r.client) {
+        r.server.as_str()
+    } else {
+        r.client.as_str()
+    };
+    let device_ip = device
+        .parse::<SocketAddr>()
+        .ok()
+        .map(|s| s.ip().to_string());
+    let key = match (&service, device_ip) {
+        (Some(s), Some(d)) => Some((s.clone(), d, remote.to_string())),
+        _ => None,
+    };
+    let event = Event {
         id: 0,
         kind,
         service,
@@ -1146,6 +1279,14 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         size_class: None,
         confidence: if is_call { 0.8 } else { 0.6 },
         evidence,
+    };
+    Some(Leg {
+        event,
+        key,
+        is_call,
+        media: up + down,
+        big,
+        media_span,
     })
 }
 
