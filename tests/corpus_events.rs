@@ -138,6 +138,12 @@ fn events_agree_with_the_verified_labels() {
                     .iter()
                     .any(|e| e.kind.starts_with("message_") && overlaps(e, l, 1.0));
                 msgs_found += usize::from(hit);
+                if !hit {
+                    notes.push(format!(
+                        "{file}: message_burst {:.3}-{:.3} not found",
+                        l.start, l.end
+                    ));
+                }
             } else if l.kind == "media_transfer_up" || l.kind == "media_transfer_down" {
                 media += 1;
                 let want = if l.kind.ends_with("up") {
@@ -145,9 +151,16 @@ fn events_agree_with_the_verified_labels() {
                 } else {
                     "media_download"
                 };
+                // The transfer that starts nearest the label's (two downloads one after the
+                // other both overlap a label within the margin).
                 let hit = events
                     .iter()
-                    .find(|e| e.kind == want && overlaps(e, l, 2.0));
+                    .filter(|e| e.kind == want && overlaps(e, l, 2.0))
+                    .min_by(|a, b| {
+                        (a.start_ts - l.start)
+                            .abs()
+                            .total_cmp(&(b.start_ts - l.start).abs())
+                    });
                 if let Some(e) = hit {
                     media_found += 1;
                     let size = (e.bytes_out + e.bytes_in) as f64;
