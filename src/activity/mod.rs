@@ -263,6 +263,11 @@ pub struct MediaStats {
     /// were not kept.
     pub bursts_dropped: u32,
     pub messages_dropped: u32,
+    /// Exchanges of small records only (none of [`MSG_MIN_PAYLOAD`]) after the login: typing
+    /// indicators, read receipts, heartbeats (at most [`MAX_MESSAGES`]; further ones counted
+    /// in `chatter_dropped`).
+    pub chatter: Vec<MsgBurst>,
+    pub chatter_dropped: u32,
     /// A probe burst that was set aside (first media, start and packets both ways).
     pub probe: Option<(Timestamp, u32)>,
     /// Inbound exchanges after at least [`PUSH_IDLE_NANOS`] of silence (at most
@@ -524,6 +529,12 @@ impl MediaStats {
                     self.messages.push(m);
                 } else {
                     self.messages_dropped += 1;
+                }
+            } else if self.msg_count > 1 && m.lead.is_none() && !push {
+                if self.chatter.len() < MAX_MESSAGES {
+                    self.chatter.push(m);
+                } else {
+                    self.chatter_dropped += 1;
                 }
             }
         }
@@ -1338,7 +1349,16 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
     for e in events {
         if let Some(s) = e.service.as_deref() {
             // Attempts, pushes and probes happen without the user: they do not make a session.
-            if !matches!(e.kind, "call_attempt" | "push_wakeup" | "probing_suspected") {
+            // Typing indicators and read receipts accompany messages and are too uncertain
+            // to make a session of their own.
+            if !matches!(
+                e.kind,
+                "call_attempt"
+                    | "push_wakeup"
+                    | "probing_suspected"
+                    | "typing_indicator"
+                    | "read_receipt"
+            ) {
                 by_service.entry(s).or_default().push(e);
             }
         }
@@ -1438,6 +1458,7 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
         let Some(service) = r.service.clone() else {
             continue;
         };
+        chatter(f, &service, out);
         for m in &f.media.messages {
             let Some((dir, lead)) = m.lead else { continue };
             let (kind, direction) = match dir {
@@ -1468,6 +1489,88 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 ..on_flow(r, kind, &service, (start, end), direction)
             });
         }
+    }
+}
+
+/// A typing indicator precedes the message it announces by at most this long when it is
+/// reported with more confidence: in `wissamnd/whatsappCall.pcapng` the unanswered 41-B and
+/// 55-B chat-state records come 1.5 to 26 s before the next message the same way.
+pub const TYPING_LEAD_SECS: f64 = 30.0;
+/// A small answered exchange this soon after a message the other way is its read receipt:
+/// the corpus's receipt-sized exchanges that are not part of a message's own exchange follow
+/// it by 1.3 to 29 s (`wissamnd/whatsappCall.pcapng`); later ones cannot be told from
+/// heartbeats by size or timing.
+pub const READ_RECEIPT_SECS: f64 = 60.0;
+
+/// Typing indicators and read receipts on a chat connection, from the exchanges of small
+/// records only. Chat-state notifications are sent without an answer (XMPP's XEP-0085, from
+/// which WhatsApp's protocol descends, acknowledges none), so records of one direction with no
+/// answer are typing indicators; an answered small exchange started by one side shortly after
+/// a message from the other is a read receipt. Sizes alone cannot confirm either, so their
+/// confidence stays low; a heartbeat can look alike.
+fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
+    let r = &f.record;
+    let m = &f.media;
+    for x in &m.chatter {
+        let all_small = x.small.0 + x.small.1 == x.packets_up + x.packets_down;
+        if !all_small {
+            continue;
+        }
+        let dir = if x.first_down { Dir::Down } else { Dir::Up };
+        let direction = if dir == Dir::Up { "out" } else { "in" };
+        let (start, end) = (x.start.as_secs_f64(), x.end.as_secs_f64());
+        let one_way = (x.packets_up == 0) != (x.packets_down == 0);
+        let (kind, confidence, why) = if one_way {
+            let next = m.messages.iter().find(|n| {
+                n.lead.map(|l| l.0) == Some(dir)
+                    && n.start > x.end
+                    && n.start.as_secs_f64() <= end + TYPING_LEAD_SECS
+            });
+            match next {
+                Some(n) => (
+                    "typing_indicator",
+                    0.5,
+                    format!(
+                        "unanswered, as chat-state notifications are, and followed {:.1} s later by a message the same way",
+                        n.start.as_secs_f64() - end
+                    ),
+                ),
+                None => (
+                    "typing_indicator",
+                    0.3,
+                    format!(
+                        "unanswered, as chat-state notifications are; no message followed the same way within {TYPING_LEAD_SECS:.0} s (typing given up, or a keep-alive)"
+                    ),
+                ),
+            }
+        } else {
+            let before = m.messages.iter().rev().find(|n| {
+                n.lead.is_some_and(|l| l.0 != dir)
+                    && n.end < x.start
+                    && start - n.end.as_secs_f64() <= READ_RECEIPT_SECS
+            });
+            let Some(n) = before else { continue };
+            (
+                "read_receipt",
+                0.3,
+                format!(
+                    "answered, {:.1} s after a message the other way (a read receipt, or a heartbeat of the same size)",
+                    start - n.end.as_secs_f64()
+                ),
+            )
+        };
+        out.push(Event {
+            bytes_out: x.bytes_up,
+            bytes_in: x.bytes_down,
+            packets_out: u64::from(x.packets_up),
+            packets_in: u64::from(x.packets_down),
+            confidence,
+            evidence: format!(
+                "{} {} {}: {} record(s) up ({} B) and {} down ({} B), none over {SMALL_RECORD} B, on the chat connection, {why}",
+                r.proto, r.client, r.server, x.packets_up, x.bytes_up, x.packets_down, x.bytes_down
+            ),
+            ..on_flow(r, kind, service, (start, end), direction)
+        });
     }
 }
 
