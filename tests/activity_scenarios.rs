@@ -414,3 +414,48 @@ fn two_downloads_one_after_the_other_stay_two() {
     assert_eq!(d.len(), 2, "{events:#?}");
     assert!(d[0].bytes_in > 190_000 && d[1].bytes_in < 70_000, "{d:#?}");
 }
+
+#[test]
+fn unanswered_chat_states_are_typing_and_answered_ones_after_a_message_are_receipts() {
+    let mut s = Scenario::new(17);
+    let (mut conn, _) = chat(&mut s, 41_010);
+    // The other party's message, answered at once by the delivery receipt.
+    let t = s.tls_data(&mut conn, at(20.0), false, 300);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 100_000_000), true, 60);
+    // 4 s later the user opens the chat: a receipt-sized record, acknowledged.
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 4_000_000_000), true, 65);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 80_000_000), false, 67);
+    // The user types (a 41-B record, unanswered), then sends 6 s later.
+    let typed = Timestamp(t.0 + 5_000_000_000);
+    let t = s.tls_data(&mut conn, typed, true, 41);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 6_000_000_000), true, 220);
+    s.tls_data(&mut conn, Timestamp(t.0 + 120_000_000), false, 75);
+    let events = infer(&flows_of(s));
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind != "online_session")
+        .map(|e| (e.kind, e.direction))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("message_in", "in"),
+            ("read_receipt", "out"),
+            ("typing_indicator", "out"),
+            ("message_out", "out")
+        ],
+        "{events:#?}"
+    );
+    let typing = events
+        .iter()
+        .find(|e| e.kind == "typing_indicator")
+        .unwrap();
+    assert!((typing.start_ts - typed.as_secs_f64()).abs() < 0.01);
+    assert!(typing.confidence <= 0.5, "{typing:?}");
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.kind == "read_receipt")
+            .all(|e| e.confidence <= 0.3)
+    );
+}
