@@ -6,8 +6,10 @@
 //! run of seconds with media flowing both ways, bulk bursts (runs of large packets in one
 //! direction, split by idle gaps), message exchanges, pushes after idle and runs of answered
 //! small records. When flows end, [`infer`] groups the flows of one call (those sharing a
-//! socket of the device within a call's time) and turns them, the bursts, the exchanges, the
-//! pushes and the receipt runs into [`Event`]s, each with the numbers that decided it.
+//! socket of the device within a call's time, then legs that follow each other to one media
+//! server), joins a service's parallel bulk bursts to its media hosts, and turns them, the
+//! exchanges (messages, typing indicators, read receipts), the pushes and the receipt runs
+//! into [`Event`]s, each with the numbers that decided it.
 //!
 //! Thresholds, their values and where they come from are listed in docs/activity-model.md.
 //! Everything runs on packet timestamps, and `infer` is deterministic, so the dashboard may
@@ -130,6 +132,8 @@ pub struct MsgBurst {
     /// Records of this exchange, by size: up to [`SMALL_RECORD`] (typing indicators,
     /// receipts, acks) and above, per direction (up, down).
     pub small: (u32, u32),
+    /// Largest record per direction (up, down).
+    pub max: (u32, u32),
 }
 
 /// An inbound exchange on a push channel after a silence.
@@ -489,6 +493,10 @@ impl MediaStats {
                     m.bytes_down += u64::from(p);
                     m.packets_down += 1;
                 }
+            }
+            match dir {
+                Dir::Up => m.max.0 = m.max.0.max(p),
+                Dir::Down => m.max.1 = m.max.1.max(p),
             }
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
@@ -1501,6 +1509,14 @@ pub const TYPING_LEAD_SECS: f64 = 30.0;
 /// it by 1.3 to 29 s (`wissamnd/whatsappCall.pcapng`); later ones cannot be told from
 /// heartbeats by size or timing.
 pub const READ_RECEIPT_SECS: f64 = 60.0;
+/// A typing indicator names the chat and a read receipt the messages it answers, under an
+/// AEAD tag (16 B): the corpus's chat-state records are 41-55 B and its receipts 60-79 B
+/// (`wissamnd/whatsappCall.pcapng`), while heartbeats are 25-37 B
+/// (`matousp/ma4__WhatsApp1.pcapng`'s 33/37-B pings, `ndpi/wa_voice.pcap`'s 25-B ping). The
+/// initiating side's largest record must reach these sizes.
+pub const CHAT_STATE_MIN: u32 = 40;
+/// See [`CHAT_STATE_MIN`].
+pub const RECEIPT_MIN: u32 = 48;
 
 /// Typing indicators and read receipts on a chat connection, from the exchanges of small
 /// records only. Chat-state notifications are sent without an answer (XMPP's XEP-0085, from
@@ -1518,8 +1534,12 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
         }
         let dir = if x.first_down { Dir::Down } else { Dir::Up };
         let direction = if dir == Dir::Up { "out" } else { "in" };
+        let largest = if dir == Dir::Up { x.max.0 } else { x.max.1 };
         let (start, end) = (x.start.as_secs_f64(), x.end.as_secs_f64());
         let one_way = (x.packets_up == 0) != (x.packets_down == 0);
+        if largest < if one_way { CHAT_STATE_MIN } else { RECEIPT_MIN } {
+            continue;
+        }
         let (kind, confidence, why) = if one_way {
             let next = m.messages.iter().find(|n| {
                 n.lead.map(|l| l.0) == Some(dir)
