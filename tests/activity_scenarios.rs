@@ -459,3 +459,102 @@ fn unanswered_chat_states_are_typing_and_answered_ones_after_a_message_are_recei
             .all(|e| e.confidence <= 0.3)
     );
 }
+
+fn sip(s: &mut Scenario, t: f64, from: SocketAddr, to: SocketAddr, start_line: &str, cseq: &str) {
+    let msg = format!(
+        "{start_line}\r\nVia: SIP/2.0/UDP 192.168.1.23:5060\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.udp(at(t), from, to, msg.as_bytes());
+}
+
+#[test]
+fn a_sip_invite_never_answered_is_a_call_attempt() {
+    let (me, proxy) = (ep(PHONE, 5060), ep(PEER, 5060));
+    let mut s = Scenario::new(18);
+    sip(
+        &mut s,
+        1.0,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "1 INVITE",
+    );
+    sip(
+        &mut s,
+        1.1,
+        proxy,
+        me,
+        "SIP/2.0 407 Proxy Authentication Required",
+        "1 INVITE",
+    );
+    sip(
+        &mut s,
+        1.3,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "2 INVITE",
+    );
+    sip(&mut s, 1.5, proxy, me, "SIP/2.0 180 Ringing", "2 INVITE");
+    sip(
+        &mut s,
+        9.0,
+        me,
+        proxy,
+        "CANCEL sip:bob@example.org SIP/2.0",
+        "2 CANCEL",
+    );
+    sip(&mut s, 9.1, proxy, me, "SIP/2.0 200 OK", "2 CANCEL");
+    sip(
+        &mut s,
+        9.2,
+        proxy,
+        me,
+        "SIP/2.0 487 Request Terminated",
+        "2 INVITE",
+    );
+    let events = infer(&flows_of(s));
+    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    assert_eq!(a.len(), 1, "{events:#?}");
+    assert!(
+        (a[0].start_ts - at(1.0).as_secs_f64()).abs() < 0.01,
+        "{:?}",
+        a[0]
+    );
+    assert!(
+        (a[0].end_ts - at(9.2).as_secs_f64()).abs() < 0.01,
+        "{:?}",
+        a[0]
+    );
+    assert!(
+        a[0].evidence.contains("2 SIP INVITE(s), 1 CANCEL"),
+        "{}",
+        a[0].evidence
+    );
+    assert!(calls(&events).is_empty());
+
+    // Answered (200 OK to the INVITE): not an attempt.
+    let mut s = Scenario::new(19);
+    sip(
+        &mut s,
+        1.0,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "1 INVITE",
+    );
+    sip(&mut s, 2.0, proxy, me, "SIP/2.0 200 OK", "1 INVITE");
+    sip(
+        &mut s,
+        20.0,
+        me,
+        proxy,
+        "BYE sip:bob@example.org SIP/2.0",
+        "2 BYE",
+    );
+    let events = infer(&flows_of(s));
+    assert!(
+        !events.iter().any(|e| e.kind == "call_attempt"),
+        "{events:#?}"
+    );
+}

@@ -114,6 +114,68 @@ pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
 /// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
 pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
 
+/// SIP (RFC 3261) on its registered port: the start line of each message is plain text.
+pub const SIP_PORT: u16 = 5060;
+
+/// What the start lines and CSeq headers of a flow's SIP messages say about its calls: no
+/// other field, and nothing is kept but these counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SipDialogs {
+    pub invites: u32,
+    pub cancels: u32,
+    pub byes: u32,
+    /// Final responses (2xx) to an INVITE: a call was answered.
+    pub answered: u32,
+    /// Other final responses to an INVITE (3xx-6xx except the 401/407 challenges that a
+    /// re-sent INVITE answers).
+    pub refused: u32,
+    pub first_invite: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl SipDialogs {
+    fn observe(&mut self, p: &[u8], ts: Timestamp) {
+        let line = p.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or(&[]);
+        let is_request = |m: &[u8]| line.starts_with(m) && line.ends_with(b"SIP/2.0");
+        if is_request(b"INVITE ") {
+            self.invites += 1;
+            self.first_invite.get_or_insert(ts);
+        } else if is_request(b"CANCEL ") {
+            self.cancels += 1;
+        } else if is_request(b"BYE ") {
+            self.byes += 1;
+        } else if let Some(code) = line
+            .strip_prefix(b"SIP/2.0 ")
+            .and_then(|r| r.get(..3))
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            if !cseq_is_invite(p) {
+                return;
+            }
+            match code {
+                200..=299 => self.answered += 1,
+                401 | 407 => {}
+                300..=699 => self.refused += 1,
+                _ => {}
+            }
+        } else {
+            return;
+        }
+        if self.first_invite.is_some() {
+            self.last = Some(ts);
+        }
+    }
+}
+
+/// Whether a SIP message's CSeq header (RFC 3261 §20.16, compact form none) names INVITE.
+fn cseq_is_invite(p: &[u8]) -> bool {
+    p.split(|&b| b == b'\n').any(|l| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        l.len() > 5 && l[..5].eq_ignore_ascii_case(b"cseq:") && l.ends_with(b"INVITE")
+    })
+}
+
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgBurst {
@@ -284,6 +346,8 @@ pub struct MediaStats {
     pub receipt_runs_dropped: u32,
     run: Option<ReceiptRun>,
     pending_in: Option<(Timestamp, u32)>,
+    /// SIP requests and responses seen on the flow (port [`SIP_PORT`]).
+    pub sip: SipDialogs,
 }
 
 impl MediaStats {
@@ -295,6 +359,9 @@ impl MediaStats {
         }
         if pkt.payload_len > 0 {
             self.message(pkt, dir);
+            if pkt.src_port == SIP_PORT || pkt.dst_port == SIP_PORT {
+                self.sip.observe(pkt.payload, pkt.ts);
+            }
         }
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
             return;
@@ -740,6 +807,7 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
         || (!f.media.wakeups.is_empty() && push_channel(&f.record))
         || !f.media.receipt_runs.is_empty()
+        || f.media.sip.invites > 0
 }
 
 /// A connection that carries pushes: named as a push service, on the push ports of Apple
@@ -808,6 +876,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    sip_attempts(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);
     let probes = probing(flows, &events);
     // The inbound records of a suspected probe are the probe, not messages for the user.
@@ -1331,6 +1400,38 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         big,
         media_span,
     })
+}
+
+/// SIP dialogs that never connected: INVITEs with no 2xx answer on the flow are a call
+/// attempt (missed, declined, cancelled or refused), from the first INVITE to the last SIP
+/// message after it. A dialog that was answered is left to the media rules.
+fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let (r, sip) = (&f.record, &f.media.sip);
+        let (Some(first), Some(last)) = (sip.first_invite, sip.last) else {
+            continue;
+        };
+        if sip.answered > 0 {
+            continue;
+        }
+        let service = r.service.as_deref().unwrap_or("SIP");
+        let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
+        out.push(Event {
+            confidence: 0.7,
+            evidence: format!(
+                "{} {} {}: {} SIP INVITE(s), {} CANCEL, {} BYE, {} final refusal(s) and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261)",
+                r.proto,
+                r.client,
+                r.server,
+                sip.invites,
+                sip.cancels,
+                sip.byes,
+                sip.refused,
+                end - start
+            ),
+            ..on_flow(r, "call_attempt", service, (start, end), "both")
+        });
+    }
 }
 
 /// Size class of a transfer (payload bytes): voice notes are tens of KB (Opus at ~16 kbit/s is
