@@ -264,3 +264,297 @@ fn infer_is_deterministic_and_ids_follow_start_time() {
     assert!(a.windows(2).all(|w| w[0].start_ts <= w[1].start_ts));
     assert!(a.iter().enumerate().all(|(i, e)| e.id == i as u64 + 1));
 }
+
+const MEET: [u8; 4] = [74, 125, 250, 10];
+
+#[test]
+fn successive_legs_to_one_media_server_are_one_call() {
+    // A voice channel that re-opens its socket every 60 s: four legs of RTP both ways, then a
+    // leg where only the user speaks, all to one server of one service.
+    let mut s = Scenario::new(12);
+    let server = ep(MEET, 19_305);
+    for leg in 0..4u16 {
+        let me = ep(PHONE, 40_000 + leg);
+        let t = 60.0 * f64::from(leg);
+        s.rtp_stream(
+            at(t),
+            0.6,
+            50,
+            me,
+            server,
+            0x100 + u32::from(leg),
+            (90, 150),
+        );
+        s.rtp_stream(
+            at(t + 0.02),
+            0.6,
+            50,
+            server,
+            me,
+            0x200 + u32::from(leg),
+            (90, 150),
+        );
+    }
+    let last = s.rtp_stream(
+        at(240.0),
+        0.6,
+        50,
+        ep(PHONE, 40_010),
+        server,
+        0x300,
+        (90, 150),
+    );
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0].flows.len(), 5, "{:?}", c[0]);
+    assert!(
+        (c[0].start_ts - at(0.0).as_secs_f64()).abs() < 0.1,
+        "{:?}",
+        c[0]
+    );
+    assert!((c[0].end_ts - last.as_secs_f64()).abs() < 0.1, "{:?}", c[0]);
+    assert!(c[0].evidence.contains("5 legs"), "{}", c[0].evidence);
+    assert!(
+        !events.iter().any(|e| e.kind == "call_attempt"),
+        "the one-way leg is part of the call: {events:#?}"
+    );
+}
+
+#[test]
+fn calls_far_apart_or_concurrent_legs_are_not_joined() {
+    let server = ep(MEET, 19_305);
+    // Two calls through one server, ten minutes apart: two calls.
+    let mut s = Scenario::new(13);
+    for (i, t) in [0.0, 600.0].into_iter().enumerate() {
+        let me = ep(PHONE, 41_000 + i as u16);
+        s.rtp_stream(at(t), 5.0, 50, me, server, 0x400 + i as u32, (90, 150));
+        s.rtp_stream(
+            at(t + 0.02),
+            5.0,
+            50,
+            server,
+            me,
+            0x500 + i as u32,
+            (90, 150),
+        );
+    }
+    let events = infer(&flows_of(s));
+    assert_eq!(calls(&events).len(), 2, "{events:#?}");
+
+    // A call and a concurrent stream to the same server from another socket (a meeting's
+    // second stream): the legs overlap, so neither is taken for a continuation.
+    let mut s = Scenario::new(14);
+    let (a, b) = (ep(PHONE, 41_100), ep(PHONE, 41_101));
+    s.rtp_stream(at(0.0), 10.0, 50, a, server, 0x600, (90, 150));
+    s.rtp_stream(at(0.02), 10.0, 50, server, a, 0x601, (90, 150));
+    s.rtp_stream(at(3.0), 30.0, 50, b, server, 0x602, (90, 150));
+    s.rtp_stream(at(3.02), 30.0, 50, server, b, 0x603, (90, 150));
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 2, "{events:#?}");
+    assert!(c.iter().all(|e| e.flows.len() == 1), "{c:#?}");
+}
+
+fn downloads(events: &[Event]) -> Vec<&Event> {
+    events
+        .iter()
+        .filter(|e| e.kind == "media_download")
+        .collect()
+}
+
+#[test]
+fn pieces_fetched_over_parallel_connections_are_one_transfer() {
+    // A feed's photos: five connections to the service's media host, each fetching 6 KB,
+    // within a second. No connection alone carries a transfer's worth.
+    let mut s = Scenario::new(15);
+    let cdn = ep([31, 13, 86, 52], 443);
+    for i in 0..5u16 {
+        let t0 = at(10.0 + 0.2 * f64::from(i));
+        let (mut conn, t) = s.tls_session(
+            t0,
+            ep(PHONE, 43_000 + i),
+            cdn,
+            "scontent-mxp1-1.cdninstagram.com",
+            &[],
+        );
+        s.tls_data(&mut conn, Timestamp(t.0 + 30_000_000), false, 6_000);
+    }
+    let events = infer(&flows_of(s));
+    let d = downloads(&events);
+    assert_eq!(d.len(), 1, "{events:#?}");
+    assert_eq!(d[0].flows.len(), 5, "{:?}", d[0]);
+    // Five 6-KB objects (plus the handshakes' certificate records, also bulk-sized).
+    assert!(
+        d[0].bytes_in >= 30_000 && d[0].bytes_in < 50_000,
+        "{:?}",
+        d[0]
+    );
+    assert_eq!(d[0].service.as_deref(), Some("Instagram"));
+}
+
+#[test]
+fn two_downloads_one_after_the_other_stay_two() {
+    // Two media of a chat, fetched on two connections 0.3 s apart: 200 KB, then 60 KB.
+    let mut s = Scenario::new(16);
+    let cdn = ep([157, 240, 30, 54], 443);
+    let host = "media-prg1-1.cdn.whatsapp.net";
+    let (mut a, t) = s.tls_session(at(5.0), ep(PHONE, 44_000), cdn, host, &[]);
+    let end = s.tls_data(&mut a, Timestamp(t.0 + 30_000_000), false, 200_000);
+    let (mut b, t) = s.tls_session(
+        Timestamp(end.0 + 300_000_000),
+        ep(PHONE, 44_001),
+        cdn,
+        host,
+        &[],
+    );
+    s.tls_data(&mut b, Timestamp(t.0 + 30_000_000), false, 60_000);
+    let events = infer(&flows_of(s));
+    let d = downloads(&events);
+    assert_eq!(d.len(), 2, "{events:#?}");
+    assert!(d[0].bytes_in > 190_000 && d[1].bytes_in < 70_000, "{d:#?}");
+}
+
+#[test]
+fn unanswered_chat_states_are_typing_and_answered_ones_after_a_message_are_receipts() {
+    let mut s = Scenario::new(17);
+    let (mut conn, _) = chat(&mut s, 41_010);
+    // The other party's message, answered at once by the delivery receipt.
+    let t = s.tls_data(&mut conn, at(20.0), false, 300);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 100_000_000), true, 60);
+    // 4 s later the user opens the chat: a receipt-sized record, acknowledged.
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 4_000_000_000), true, 65);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 80_000_000), false, 67);
+    // The user types (a 41-B record, unanswered), then sends 6 s later.
+    let typed = Timestamp(t.0 + 5_000_000_000);
+    let t = s.tls_data(&mut conn, typed, true, 41);
+    let t = s.tls_data(&mut conn, Timestamp(t.0 + 6_000_000_000), true, 220);
+    s.tls_data(&mut conn, Timestamp(t.0 + 120_000_000), false, 75);
+    let events = infer(&flows_of(s));
+    let kinds: Vec<(&str, &str)> = events
+        .iter()
+        .filter(|e| e.kind != "online_session")
+        .map(|e| (e.kind, e.direction))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("message_in", "in"),
+            ("read_receipt", "out"),
+            ("typing_indicator", "out"),
+            ("message_out", "out")
+        ],
+        "{events:#?}"
+    );
+    let typing = events
+        .iter()
+        .find(|e| e.kind == "typing_indicator")
+        .unwrap();
+    assert!((typing.start_ts - typed.as_secs_f64()).abs() < 0.01);
+    assert!(typing.confidence <= 0.5, "{typing:?}");
+    assert!(
+        events
+            .iter()
+            .filter(|e| e.kind == "read_receipt")
+            .all(|e| e.confidence <= 0.3)
+    );
+}
+
+fn sip(s: &mut Scenario, t: f64, from: SocketAddr, to: SocketAddr, start_line: &str, cseq: &str) {
+    let msg = format!(
+        "{start_line}\r\nVia: SIP/2.0/UDP 192.168.1.23:5060\r\nCSeq: {cseq}\r\nContent-Length: 0\r\n\r\n"
+    );
+    s.udp(at(t), from, to, msg.as_bytes());
+}
+
+#[test]
+fn a_sip_invite_never_answered_is_a_call_attempt() {
+    let (me, proxy) = (ep(PHONE, 5060), ep(PEER, 5060));
+    let mut s = Scenario::new(18);
+    sip(
+        &mut s,
+        1.0,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "1 INVITE",
+    );
+    sip(
+        &mut s,
+        1.1,
+        proxy,
+        me,
+        "SIP/2.0 407 Proxy Authentication Required",
+        "1 INVITE",
+    );
+    sip(
+        &mut s,
+        1.3,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "2 INVITE",
+    );
+    sip(&mut s, 1.5, proxy, me, "SIP/2.0 180 Ringing", "2 INVITE");
+    sip(
+        &mut s,
+        9.0,
+        me,
+        proxy,
+        "CANCEL sip:bob@example.org SIP/2.0",
+        "2 CANCEL",
+    );
+    sip(&mut s, 9.1, proxy, me, "SIP/2.0 200 OK", "2 CANCEL");
+    sip(
+        &mut s,
+        9.2,
+        proxy,
+        me,
+        "SIP/2.0 487 Request Terminated",
+        "2 INVITE",
+    );
+    let events = infer(&flows_of(s));
+    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    assert_eq!(a.len(), 1, "{events:#?}");
+    assert!(
+        (a[0].start_ts - at(1.0).as_secs_f64()).abs() < 0.01,
+        "{:?}",
+        a[0]
+    );
+    assert!(
+        (a[0].end_ts - at(9.2).as_secs_f64()).abs() < 0.01,
+        "{:?}",
+        a[0]
+    );
+    assert!(
+        a[0].evidence.contains("2 SIP INVITE(s), 1 CANCEL"),
+        "{}",
+        a[0].evidence
+    );
+    assert!(calls(&events).is_empty());
+
+    // Answered (200 OK to the INVITE): not an attempt.
+    let mut s = Scenario::new(19);
+    sip(
+        &mut s,
+        1.0,
+        me,
+        proxy,
+        "INVITE sip:bob@example.org SIP/2.0",
+        "1 INVITE",
+    );
+    sip(&mut s, 2.0, proxy, me, "SIP/2.0 200 OK", "1 INVITE");
+    sip(
+        &mut s,
+        20.0,
+        me,
+        proxy,
+        "BYE sip:bob@example.org SIP/2.0",
+        "2 BYE",
+    );
+    let events = infer(&flows_of(s));
+    assert!(
+        !events.iter().any(|e| e.kind == "call_attempt"),
+        "{events:#?}"
+    );
+}

@@ -138,6 +138,12 @@ fn events_agree_with_the_verified_labels() {
                     .iter()
                     .any(|e| e.kind.starts_with("message_") && overlaps(e, l, 1.0));
                 msgs_found += usize::from(hit);
+                if !hit {
+                    notes.push(format!(
+                        "{file}: message_burst {:.3}-{:.3} not found",
+                        l.start, l.end
+                    ));
+                }
             } else if l.kind == "media_transfer_up" || l.kind == "media_transfer_down" {
                 media += 1;
                 let want = if l.kind.ends_with("up") {
@@ -145,9 +151,16 @@ fn events_agree_with_the_verified_labels() {
                 } else {
                     "media_download"
                 };
+                // The transfer that starts nearest the label's (two downloads one after the
+                // other both overlap a label within the margin).
                 let hit = events
                     .iter()
-                    .find(|e| e.kind == want && overlaps(e, l, 2.0));
+                    .filter(|e| e.kind == want && overlaps(e, l, 2.0))
+                    .min_by(|a, b| {
+                        (a.start_ts - l.start)
+                            .abs()
+                            .total_cmp(&(b.start_ts - l.start).abs())
+                    });
                 if let Some(e) = hit {
                     media_found += 1;
                     let size = (e.bytes_out + e.bytes_in) as f64;
@@ -231,13 +244,13 @@ fn events_agree_with_the_verified_labels() {
     // label fails here.
     assert!(pct(found, calls) >= 95.0, "call recall fell");
     assert!(pct(kind_ok, found) >= 90.0, "voice/video fell");
-    assert!(pct(times_ok, found) >= 90.0, "call start/end fell");
+    assert!(pct(times_ok, found) >= 95.0, "call start/end fell");
     assert!(
         pct(reported_calls - false_calls, reported_calls) >= 95.0,
         "call precision fell"
     );
     assert!(pct(attempts_ok, attempts) >= 75.0, "call attempts fell");
-    assert!(pct(media_found, media) >= 80.0, "media recall fell");
+    assert!(pct(media_found, media) >= 95.0, "media recall fell");
     assert!(pct(media_size_ok, media_found) >= 85.0, "media sizes fell");
     assert!(pct(msgs_found, msgs) >= 85.0, "message recall fell");
     assert!(

@@ -6,8 +6,10 @@
 //! run of seconds with media flowing both ways, bulk bursts (runs of large packets in one
 //! direction, split by idle gaps), message exchanges, pushes after idle and runs of answered
 //! small records. When flows end, [`infer`] groups the flows of one call (those sharing a
-//! socket of the device within a call's time) and turns them, the bursts, the exchanges, the
-//! pushes and the receipt runs into [`Event`]s, each with the numbers that decided it.
+//! socket of the device within a call's time, then legs that follow each other to one media
+//! server), joins a service's parallel bulk bursts to its media hosts, and turns them, the
+//! exchanges (messages, typing indicators, read receipts), the pushes and the receipt runs
+//! into [`Event`]s, each with the numbers that decided it.
 //!
 //! Thresholds, their values and where they come from are listed in docs/activity-model.md.
 //! Everything runs on packet timestamps, and `infer` is deterministic, so the dashboard may
@@ -46,7 +48,12 @@ pub const BULK_GAP_SECS: i64 = 5;
 /// Bursts smaller than this are not reported as media: a text message, a receipt or a profile
 /// thumbnail stays below (measured on the corpus: message bursts are under 2 KB).
 pub const BULK_MIN_BYTES: u64 = 15_000;
-/// Bulk bursts kept per flow.
+/// Bursts smaller than [`BULK_MIN_BYTES`] are kept from this size on, as parts of a transfer
+/// spread over parallel connections (an app fetching a feed's photos over about 12
+/// connections at once, `ndpi/instagram.pcap`: 3.5 to 58 KB each); one packet of bulk size
+/// alone is not a part.
+pub const BULK_PART_MIN_BYTES: u64 = 1_500;
+/// Bulk bursts kept per flow (parts below [`BULK_MIN_BYTES`] make room for bursts above it).
 /// Further bursts are counted in [`MediaStats::bursts_dropped`].
 pub const MAX_BURSTS: usize = 8;
 /// A message exchange (the message, its acknowledgement, delivery and read receipts) ends after
@@ -107,6 +114,68 @@ pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
 /// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
 pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
 
+/// SIP (RFC 3261) on its registered port: the start line of each message is plain text.
+pub const SIP_PORT: u16 = 5060;
+
+/// What the start lines and CSeq headers of a flow's SIP messages say about its calls: no
+/// other field, and nothing is kept but these counters.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SipDialogs {
+    pub invites: u32,
+    pub cancels: u32,
+    pub byes: u32,
+    /// Final responses (2xx) to an INVITE: a call was answered.
+    pub answered: u32,
+    /// Other final responses to an INVITE (3xx-6xx except the 401/407 challenges that a
+    /// re-sent INVITE answers).
+    pub refused: u32,
+    pub first_invite: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl SipDialogs {
+    fn observe(&mut self, p: &[u8], ts: Timestamp) {
+        let line = p.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or(&[]);
+        let is_request = |m: &[u8]| line.starts_with(m) && line.ends_with(b"SIP/2.0");
+        if is_request(b"INVITE ") {
+            self.invites += 1;
+            self.first_invite.get_or_insert(ts);
+        } else if is_request(b"CANCEL ") {
+            self.cancels += 1;
+        } else if is_request(b"BYE ") {
+            self.byes += 1;
+        } else if let Some(code) = line
+            .strip_prefix(b"SIP/2.0 ")
+            .and_then(|r| r.get(..3))
+            .and_then(|c| std::str::from_utf8(c).ok())
+            .and_then(|c| c.parse::<u16>().ok())
+        {
+            if !cseq_is_invite(p) {
+                return;
+            }
+            match code {
+                200..=299 => self.answered += 1,
+                401 | 407 => {}
+                300..=699 => self.refused += 1,
+                _ => {}
+            }
+        } else {
+            return;
+        }
+        if self.first_invite.is_some() {
+            self.last = Some(ts);
+        }
+    }
+}
+
+/// Whether a SIP message's CSeq header (RFC 3261 §20.16, compact form none) names INVITE.
+fn cseq_is_invite(p: &[u8]) -> bool {
+    p.split(|&b| b == b'\n').any(|l| {
+        let l = l.strip_suffix(b"\r").unwrap_or(l);
+        l.len() > 5 && l[..5].eq_ignore_ascii_case(b"cseq:") && l.ends_with(b"INVITE")
+    })
+}
+
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgBurst {
@@ -125,6 +194,8 @@ pub struct MsgBurst {
     /// Records of this exchange, by size: up to [`SMALL_RECORD`] (typing indicators,
     /// receipts, acks) and above, per direction (up, down).
     pub small: (u32, u32),
+    /// Largest record per direction (up, down).
+    pub max: (u32, u32),
 }
 
 /// An inbound exchange on a push channel after a silence.
@@ -241,6 +312,11 @@ pub struct MediaStats {
     /// Longest run of consecutive two-way media seconds, and where it started.
     pub best_run: u32,
     pub best_run_start: i64,
+    /// Media packets (up, down) inside two-way seconds: the call's media, without the probe
+    /// bursts and keep-alives between them.
+    pub two_way_packets: (u32, u32),
+    /// Two-way media seconds in all (not only the longest run).
+    pub two_way_secs: u32,
     /// Exchanges of records (payload-carrying packets separated by less than the message gap).
     pub messages: Vec<MsgBurst>,
     msg: Option<MsgBurst>,
@@ -253,6 +329,11 @@ pub struct MediaStats {
     /// were not kept.
     pub bursts_dropped: u32,
     pub messages_dropped: u32,
+    /// Exchanges of small records only (none of [`MSG_MIN_PAYLOAD`]) after the login: typing
+    /// indicators, read receipts, heartbeats (at most [`MAX_MESSAGES`]; further ones counted
+    /// in `chatter_dropped`).
+    pub chatter: Vec<MsgBurst>,
+    pub chatter_dropped: u32,
     /// A probe burst that was set aside (first media, start and packets both ways).
     pub probe: Option<(Timestamp, u32)>,
     /// Inbound exchanges after at least [`PUSH_IDLE_NANOS`] of silence (at most
@@ -265,6 +346,8 @@ pub struct MediaStats {
     pub receipt_runs_dropped: u32,
     run: Option<ReceiptRun>,
     pending_in: Option<(Timestamp, u32)>,
+    /// SIP requests and responses seen on the flow (port [`SIP_PORT`]).
+    pub sip: SipDialogs,
 }
 
 impl MediaStats {
@@ -276,6 +359,9 @@ impl MediaStats {
         }
         if pkt.payload_len > 0 {
             self.message(pkt, dir);
+            if pkt.src_port == SIP_PORT || pkt.dst_port == SIP_PORT {
+                self.sip.observe(pkt.payload, pkt.ts);
+            }
         }
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
             return;
@@ -377,6 +463,8 @@ impl MediaStats {
         self.last_two_way = None;
         self.run_len = 0;
         self.best_run = 0;
+        self.two_way_packets = (0, 0);
+        self.two_way_secs = 0;
     }
 
     fn close_bin(&mut self, next: i64) {
@@ -387,6 +475,9 @@ impl MediaStats {
             && present(&self.up)
             && present(&self.down);
         if two_way {
+            self.two_way_packets.0 += u32::from(self.up.bin_packets);
+            self.two_way_packets.1 += u32::from(self.down.bin_packets);
+            self.two_way_secs += 1;
             if self.first_two_way.is_none() {
                 self.first_two_way = self.bin_first;
             }
@@ -470,6 +561,10 @@ impl MediaStats {
                     m.packets_down += 1;
                 }
             }
+            match dir {
+                Dir::Up => m.max.0 = m.max.0.max(p),
+                Dir::Down => m.max.1 = m.max.1.max(p),
+            }
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
             }
@@ -509,6 +604,12 @@ impl MediaStats {
                     self.messages.push(m);
                 } else {
                     self.messages_dropped += 1;
+                }
+            } else if self.msg_count > 1 && m.lead.is_none() && !push {
+                if self.chatter.len() < MAX_MESSAGES {
+                    self.chatter.push(m);
+                } else {
+                    self.chatter_dropped += 1;
                 }
             }
         }
@@ -595,13 +696,28 @@ fn is_dtls_record(p: &[u8]) -> bool {
 }
 
 fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
-    if b.bytes >= BULK_MIN_BYTES {
-        if done.len() < MAX_BURSTS {
-            done.push(b);
-        } else {
-            *dropped += 1;
-        }
+    if b.bytes < BULK_PART_MIN_BYTES {
+        return;
     }
+    if done.len() < MAX_BURSTS {
+        done.push(b);
+        return;
+    }
+    // Full: a transfer of its own displaces the smallest part of one, if any.
+    let smallest = done
+        .iter()
+        .enumerate()
+        .filter(|(_, x)| x.bytes < BULK_MIN_BYTES && x.bytes < b.bytes)
+        .min_by_key(|(_, x)| x.bytes)
+        .map(|(i, _)| i);
+    match smallest {
+        Some(i) if b.bytes >= BULK_MIN_BYTES => {
+            done.remove(i);
+            done.push(b);
+        }
+        _ => {}
+    }
+    *dropped += 1;
 }
 
 /// One inferred activity.
@@ -681,12 +797,17 @@ impl KeptFlows {
 /// bulk burst. Other flows are dropped as they end, which bounds memory by activity rather than
 /// by the size of the capture.
 pub fn relevant(f: &FlowSummary) -> bool {
+    let m = &f.media;
+    let transfer = |b: &Burst| b.bytes >= BULK_MIN_BYTES;
     call_candidate(f)
-        || !f.media.bursts_up.is_empty()
-        || !f.media.bursts_down.is_empty()
+        || m.bursts_up.iter().any(transfer)
+        || m.bursts_down.iter().any(transfer)
+        || (f.record.service_role == Some("media")
+            && (!m.bursts_up.is_empty() || !m.bursts_down.is_empty()))
         || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
         || (!f.media.wakeups.is_empty() && push_channel(&f.record))
         || !f.media.receipt_runs.is_empty()
+        || f.media.sip.invites > 0
 }
 
 /// A connection that carries pushes: named as a push service, on the push ports of Apple
@@ -755,6 +876,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    sip_attempts(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);
     let probes = probing(flows, &events);
     // The inbound records of a suspected probe are the probe, not messages for the user.
@@ -841,11 +963,108 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
         let r = find(&mut parent, i);
         groups.entry(r).or_default().push(*f);
     }
-    for group in groups.values() {
-        if let Some(e) = call_event(group) {
-            out.push(e);
+    let legs: Vec<Leg> = groups.values().filter_map(|g| call_event(g)).collect();
+    join_legs(legs, out);
+}
+
+/// Legs of one call that follow each other on new sockets: a call, or an attempt that carried
+/// media, from one device to the same media server (address and port) of one service, each
+/// starting within this long of the previous leg's end. Voice channels re-open their socket
+/// while the channel stays joined (`ndpi/discord.pcap`: 25 legs to one voice server, a new
+/// device port every 60 s, over 24 min, labelled as one call), and a dropped call is redialled
+/// within a minute. The value is the shortest lifetime RFC 4787 (REQ-5) allows a NAT's UDP
+/// mapping: a path unused for longer has to be set up anew, so a leg after that is a new
+/// call. Two calls through one server endpoint less than 2 min apart are joined (the cost).
+/// Legs that overlap in time are not joined this way: concurrent flows to one server that
+/// share no socket are other streams (a meeting's control channel, a bandwidth probe:
+/// `ndpi/zoom2.pcap`), not a call that moved to a new socket.
+pub const CALL_REJOIN_SECS: f64 = 120.0;
+
+/// One group of call flows, judged on its own, before legs of one call are joined.
+struct Leg {
+    event: Event,
+    /// Service, device address and remote endpoint (the media server or the peer).
+    key: Option<(String, String, String)>,
+    is_call: bool,
+    /// Media packets in all and video-sized ones.
+    media: u32,
+    big: u32,
+    /// First and last media packet, for attempts that carried media.
+    media_span: Option<(f64, f64)>,
+}
+
+fn join_legs(mut legs: Vec<Leg>, out: &mut Vec<Event>) {
+    legs.sort_by(|a, b| {
+        a.key
+            .cmp(&b.key)
+            .then(a.event.start_ts.total_cmp(&b.event.start_ts))
+            .then(a.event.flows.cmp(&b.event.flows))
+    });
+    // A leg joins a chain when it is a call or carried media (RTP_CALL_MIN_PACKETS one way);
+    // checks without media stay events of their own and do not break a chain.
+    let (legs, single): (Vec<Leg>, Vec<Leg>) = legs
+        .into_iter()
+        .partition(|l| l.key.is_some() && (l.is_call || l.media_span.is_some()));
+    out.extend(single.into_iter().map(|l| l.event));
+    let mut i = 0;
+    while i < legs.len() {
+        let mut j = i;
+        let mut end = legs[i].event.end_ts;
+        while j + 1 < legs.len()
+            && legs[j + 1].key == legs[i].key
+            && legs[j + 1].event.start_ts >= end
+            && legs[j + 1].event.start_ts <= end + CALL_REJOIN_SECS
+        {
+            j += 1;
+            end = end.max(legs[j].event.end_ts);
         }
+        let chain = &legs[i..=j];
+        if chain.len() > 1 && chain.iter().any(|l| l.is_call) {
+            out.push(joined_call(chain));
+        } else {
+            out.extend(chain.iter().map(|l| l.event.clone()));
+        }
+        i = j + 1;
     }
+}
+
+/// One call from its legs (see [`CALL_REJOIN_SECS`]): the first call leg's peer and evidence,
+/// the legs' flows, counts and extent.
+fn joined_call(chain: &[Leg]) -> Event {
+    let span = |l: &Leg| {
+        if l.is_call {
+            (l.event.start_ts, l.event.end_ts)
+        } else {
+            l.media_span.unwrap_or((l.event.start_ts, l.event.end_ts))
+        }
+    };
+    let start = chain.iter().map(|l| span(l).0).fold(f64::MAX, f64::min);
+    let end = chain.iter().map(|l| span(l).1).fold(f64::MIN, f64::max);
+    let media: u32 = chain.iter().map(|l| l.media).sum();
+    let big: u32 = chain.iter().map(|l| l.big).sum();
+    let video = f64::from(big) / f64::from(media.max(1)) >= VIDEO_SHARE;
+    let calls = chain.iter().filter(|l| l.is_call).count();
+    let first = chain.iter().find(|l| l.is_call).unwrap_or(&chain[0]);
+    let remote = first.key.as_ref().map_or("", |k| k.2.as_str());
+    let mut e = first.event.clone();
+    e.kind = if video { "video_call" } else { "voice_call" };
+    e.start_ts = start;
+    e.end_ts = end;
+    e.flows = chain
+        .iter()
+        .flat_map(|l| l.event.flows.iter().cloned())
+        .collect();
+    e.bytes_out = chain.iter().map(|l| l.event.bytes_out).sum();
+    e.bytes_in = chain.iter().map(|l| l.event.bytes_in).sum();
+    e.packets_out = chain.iter().map(|l| l.event.packets_out).sum();
+    e.packets_in = chain.iter().map(|l| l.event.packets_in).sum();
+    e.evidence = format!(
+        "{} legs to {remote} from the same device, each within {CALL_REJOIN_SECS:.0} s of the previous, over {:.0} s ({calls} with a call's media, the others media one way); first call leg: {}",
+        chain.len(),
+        end - start,
+        first.event.evidence
+    );
+    e
 }
 
 /// Packets and time extent of one direction summed over a call's flows.
@@ -934,7 +1153,7 @@ fn dense(d: &MediaDir) -> bool {
     d.packets >= CALL_MIN_MEDIA_PACKETS && f64::from(d.packets) / secs >= CALL_MIN_PPS
 }
 
-fn call_event(group: &[&FlowSummary]) -> Option<Event> {
+fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     let service = group
         .iter()
         .filter_map(|f| f.record.service.clone())
@@ -1125,7 +1344,33 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
             down
         )
     };
-    Some(Event {
+    let media_span = (!is_call && (up.max(down) >= RTP_CALL_MIN_PACKETS)).then(|| {
+        let a = media_up
+            .span()
+            .map(|s| s.0)
+            .into_iter()
+            .chain(media_down.span().map(|s| s.0));
+        let b = media_up
+            .span()
+            .map(|s| s.1)
+            .into_iter()
+            .chain(media_down.span().map(|s| s.1));
+        (a.fold(f64::MAX, f64::min), b.fold(f64::MIN, f64::max))
+    });
+    let device = if local(&r.server) && !local(&r.client) {
+        r.server.as_str()
+    } else {
+        r.client.as_str()
+    };
+    let device_ip = device
+        .parse::<SocketAddr>()
+        .ok()
+        .map(|s| s.ip().to_string());
+    let key = match (&service, device_ip) {
+        (Some(s), Some(d)) => Some((s.clone(), d, remote.to_string())),
+        _ => None,
+    };
+    let event = Event {
         id: 0,
         kind,
         service,
@@ -1146,7 +1391,47 @@ fn call_event(group: &[&FlowSummary]) -> Option<Event> {
         size_class: None,
         confidence: if is_call { 0.8 } else { 0.6 },
         evidence,
+    };
+    Some(Leg {
+        event,
+        key,
+        is_call,
+        media: up + down,
+        big,
+        media_span,
     })
+}
+
+/// SIP dialogs that never connected: INVITEs with no 2xx answer on the flow are a call
+/// attempt (missed, declined, cancelled or refused), from the first INVITE to the last SIP
+/// message after it. A dialog that was answered is left to the media rules.
+fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let (r, sip) = (&f.record, &f.media.sip);
+        let (Some(first), Some(last)) = (sip.first_invite, sip.last) else {
+            continue;
+        };
+        if sip.answered > 0 {
+            continue;
+        }
+        let service = r.service.as_deref().unwrap_or("SIP");
+        let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
+        out.push(Event {
+            confidence: 0.7,
+            evidence: format!(
+                "{} {} {}: {} SIP INVITE(s), {} CANCEL, {} BYE, {} final refusal(s) and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261)",
+                r.proto,
+                r.client,
+                r.server,
+                sip.invites,
+                sip.cancels,
+                sip.byes,
+                sip.refused,
+                end - start
+            ),
+            ..on_flow(r, "call_attempt", service, (start, end), "both")
+        });
+    }
 }
 
 /// Size class of a transfer (payload bytes): voice notes are tens of KB (Opus at ~16 kbit/s is
@@ -1173,7 +1458,16 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
     for e in events {
         if let Some(s) = e.service.as_deref() {
             // Attempts, pushes and probes happen without the user: they do not make a session.
-            if !matches!(e.kind, "call_attempt" | "push_wakeup" | "probing_suspected") {
+            // Typing indicators and read receipts accompany messages and are too uncertain
+            // to make a session of their own.
+            if !matches!(
+                e.kind,
+                "call_attempt"
+                    | "push_wakeup"
+                    | "probing_suspected"
+                    | "typing_indicator"
+                    | "read_receipt"
+            ) {
                 by_service.entry(s).or_default().push(e);
             }
         }
@@ -1273,6 +1567,7 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
         let Some(service) = r.service.clone() else {
             continue;
         };
+        chatter(f, &service, out);
         for m in &f.media.messages {
             let Some((dir, lead)) = m.lead else { continue };
             let (kind, direction) = match dir {
@@ -1306,6 +1601,100 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
     }
 }
 
+/// A typing indicator precedes the message it announces by at most this long when it is
+/// reported with more confidence: in `wissamnd/whatsappCall.pcapng` the unanswered 41-B and
+/// 55-B chat-state records come 1.5 to 26 s before the next message the same way.
+pub const TYPING_LEAD_SECS: f64 = 30.0;
+/// A small answered exchange this soon after a message the other way is its read receipt:
+/// the corpus's receipt-sized exchanges that are not part of a message's own exchange follow
+/// it by 1.3 to 29 s (`wissamnd/whatsappCall.pcapng`); later ones cannot be told from
+/// heartbeats by size or timing.
+pub const READ_RECEIPT_SECS: f64 = 60.0;
+/// A typing indicator names the chat and a read receipt the messages it answers, under an
+/// AEAD tag (16 B): the corpus's chat-state records are 41-55 B and its receipts 60-79 B
+/// (`wissamnd/whatsappCall.pcapng`), while heartbeats are 25-37 B
+/// (`matousp/ma4__WhatsApp1.pcapng`'s 33/37-B pings, `ndpi/wa_voice.pcap`'s 25-B ping). The
+/// initiating side's largest record must reach these sizes.
+pub const CHAT_STATE_MIN: u32 = 40;
+/// See [`CHAT_STATE_MIN`].
+pub const RECEIPT_MIN: u32 = 48;
+
+/// Typing indicators and read receipts on a chat connection, from the exchanges of small
+/// records only. Chat-state notifications are sent without an answer (XMPP's XEP-0085, from
+/// which WhatsApp's protocol descends, acknowledges none), so records of one direction with no
+/// answer are typing indicators; an answered small exchange started by one side shortly after
+/// a message from the other is a read receipt. Sizes alone cannot confirm either, so their
+/// confidence stays low; a heartbeat can look alike.
+fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
+    let r = &f.record;
+    let m = &f.media;
+    for x in &m.chatter {
+        let all_small = x.small.0 + x.small.1 == x.packets_up + x.packets_down;
+        if !all_small {
+            continue;
+        }
+        let dir = if x.first_down { Dir::Down } else { Dir::Up };
+        let direction = if dir == Dir::Up { "out" } else { "in" };
+        let largest = if dir == Dir::Up { x.max.0 } else { x.max.1 };
+        let (start, end) = (x.start.as_secs_f64(), x.end.as_secs_f64());
+        let one_way = (x.packets_up == 0) != (x.packets_down == 0);
+        if largest < if one_way { CHAT_STATE_MIN } else { RECEIPT_MIN } {
+            continue;
+        }
+        let (kind, confidence, why) = if one_way {
+            let next = m.messages.iter().find(|n| {
+                n.lead.map(|l| l.0) == Some(dir)
+                    && n.start > x.end
+                    && n.start.as_secs_f64() <= end + TYPING_LEAD_SECS
+            });
+            match next {
+                Some(n) => (
+                    "typing_indicator",
+                    0.5,
+                    format!(
+                        "unanswered, as chat-state notifications are, and followed {:.1} s later by a message the same way",
+                        n.start.as_secs_f64() - end
+                    ),
+                ),
+                None => (
+                    "typing_indicator",
+                    0.3,
+                    format!(
+                        "unanswered, as chat-state notifications are; no message followed the same way within {TYPING_LEAD_SECS:.0} s (typing given up, or a keep-alive)"
+                    ),
+                ),
+            }
+        } else {
+            let before = m.messages.iter().rev().find(|n| {
+                n.lead.is_some_and(|l| l.0 != dir)
+                    && n.end < x.start
+                    && start - n.end.as_secs_f64() <= READ_RECEIPT_SECS
+            });
+            let Some(n) = before else { continue };
+            (
+                "read_receipt",
+                0.3,
+                format!(
+                    "answered, {:.1} s after a message the other way (a read receipt, or a heartbeat of the same size)",
+                    start - n.end.as_secs_f64()
+                ),
+            )
+        };
+        out.push(Event {
+            bytes_out: x.bytes_up,
+            bytes_in: x.bytes_down,
+            packets_out: u64::from(x.packets_up),
+            packets_in: u64::from(x.packets_down),
+            confidence,
+            evidence: format!(
+                "{} {} {}: {} record(s) up ({} B) and {} down ({} B), none over {SMALL_RECORD} B, on the chat connection, {why}",
+                r.proto, r.client, r.server, x.packets_up, x.bytes_up, x.packets_down, x.bytes_down
+            ),
+            ..on_flow(r, kind, service, (start, end), direction)
+        });
+    }
+}
+
 /// What a record's length still says about the message, by the service's padding.
 fn padding_note(service: &str) -> &'static str {
     match service {
@@ -1326,45 +1715,149 @@ fn padding_note(service: &str) -> &'static str {
     }
 }
 
+/// One burst of one flow, for joining a service's parallel transfers.
+struct Part<'a> {
+    flow: &'a FlowRecord,
+    burst: Burst,
+}
+
 fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    // Parts on a service's media hosts, by service, device and direction.
+    let mut parts: BTreeMap<(&str, &str, bool), Vec<Part<'_>>> = BTreeMap::new();
     for f in flows {
         let r = &f.record;
         // Bulk transfers to a messaging service's media or chat hosts.
-        let Some(service) = r.service.clone() else {
+        let Some(service) = r.service.as_deref() else {
             continue;
         };
-        if !matches!(r.service_role, Some("media" | "chat")) {
-            continue;
-        }
-        for (bursts, kind, direction) in [
-            (&f.media.bursts_up, "media_upload", "out"),
-            (&f.media.bursts_down, "media_download", "in"),
-        ] {
-            for b in bursts {
-                let (start, end) = (b.start.as_secs_f64(), b.end.as_secs_f64());
-                out.push(Event {
-                    bytes_out: if direction == "out" { b.bytes } else { 0 },
-                    bytes_in: if direction == "in" { b.bytes } else { 0 },
-                    packets_out: if direction == "out" { u64::from(b.packets) } else { 0 },
-                    packets_in: if direction == "in" { u64::from(b.packets) } else { 0 },
-                    size_class: Some(size_class(b.bytes)),
-                    confidence: 0.7,
-                    evidence: format!(
-                        "{} {} {}: {} packets over {} B carrying {:.1} KB of payload {} in {:.1} s ({})",
-                        r.proto,
-                        r.client,
-                        r.server,
-                        b.packets,
-                        BULK_PAYLOAD,
-                        b.bytes as f64 / 1000.0,
-                        if direction == "out" { "up" } else { "down" },
-                        end - start,
-                        r.service_evidence.first().map_or("", String::as_str)
-                    ),
-                    ..on_flow(r, kind, &service, (start, end), direction)
-                });
+        let device = r
+            .client
+            .rsplit_once(':')
+            .map_or(r.client.as_str(), |(ip, _)| ip);
+        for (bursts, up) in [(&f.media.bursts_up, true), (&f.media.bursts_down, false)] {
+            match r.service_role {
+                Some("media") => parts
+                    .entry((service, device, up))
+                    .or_default()
+                    .extend(bursts.iter().map(|&burst| Part { flow: r, burst })),
+                // Inside the chat stream, each transfer stands alone.
+                Some("chat") => {
+                    for &burst in bursts.iter().filter(|b| b.bytes >= BULK_MIN_BYTES) {
+                        out.push(transfer(service, up, &[Part { flow: r, burst }]));
+                    }
+                }
+                _ => {}
             }
         }
+    }
+    for ((service, _, up), mut v) in parts {
+        v.sort_by(|a, b| {
+            a.burst
+                .start
+                .cmp(&b.burst.start)
+                .then(a.burst.end.cmp(&b.burst.end))
+                .then(a.flow.client.cmp(&b.flow.client))
+        });
+        // Parts that overlap in time are one transfer, and so are small parts (below
+        // BULK_MIN_BYTES, pieces of a feed or a page) within BULK_GAP_SECS of each other, as
+        // if the service's connections were one (see BULK_PART_MIN_BYTES). Transfers big
+        // enough to stand alone stay apart when one follows the other:
+        // `matousp/ma4__WhatsApp1.pcapng`'s downloads of 386 KB and 76 KB on two connections
+        // 0.24 s apart are two media.
+        let gap = Timestamp::NANOS_PER_SEC * BULK_GAP_SECS;
+        let mut i = 0;
+        while i < v.len() {
+            let mut j = i;
+            let mut end = v[i].burst.end;
+            let mut bytes = v[i].burst.bytes;
+            while j + 1 < v.len() {
+                let next = &v[j + 1].burst;
+                let small = bytes < BULK_MIN_BYTES || next.bytes < BULK_MIN_BYTES;
+                if next.start > end && !(small && next.start.0 - end.0 <= gap) {
+                    break;
+                }
+                j += 1;
+                end = end.max(next.end);
+                bytes += next.bytes;
+            }
+            let group = &v[i..=j];
+            if group.iter().map(|p| p.burst.bytes).sum::<u64>() >= BULK_MIN_BYTES {
+                out.push(transfer(service, up, group));
+            }
+            i = j + 1;
+        }
+    }
+}
+
+/// A media transfer from the bursts that make it (one, or parallel ones of one service).
+fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
+    let (kind, direction) = if up {
+        ("media_upload", "out")
+    } else {
+        ("media_download", "in")
+    };
+    let bytes: u64 = parts.iter().map(|p| p.burst.bytes).sum();
+    let packets: u64 = parts.iter().map(|p| u64::from(p.burst.packets)).sum();
+    let start = parts
+        .iter()
+        .map(|p| p.burst.start)
+        .min()
+        .unwrap_or_default();
+    let end = parts.iter().map(|p| p.burst.end).max().unwrap_or_default();
+    let (start, end) = (start.as_secs_f64(), end.as_secs_f64());
+    let r = parts[0].flow;
+    let way = if up { "up" } else { "down" };
+    let evidence = if let [p] = parts {
+        format!(
+            "{} {} {}: {} packets over {} B carrying {:.1} KB of payload {way} in {:.1} s ({})",
+            r.proto,
+            r.client,
+            r.server,
+            p.burst.packets,
+            BULK_PAYLOAD,
+            bytes as f64 / 1000.0,
+            end - start,
+            r.service_evidence.first().map_or("", String::as_str)
+        )
+    } else {
+        let mut servers: Vec<&str> = parts.iter().map(|p| p.flow.server.as_str()).collect();
+        servers.sort_unstable();
+        servers.dedup();
+        format!(
+            "{} bursts on {} connections of {service}'s media hosts from {} ({}), overlapping in time or pieces under {} KB within {BULK_GAP_SECS} s of each other: {packets} packets over {} B carrying {:.1} KB of payload {way} in {:.1} s",
+            parts.len(),
+            {
+                let mut c: Vec<(&str, &str)> = parts
+                    .iter()
+                    .map(|p| (p.flow.client.as_str(), p.flow.server.as_str()))
+                    .collect();
+                c.sort_unstable();
+                c.dedup();
+                c.len()
+            },
+            r.client
+                .rsplit_once(':')
+                .map_or(r.client.as_str(), |(ip, _)| ip),
+            servers.join(", "),
+            BULK_MIN_BYTES / 1000,
+            BULK_PAYLOAD,
+            bytes as f64 / 1000.0,
+            end - start
+        )
+    };
+    let mut flows: Vec<String> = parts.iter().map(|p| flow_ref(p.flow)).collect();
+    flows.sort();
+    flows.dedup();
+    Event {
+        bytes_out: if up { bytes } else { 0 },
+        bytes_in: if up { 0 } else { bytes },
+        packets_out: if up { packets } else { 0 },
+        packets_in: if up { 0 } else { packets },
+        size_class: Some(size_class(bytes)),
+        confidence: 0.7,
+        evidence,
+        flows,
+        ..on_flow(r, kind, service, (start, end), direction)
     }
 }
 
