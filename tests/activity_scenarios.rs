@@ -322,7 +322,7 @@ fn successive_legs_to_one_media_server_are_one_call() {
 }
 
 #[test]
-fn calls_far_apart_or_concurrent_legs_are_not_joined() {
+fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
     let server = ep(MEET, 19_305);
     // Two calls through one server, ten minutes apart: two calls.
     let mut s = Scenario::new(13);
@@ -342,14 +342,30 @@ fn calls_far_apart_or_concurrent_legs_are_not_joined() {
     let events = infer(&flows_of(s));
     assert_eq!(calls(&events).len(), 2, "{events:#?}");
 
-    // A call and a concurrent stream to the same server from another socket (a meeting's
-    // second stream): the legs overlap, so neither is taken for a continuation.
+    // A call and a second stream to the same server from another socket over most of its
+    // length (a meeting's second stream, or audio and video on their own ports): one call
+    // carried on two streams, not a leg that continues another.
     let mut s = Scenario::new(14);
     let (a, b) = (ep(PHONE, 41_100), ep(PHONE, 41_101));
     s.rtp_stream(at(0.0), 10.0, 50, a, server, 0x600, (90, 150));
     s.rtp_stream(at(0.02), 10.0, 50, server, a, 0x601, (90, 150));
     s.rtp_stream(at(3.0), 30.0, 50, b, server, 0x602, (90, 150));
     s.rtp_stream(at(3.02), 30.0, 50, server, b, 0x603, (90, 150));
+    let events = infer(&flows_of(s));
+    let c = calls(&events);
+    assert_eq!(c.len(), 1, "{events:#?}");
+    assert_eq!(c[0].flows.len(), 2, "{:?}", c[0]);
+    assert!(c[0].evidence.contains("concurrent"), "{}", c[0].evidence);
+    assert!(!c[0].evidence.contains("legs"), "{}", c[0].evidence);
+    assert!((c[0].end_ts - c[0].start_ts - 33.0).abs() < 1.0, "{:?}", c[0]);
+
+    // Two calls to the same server that only touch (a second call starts as the first ends):
+    // under half of the shorter overlaps, so they stay two.
+    let mut s = Scenario::new(15);
+    s.rtp_stream(at(0.0), 10.0, 50, a, server, 0x700, (90, 150));
+    s.rtp_stream(at(0.02), 10.0, 50, server, a, 0x701, (90, 150));
+    s.rtp_stream(at(8.0), 30.0, 50, b, server, 0x702, (90, 150));
+    s.rtp_stream(at(8.02), 30.0, 50, server, b, 0x703, (90, 150));
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 2, "{events:#?}");

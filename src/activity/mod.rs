@@ -18,7 +18,7 @@
 //! STUN cookie and length, RTP SSRC and sequence number), and never keep any of them.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
@@ -964,7 +964,7 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
         groups.entry(r).or_default().push(*f);
     }
     let legs: Vec<Leg> = groups.values().filter_map(|g| call_event(g)).collect();
-    join_legs(legs, out);
+    join_legs(merge_concurrent(legs), out);
 }
 
 /// Legs of one call that follow each other on new sockets: a call, or an attempt that carried
@@ -980,6 +980,72 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
 /// `ndpi/zoom2.pcap`), not a call that moved to a new socket.
 pub const CALL_REJOIN_SECS: f64 = 120.0;
 
+/// Two calls between the same device and the same remote address that overlap for at least
+/// this share of the shorter one are one call carried on several streams: audio and video on
+/// separate ports, or each side's leg when caller and callee share the capture point
+/// (`ndpi/KakaoTalk_talk.pcap`: two RTP streams to one relay on ports 23044 and 23046 over the
+/// same 45 s, labelled as one call). Half is a choice: a second call to the same relay would
+/// have to start and end with the first to be taken for one, while a stream added mid-call (the
+/// issue's "a video stream added mid-call") overlaps the call for its whole length.
+pub const CONCURRENT_STREAM_OVERLAP: f64 = 0.5;
+
+/// Calls that are streams of one call (see [`CONCURRENT_STREAM_OVERLAP`]) become one leg: the
+/// earlier stream's peer and key, the streams' flows, counts and extent; video when the media
+/// together are.
+fn merge_concurrent(mut legs: Vec<Leg>) -> Vec<Leg> {
+    legs.sort_by(|a, b| {
+        a.hosts
+            .cmp(&b.hosts)
+            .then(b.is_call.cmp(&a.is_call))
+            .then(a.event.start_ts.total_cmp(&b.event.start_ts))
+            .then(a.event.flows.cmp(&b.event.flows))
+    });
+    let mut out: Vec<Leg> = Vec::with_capacity(legs.len());
+    for leg in legs {
+        if let Some(prev) = out.last_mut()
+            && prev.is_call
+            && leg.is_call
+            && prev.hosts.is_some()
+            && prev.hosts == leg.hosts
+            && prev.event.service == leg.event.service
+        {
+            let (a, b) = (&prev.event, &leg.event);
+            let shared = a.end_ts.min(b.end_ts) - a.start_ts.max(b.start_ts);
+            let shorter = (a.end_ts - a.start_ts).min(b.end_ts - b.start_ts);
+            if shorter > 0.0 && shared >= CONCURRENT_STREAM_OVERLAP * shorter {
+                absorb(prev, leg);
+                continue;
+            }
+        }
+        out.push(leg);
+    }
+    out
+}
+
+fn absorb(into: &mut Leg, other: Leg) {
+    let e = &mut into.event;
+    let o = other.event;
+    e.start_ts = e.start_ts.min(o.start_ts);
+    e.end_ts = e.end_ts.max(o.end_ts);
+    e.bytes_out += o.bytes_out;
+    e.bytes_in += o.bytes_in;
+    e.packets_out += o.packets_out;
+    e.packets_in += o.packets_in;
+    e.flows.extend(o.flows);
+    into.media += other.media;
+    into.big += other.big;
+    let video = f64::from(into.big) / f64::from(into.media.max(1)) >= VIDEO_SHARE;
+    e.kind = if video { "video_call" } else { "voice_call" };
+    let streams = e.flows.len();
+    e.evidence = format!(
+        "{streams} concurrent media flows between one device and {} over the same {:.0} s are one call; {}; and {}",
+        e.peer_ip.as_deref().unwrap_or("the same remote"),
+        e.end_ts - e.start_ts,
+        e.evidence,
+        o.evidence
+    );
+}
+
 /// One group of call flows, judged on its own, before legs of one call are joined.
 struct Leg {
     event: Event,
@@ -991,6 +1057,8 @@ struct Leg {
     big: u32,
     /// First and last media packet, for attempts that carried media.
     media_span: Option<(f64, f64)>,
+    /// Device address and the remote's address (no ports), whatever the service.
+    hosts: Option<(IpAddr, IpAddr)>,
 }
 
 fn join_legs(mut legs: Vec<Leg>, out: &mut Vec<Event>) {
@@ -1287,7 +1355,9 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     let relay = r
         .service_evidence
         .iter()
-        .any(|e| e.starts_with("ip-list:") || e.starts_with("stun-"))
+        // A vendor STUN marker or a service's own protocol prologue (Discord's voice IP
+        // discovery, WhatsApp's edge routing) is spoken to the service's servers, not to a peer.
+        .any(|e| e.starts_with("ip-list:") || e.starts_with("stun-") || e.starts_with("prologue:"))
         || remote.ends_with(":3478")
         || remote.ends_with(":443")
         || remote.ends_with(":19302");
@@ -1392,6 +1462,11 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         confidence: if is_call { 0.8 } else { 0.6 },
         evidence,
     };
+    let hosts = device
+        .parse::<SocketAddr>()
+        .ok()
+        .zip(peer)
+        .map(|(d, p)| (d.ip(), p.ip()));
     Some(Leg {
         event,
         key,
@@ -1399,6 +1474,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         media: up + down,
         big,
         media_span,
+        hosts,
     })
 }
 

@@ -78,6 +78,10 @@ pub mod score {
     pub const RHYTHM: f64 = 0.56;
     /// An event kind the observer has no wording of its own for.
     pub const OTHER_ACTIVITY: f64 = 0.52;
+    /// Typing indicators and read receipts: the activity model gives them 0.3-0.5 confidence
+    /// (docs/activity-model.md), so they rank below every finding the observer is sure of and
+    /// never push a call, a message run or a push wakeup out of the headline.
+    pub const SIZE_HINT: f64 = 0.28;
     pub const SERVICE_ACTIVE: f64 = 0.50;
     pub const SERVICE_CONTACTED: f64 = 0.46;
     pub const DESTINATIONS: f64 = 0.42;
@@ -116,6 +120,9 @@ pub const MAX_DEVICE_HINTS: usize = 3;
 const NAMES_IN_SENTENCE: usize = 4;
 /// Flows cited by one finding (the rest are in its events).
 const MAX_FLOW_REFS: usize = 16;
+
+/// Event kinds read from record sizes alone, with low confidence (see [`score::SIZE_HINT`]).
+const SIZE_HINT_KINDS: [&str; 2] = ["typing_indicator", "read_receipt"];
 
 /// Event kinds the observer words itself; any other kind is reported generically.
 const KNOWN_KINDS: [&str; 8] = [
@@ -1442,7 +1449,11 @@ impl<'a> Builder<'a> {
                 )
             };
             self.push(Finding {
-                score: score::OTHER_ACTIVITY,
+                score: if SIZE_HINT_KINDS.contains(&kind) {
+                    score::SIZE_HINT
+                } else {
+                    score::OTHER_ACTIVITY
+                },
                 sentence,
                 events: g.iter().map(|e| e.id).collect(),
                 flows: flows_of(g.iter().copied()),

@@ -386,6 +386,10 @@ pub fn kind(kind: &str) -> String {
         "media_upload" => "media upload".into(),
         "media_download" => "media download".into(),
         "online_session" => "online session".into(),
+        "typing_indicator" => "likely typing indicator".into(),
+        "read_receipt" => "likely read receipt".into(),
+        "probing_suspected" => "suspected silent-receipt probing".into(),
+        "push_wakeup" => "push wakeup".into(),
         other => other.replace('_', " "),
     }
 }
