@@ -357,7 +357,11 @@ fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
     assert_eq!(c[0].flows.len(), 2, "{:?}", c[0]);
     assert!(c[0].evidence.contains("concurrent"), "{}", c[0].evidence);
     assert!(!c[0].evidence.contains("legs"), "{}", c[0].evidence);
-    assert!((c[0].end_ts - c[0].start_ts - 33.0).abs() < 1.0, "{:?}", c[0]);
+    assert!(
+        (c[0].end_ts - c[0].start_ts - 33.0).abs() < 1.0,
+        "{:?}",
+        c[0]
+    );
 
     // Two calls to the same server that only touch (a second call starts as the first ends):
     // under half of the shorter overlaps, so they stay two.
@@ -569,6 +573,63 @@ fn a_sip_invite_never_answered_is_a_call_attempt() {
         "2 BYE",
     );
     let events = infer(&flows_of(s));
+    assert!(
+        !events.iter().any(|e| e.kind == "call_attempt"),
+        "{events:#?}"
+    );
+}
+
+/// A TPKT-framed Q.931 message of H.225.0 call signalling: type `kind`, a 2-byte call
+/// reference, and a user-user element standing in for the H.225 body.
+fn q931(kind: u8) -> Vec<u8> {
+    let body = [
+        0x08, 0x02, 0x12, 0x34, kind, 0x7e, 0x00, 0x03, 0x05, 0x00, 0x00,
+    ];
+    let len = (4 + body.len()) as u16;
+    let mut m = vec![3, 0];
+    m.extend_from_slice(&len.to_be_bytes());
+    m.extend_from_slice(&body);
+    m
+}
+
+#[test]
+fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
+    const SETUP: u8 = 0x05;
+    const ALERTING: u8 = 0x01;
+    const RELEASE_COMPLETE: u8 = 0x5a;
+    let (me, gw) = (ep(PHONE, 40_500), ep(PEER, 1720));
+    let script = |s: &mut Scenario| {
+        let (mut c, t) = s.tcp_open(at(1.0), me, gw, 20);
+        s.tcp_send(&mut c, t, true, &q931(SETUP));
+        s.tcp_send(&mut c, at(1.2), false, &q931(ALERTING));
+        s.tcp_send(&mut c, at(20.0), true, &q931(RELEASE_COMPLETE));
+    };
+    let mut s = Scenario::new(20);
+    script(&mut s);
+    let events = infer(&flows_of(s));
+    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    assert_eq!(a.len(), 1, "{events:#?}");
+    assert!(
+        a[0].evidence
+            .contains("1 H.225.0 SETUP, 1 ALERTING, 0 CONNECT"),
+        "{}",
+        a[0].evidence
+    );
+    assert!(
+        (a[0].end_ts - at(20.0).as_secs_f64()).abs() < 0.01,
+        "{:?}",
+        a[0]
+    );
+    assert!(calls(&events).is_empty());
+
+    // The same signalling with RTP both ways meanwhile: a call, and no attempt beside it.
+    let mut s = Scenario::new(21);
+    script(&mut s);
+    let (a_rtp, b_rtp) = (ep(PHONE, 40_600), ep(PEER, 40_602));
+    s.rtp_stream(at(2.0), 15.0, 50, a_rtp, b_rtp, 0x900, (90, 150));
+    s.rtp_stream(at(2.02), 15.0, 50, b_rtp, a_rtp, 0x901, (90, 150));
+    let events = infer(&flows_of(s));
+    assert_eq!(calls(&events).len(), 1, "{events:#?}");
     assert!(
         !events.iter().any(|e| e.kind == "call_attempt"),
         "{events:#?}"

@@ -176,6 +176,67 @@ fn cseq_is_invite(p: &[u8]) -> bool {
     })
 }
 
+/// H.323 call signalling (H.225.0) on its registered TCP port.
+pub const H225_PORT: u16 = 1720;
+
+/// Q.931 message types (ITU-T Q.931 table 4-2) that H.225.0 call signalling uses.
+mod q931 {
+    /// The protocol discriminator of Q.931 call control messages.
+    pub const DISCRIMINATOR: u8 = 0x08;
+    pub const ALERTING: u8 = 0x01;
+    pub const SETUP: u8 = 0x05;
+    pub const CONNECT: u8 = 0x07;
+    pub const RELEASE_COMPLETE: u8 = 0x5a;
+}
+
+/// What the Q.931 message types of a flow's H.225.0 call signalling say about its calls
+/// (H.323: a TPKT header, RFC 1006, then a Q.931 message whose fourth-or-later byte is its
+/// type). Only the type of a message that starts a segment is read; nothing else is kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct H225Calls {
+    pub setups: u32,
+    pub alerting: u32,
+    pub connects: u32,
+    pub releases: u32,
+    pub first_setup: Option<Timestamp>,
+    pub last: Option<Timestamp>,
+}
+
+impl H225Calls {
+    fn observe(&mut self, p: &[u8], ts: Timestamp) {
+        // TPKT: version 3, reserved, 16-bit length including the 4-byte header.
+        let Some([3, 0, hi, lo, q @ ..]) = p.get(..p.len().min(64)) else {
+            return;
+        };
+        if usize::from(u16::from_be_bytes([*hi, *lo])) < 8 {
+            return;
+        }
+        // Q.931: discriminator, call reference length (low 4 bits) and value, message type.
+        let Some((&q931::DISCRIMINATOR, rest)) = q.split_first() else {
+            return;
+        };
+        let Some((&len, rest)) = rest.split_first() else {
+            return;
+        };
+        let Some(&kind) = rest.get(usize::from(len & 0x0f)) else {
+            return;
+        };
+        match kind {
+            q931::SETUP => {
+                self.setups += 1;
+                self.first_setup.get_or_insert(ts);
+            }
+            q931::ALERTING => self.alerting += 1,
+            q931::CONNECT => self.connects += 1,
+            q931::RELEASE_COMPLETE => self.releases += 1,
+            _ => {}
+        }
+        if self.first_setup.is_some() {
+            self.last = Some(ts);
+        }
+    }
+}
+
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgBurst {
@@ -348,6 +409,8 @@ pub struct MediaStats {
     pending_in: Option<(Timestamp, u32)>,
     /// SIP requests and responses seen on the flow (port [`SIP_PORT`]).
     pub sip: SipDialogs,
+    /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
+    pub h225: H225Calls,
 }
 
 impl MediaStats {
@@ -361,6 +424,9 @@ impl MediaStats {
             self.message(pkt, dir);
             if pkt.src_port == SIP_PORT || pkt.dst_port == SIP_PORT {
                 self.sip.observe(pkt.payload, pkt.ts);
+            }
+            if pkt.proto == proto::TCP && (pkt.src_port == H225_PORT || pkt.dst_port == H225_PORT) {
+                self.h225.observe(pkt.payload, pkt.ts);
             }
         }
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {
@@ -808,6 +874,7 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || (!f.media.wakeups.is_empty() && push_channel(&f.record))
         || !f.media.receipt_runs.is_empty()
         || f.media.sip.invites > 0
+        || f.media.h225.setups > 0
 }
 
 /// A connection that carries pushes: named as a push service, on the push ports of Apple
@@ -877,6 +944,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     media(flows, &mut events);
     messages(flows, &mut events);
     sip_attempts(flows, &mut events);
+    h225_attempts(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);
     let probes = probing(flows, &events);
     // The inbound records of a suspected probe are the probe, not messages for the user.
@@ -1503,6 +1571,50 @@ fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 sip.cancels,
                 sip.byes,
                 sip.refused,
+                end - start
+            ),
+            ..on_flow(r, "call_attempt", service, (start, end), "both")
+        });
+    }
+}
+
+/// H.323 calls set up with no media call at the same time: a SETUP on the flow, and no voice
+/// or video call found by the media rules overlapping the signalling, is a call attempt. A
+/// CONNECT does not make it a call (`ndpi/h323.pcap`: SETUP, CALL PROCEEDING, ALERTING and
+/// CONNECT, then H.245, but no RTP in the capture): what the observer sees is a call set up
+/// and nothing spoken, and the evidence says whether it was answered.
+fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let (r, h) = (&f.record, &f.media.h225);
+        let (Some(first), Some(last)) = (h.first_setup, h.last) else {
+            continue;
+        };
+        let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
+        let media_call = out.iter().any(|e| {
+            matches!(e.kind, "voice_call" | "video_call")
+                && e.start_ts <= end + CALL_LINK_SECS
+                && start <= e.end_ts + CALL_LINK_SECS
+        });
+        if media_call {
+            continue;
+        }
+        let answered = if h.connects > 0 {
+            "answered (CONNECT) but no media call seen"
+        } else {
+            "never answered (no CONNECT)"
+        };
+        let service = r.service.as_deref().unwrap_or("H.323");
+        out.push(Event {
+            confidence: if h.connects > 0 { 0.6 } else { 0.7 },
+            evidence: format!(
+                "{} {} {}: {} H.225.0 SETUP, {} ALERTING, {} CONNECT, {} RELEASE COMPLETE over {:.1} s, {answered} (TPKT and Q.931 message types, ITU-T H.225.0)",
+                r.proto,
+                r.client,
+                r.server,
+                h.setups,
+                h.alerting,
+                h.connects,
+                h.releases,
                 end - start
             ),
             ..on_flow(r, "call_attempt", service, (start, end), "both")
