@@ -220,7 +220,7 @@ pub enum Command {
         /// Bytes captured per packet.
         #[arg(long, default_value_t = DEFAULT_SNAPLEN)]
         snaplen: u32,
-        /// Kernel capture buffer size in bytes (libpcap's default when not given).
+        /// Kernel capture ring size in bytes (default 128 MiB; see docs/live-load.md).
         #[arg(long)]
         buffer_size: Option<u32>,
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
@@ -549,7 +549,7 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
             .context("installing signal handlers")?;
     }
     let (namer, attributor) = flow.namer()?;
-    let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
+    let live = LiveSource::open(&opts, Arc::clone(&stop))?;
     // The handle is open: nothing from here on needs a privilege, so give them all up before
     // the first packet is read and before any other thread starts (capabilities are per
     // thread). Failing to drop stops the run.
@@ -557,16 +557,19 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
         Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
         Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
         Err(e) => {
-            drop(source);
+            drop(live);
             return Err(anyhow::Error::new(e).into());
         }
     }
+    // The capture thread only empties the kernel ring into the batches; analysis runs on the
+    // thread below, so a slow moment there is absorbed by the batches and the ring.
+    let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
     let interface = opts.interface.clone();
     let cfg = config(flow);
     // Capture and analysis run on their own thread, records are written on another; this one
     // only waits, so a slow terminal never holds up reading packets.
     let worker = std::thread::Builder::new()
-        .name("capture".into())
+        .name("analysis".into())
         .spawn(move || -> io::Result<_> {
             let mut writer = FlowWriter::spawn(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
             let namer = std::cell::RefCell::new(namer);
@@ -586,14 +589,19 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
                 let _ = out.write_stats(&stats);
                 let _ = out.flush();
             }
-            Ok((end, stats, written.err()))
+            Ok((end, stats, written.err(), source.reader_waits()))
         })
-        .context("starting the capture thread")?;
-    let (end, stats, write_err) = worker
+        .context("starting the analysis thread")?;
+    let (end, stats, write_err, waits) = worker
         .join()
-        .map_err(|_| anyhow::anyhow!("the capture thread panicked"))?
+        .map_err(|_| anyhow::anyhow!("the analysis thread panicked"))?
         .context("starting the writer")?;
     eprint!("{}", stats_text(&stats));
+    if waits > 0 {
+        // The analysis fell behind by every batch in flight; the kernel's drop count above says
+        // whether the ring absorbed it.
+        eprintln!("  capture thread waited for the analysis {waits} times");
+    }
     if let Some(e) = write_err {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(anyhow::Error::new(e).context("writing flow records").into());
