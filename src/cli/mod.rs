@@ -15,7 +15,7 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::capture::CaptureError;
+use crate::capture::{CaptureError, PacketSource};
 use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
 use crate::capture::offline::FileSource;
 use crate::capture::threaded::ThreadedSource;
@@ -226,6 +226,10 @@ pub enum Command {
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
         #[arg(long)]
         headless: bool,
+        /// Headless: every SECONDS, print a line to stderr with the frames so far, the flows
+        /// tracked and the kernel's drop count.
+        #[arg(long, value_name = "SECONDS", requires = "headless", value_parser = clap::value_parser!(u32).range(1..))]
+        progress: Option<u32>,
         /// Dashboard: draw without colours (also when NO_COLOR is set).
         #[arg(long, conflicts_with = "headless")]
         no_color: bool,
@@ -384,6 +388,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             snaplen,
             buffer_size,
             headless,
+            progress,
             no_color,
             flow,
         }) => {
@@ -406,7 +411,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             if !headless {
                 return Ok(crate::views::tui::live(opts, flow.dashboard(no_color)?)?);
             }
-            live_headless(opts, &flow)
+            live_headless(opts, &flow, progress)
         }
         Some(Command::Replay {
             speed,
@@ -538,7 +543,11 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
 /// channel costs nothing per flow, small enough to keep memory flat.
 const FLOWS_BATCH: usize = 256;
 
-fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
+fn live_headless(
+    opts: LiveOptions,
+    flow: &FlowArgs,
+    progress: Option<u32>,
+) -> Result<u8, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -574,14 +583,34 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
             let mut writer = FlowWriter::spawn(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
             let namer = std::cell::RefCell::new(namer);
             let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
-            let end = pipeline.run(
-                &mut source,
-                &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
-                &mut |mut f, reason| {
-                    namer.borrow_mut().settle(&mut f);
-                    writer.push((f, reason));
-                },
-            );
+            let hook = &mut |f: &mut crate::flow::Flow<FlowNaming>,
+                             p: &crate::decode::Packet<'_>,
+                             o: crate::flow::Observed| {
+                namer.borrow_mut().on_packet(f, p, o)
+            };
+            let sink = &mut |mut f, reason| {
+                namer.borrow_mut().settle(&mut f);
+                writer.push((f, reason));
+            };
+            let started = std::time::Instant::now();
+            let every = progress.map(|s| std::time::Duration::from_secs(u64::from(s)));
+            let mut next_line = every.map(|d| started + d);
+            let end = loop {
+                if let Some(end) = pipeline.feed(source.next_frame(), hook, sink) {
+                    break end;
+                }
+                if let (Some(at), Some(d)) = (next_line, every) {
+                    let now = std::time::Instant::now();
+                    if now >= at {
+                        next_line = Some(at + d);
+                        eprintln!(
+                            "{}",
+                            progress_line(now - started, &pipeline.stats(), source.kernel_stats())
+                        );
+                    }
+                }
+            };
+            pipeline.finish(&mut source, hook, sink);
             let (out, written) = writer.finish();
             let mut stats = pipeline.stats();
             stats.naming = Some(namer.borrow().stats);
@@ -615,6 +644,34 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
             ))
             .into()),
     }
+}
+
+/// One `--progress` line: how long the capture has run, frames, flows tracked and the kernel's
+/// drops so far, so a long run shows losses while it happens.
+fn progress_line(
+    elapsed: std::time::Duration,
+    stats: &crate::pipeline::RunStats,
+    kernel: Option<crate::capture::KernelStats>,
+) -> String {
+    let f = &stats.flows;
+    let ended = f.flows_ended_idle
+        + f.flows_ended_closed
+        + f.flows_evicted
+        + f.flows_ended_at_end_of_input;
+    let kernel = kernel.map_or_else(String::new, |k| {
+        format!(
+            ", dropped by kernel {}, by interface {}",
+            k.dropped_by_kernel, k.dropped_by_interface
+        )
+    });
+    format!(
+        "onlooker: {} s: frames {}, flows tracked {}, ended {}, evicted {}{kernel}",
+        elapsed.as_secs(),
+        stats.frames,
+        f.flows_created.saturating_sub(ended),
+        ended,
+        f.flows_evicted
+    )
 }
 
 fn interfaces(json: bool) -> Result<u8, Failure> {
