@@ -41,14 +41,15 @@ pub const READ_TIMEOUT_MS: i32 = 100;
 /// Twice the block timeout leaves room for the wake-up to be scheduled late.
 const IDLE_LAG_NS: i64 = 2 * READ_TIMEOUT_MS as i64 * 1_000_000;
 
-/// Default kernel capture ring, in bytes: 128 MiB. libpcap's own default (2 MiB) holds about
-/// 14 ms of traffic at 100,000 packets/s of 1.5 KB; a ring this size holds about 0.4 s at
-/// 200,000 packets/s of the 1.5 KB average frame of `ndpi/1kxun.pcap`, enough to ride out the
-/// moments the capture thread is not scheduled on a busy machine (docs/live-load.md measures
-/// it). The kernel allocates the ring when the capture opens; it is mapped into the process,
-/// so its pages count in the resident set once packets have passed through them, and it is the
-/// only memory that grows with this setting. `--buffer-size` sets another size.
-pub const DEFAULT_BUFFER_BYTES: u32 = 128 << 20;
+/// Default kernel capture ring, in bytes: 64 MiB. With libpcap's own default (2 MiB) the ring
+/// holds about 7 ms of traffic at 200,000 packets/s of 1.5 KB frames, and dropped 1.5% of
+/// such a replay (`ndpi/1kxun.pcap`, 30 s) on a busy 2-core machine; 32 MiB dropped nothing
+/// there (docs/live-load.md, 2026-12-01), and this is twice that, about 0.2 s of such
+/// traffic, for the moments the capture thread is not scheduled. The kernel allocates the
+/// ring when the capture opens; it is mapped into the process, so its pages count in the
+/// resident set (as shared memory) once packets have passed through them, and it is the only
+/// memory this setting changes. `--buffer-size` sets another size.
+pub const DEFAULT_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Options of a live capture.
 #[derive(Clone, Debug)]

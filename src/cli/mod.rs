@@ -220,7 +220,7 @@ pub enum Command {
         /// Bytes captured per packet.
         #[arg(long, default_value_t = DEFAULT_SNAPLEN)]
         snaplen: u32,
-        /// Kernel capture ring size in bytes (default 128 MiB; see docs/live-load.md).
+        /// Kernel capture ring size in bytes (default 64 MiB; see docs/live-load.md).
         #[arg(long)]
         buffer_size: Option<u32>,
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
