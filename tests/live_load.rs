@@ -101,9 +101,27 @@ impl Hosts {
             ])?;
         }
         ip(&["-n", &a, "addr", "add", "10.253.0.1/24", "dev", &a])?;
-        ip(&["-n", &a, "addr", "add", "fd00:253::1/64", "dev", &a, "nodad"])?;
+        ip(&[
+            "-n",
+            &a,
+            "addr",
+            "add",
+            "fd00:253::1/64",
+            "dev",
+            &a,
+            "nodad",
+        ])?;
         ip(&["-n", &b, "addr", "add", "10.253.0.2/24", "dev", &b])?;
-        ip(&["-n", &b, "addr", "add", "fd00:253::2/64", "dev", &b, "nodad"])?;
+        ip(&[
+            "-n",
+            &b,
+            "addr",
+            "add",
+            "fd00:253::2/64",
+            "dev",
+            &b,
+            "nodad",
+        ])?;
         ip(&["-n", &a, "link", "set", &a, "up"])?;
         ip(&["-n", &b, "link", "set", &b, "up"])?;
         h.mac_b = mac(&b)?;
@@ -226,7 +244,9 @@ fn replay_and_capture(hosts: &Hosts, rewritten: &Path, dir: &Path) -> (u64, Vec<
 #[test]
 fn live_flows_equal_the_files_flows() {
     if !is_root() {
-        println!("SKIPPED live_flows_equal_the_files_flows: not root (needs root: network namespaces and capture)");
+        println!(
+            "SKIPPED live_flows_equal_the_files_flows: not root (needs root: network namespaces and capture)"
+        );
         return;
     }
     let Some(corpus) = common::corpus() else {
@@ -265,7 +285,9 @@ fn live_flows_equal_the_files_flows() {
         let (sent, live_out, err) = replay_and_capture(&hosts, &rewritten, dir.path());
         let (live, stats) = flows(&live_out);
         let captured = stats["frames"].as_u64().unwrap_or_default();
-        let dropped = stats["kernel"]["dropped_by_kernel"].as_u64().unwrap_or(u64::MAX);
+        let dropped = stats["kernel"]["dropped_by_kernel"]
+            .as_u64()
+            .unwrap_or(u64::MAX);
         assert_eq!(
             sent,
             file_stats["frames"].as_u64().unwrap_or_default(),
@@ -276,15 +298,30 @@ fn live_flows_equal_the_files_flows() {
             (sent, 0),
             "{capture}: every frame sent is captured at {RATE} packets/s; stderr: {err}"
         );
-        let only_live: Vec<_> = live.keys().filter(|k| live[*k] != file.get(*k).copied().unwrap_or(0)).take(5).collect();
-        let only_file: Vec<_> = file.keys().filter(|k| file[*k] != live.get(*k).copied().unwrap_or(0)).take(5).collect();
+        let only_live: Vec<_> = live
+            .keys()
+            .filter(|k| live[*k] != file.get(*k).copied().unwrap_or(0))
+            .take(5)
+            .collect();
+        let only_file: Vec<_> = file
+            .keys()
+            .filter(|k| file[*k] != live.get(*k).copied().unwrap_or(0))
+            .take(5)
+            .collect();
         assert!(
             only_live.is_empty() && only_file.is_empty(),
             "{capture}: live flows differ from the file's: live {only_live:?}, file {only_file:?}"
         );
-        assert_eq!(live.values().sum::<u32>(), file.values().sum::<u32>(), "{capture}");
+        assert_eq!(
+            live.values().sum::<u32>(),
+            file.values().sum::<u32>(),
+            "{capture}"
+        );
         v4 += count_family(&live, false);
         v6 += count_family(&live, true);
     }
-    assert!(v4 > 100 && v6 > 20, "both families were compared: {v4} IPv4 and {v6} IPv6 flows");
+    assert!(
+        v4 > 100 && v6 > 20,
+        "both families were compared: {v4} IPv4 and {v6} IPv6 flows"
+    );
 }

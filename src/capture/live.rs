@@ -108,7 +108,8 @@ impl LiveSource {
     /// Open and activate the capture. `stop` ends the capture at the next read when set.
     pub fn open(opts: &LiveOptions, stop: Arc<AtomicBool>) -> Result<Self, CaptureError> {
         let iface = opts.interface.as_str();
-        let buffer = i32::try_from(opts.buffer_size.unwrap_or(DEFAULT_BUFFER_BYTES)).unwrap_or(i32::MAX);
+        let buffer =
+            i32::try_from(opts.buffer_size.unwrap_or(DEFAULT_BUFFER_BYTES)).unwrap_or(i32::MAX);
         let configure = |nano: bool| {
             Capture::from_device(iface).map(|c| {
                 let c = c
@@ -117,7 +118,11 @@ impl LiveSource {
                     .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
                     .timeout(READ_TIMEOUT_MS)
                     .buffer_size(buffer);
-                if nano { c.precision(Precision::Nano) } else { c }
+                if nano {
+                    c.precision(Precision::Nano)
+                } else {
+                    c
+                }
             })
         };
         let mut nanos = true;

@@ -156,7 +156,8 @@ impl ThreadedSource {
                             (fatal, false)
                         }
                     };
-                    let mut full = batch.data.len() >= BATCH_BYTES || batch.items.len() >= BATCH_FRAMES;
+                    let mut full =
+                        batch.data.len() >= BATCH_BYTES || batch.items.len() >= BATCH_FRAMES;
                     if let Some(age) = flush_after {
                         let now = Instant::now();
                         let first = *opened.get_or_insert(now);

@@ -15,10 +15,10 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::capture::{CaptureError, PacketSource};
 use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
 use crate::capture::offline::FileSource;
 use crate::capture::threaded::ThreadedSource;
+use crate::capture::{CaptureError, PacketSource};
 use crate::dissect::catalog::Catalog;
 use crate::dissect::geo::Geo;
 use crate::dissect::naming::{Attributor, FlowNaming, Namer};
@@ -543,11 +543,7 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
 /// channel costs nothing per flow, small enough to keep memory flat.
 const FLOWS_BATCH: usize = 256;
 
-fn live_headless(
-    opts: LiveOptions,
-    flow: &FlowArgs,
-    progress: Option<u32>,
-) -> Result<u8, Failure> {
+fn live_headless(opts: LiveOptions, flow: &FlowArgs, progress: Option<u32>) -> Result<u8, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -626,6 +622,16 @@ fn live_headless(
         .map_err(|_| anyhow::anyhow!("the analysis thread panicked"))?
         .context("starting the writer")?;
     eprint!("{}", stats_text(&stats));
+    if let Some(k) = stats.kernel
+        && k.dropped_by_kernel + k.dropped_by_interface > 0
+    {
+        let lost = k.dropped_by_kernel + k.dropped_by_interface;
+        eprintln!(
+            "onlooker: {lost} packets were dropped before onlooker could read them ({:.2}% of {}); the flows above miss them. A larger --buffer-size absorbs longer stalls (docs/live-load.md)",
+            100.0 * lost as f64 / (stats.frames + lost).max(1) as f64,
+            stats.frames + lost
+        );
+    }
     if waits > 0 {
         // The analysis fell behind by every batch in flight; the kernel's drop count above says
         // whether the ring absorbed it.
@@ -654,10 +660,8 @@ fn progress_line(
     kernel: Option<crate::capture::KernelStats>,
 ) -> String {
     let f = &stats.flows;
-    let ended = f.flows_ended_idle
-        + f.flows_ended_closed
-        + f.flows_evicted
-        + f.flows_ended_at_end_of_input;
+    let ended =
+        f.flows_ended_idle + f.flows_ended_closed + f.flows_evicted + f.flows_ended_at_end_of_input;
     let kernel = kernel.map_or_else(String::new, |k| {
         format!(
             ", dropped by kernel {}, by interface {}",
