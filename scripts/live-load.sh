@@ -1,27 +1,36 @@
 #!/usr/bin/env bash
 # Live capture under load: replays a corpus capture across a veth pair at rising rates while
 # `onlooker live --headless` captures on the other end, and reports per rate packets sent,
-# captured, dropped by the kernel, lost by onlooker itself, and onlooker's CPU time. Then checks,
-# at the highest rate without any drop, that the live flows match `onlooker flows` on the same
-# rewritten file (packets and bytes per 5-tuple).
+# captured, dropped by the kernel, lost (sent - captured - kernel drops), onlooker's CPU time
+# per thread, and the rate tcpreplay achieved. Then compares live flows with `onlooker flows` on
+# the same rewritten file:
+# - once replayed a single time at COMPARE_RATE: the same flow records (count; per record the
+#   5-tuple, packets and bytes each way), IPv4 and IPv6 counted apart;
+# - at the highest rate without any loss: per direction-free 5-tuple, packets and bytes equal
+#   the file's times the number of loops (flows may merge across loops, so records are not
+#   compared there).
 #
-# Needs root, iproute2, tcpreplay (tcprewrite), jq, python3, /usr/bin/time. Everything happens
-# in two network namespaces it creates (onl-a, onl-b) joined by a veth pair with addresses
-# 10.250.0.1/24 + fd00:250::1/64 and 10.250.0.2/24 + fd00:250::2/64; they are deleted on exit.
+# Needs root, iproute2, tcpreplay (tcprewrite), jq, python3, /usr/bin/time. Everything happens in
+# two network namespaces it creates and deletes (scripts/live-netns.sh).
 #
 #   sudo bash scripts/live-load.sh [CAPTURE]
-# Environment: PACKETS (packets per rate, default 1000000), RATES (default "50000 200000 top"),
-# BUFFER (onlooker --buffer-size in bytes, default libpcap's), ONLOOKER (binary).
+# Environment: RATES (packets/s, or "top" for --topspeed; default "50000 200000 1000000 top"),
+# SECONDS_PER_RATE (default 30: loops per rate = rate x seconds / frames in the file),
+# CAP (default 200000: rates above it and "top" send CAP x SECONDS_PER_RATE packets), BUFFER (onlooker --buffer-size in bytes,
+# default onlooker's), COMPARE_RATE (default 20000), ONLOOKER (binary), KEEP=1 (keep the work
+# directory).
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
 CAPTURE=${1:-../shared/corpus/pcap/ndpi/1kxun.pcap}
-PACKETS=${PACKETS:-1000000}
-RATES=${RATES:-"50000 200000 top"}
+RATES=${RATES:-"50000 200000 1000000 top"}
+SECONDS_PER_RATE=${SECONDS_PER_RATE:-30}
+CAP=${CAP:-200000}
+COMPARE_RATE=${COMPARE_RATE:-20000}
 ONLOOKER=${ONLOOKER:-$PWD/target/release/onlooker}
-NS_A=onl-a
-NS_B=onl-b
 WORK=$(mktemp -d /tmp/onl-load.XXXXXX)
+# shellcheck source=scripts/live-netns.sh
+source scripts/live-netns.sh
 
 [ "$(id -u)" = 0 ] || { echo "live-load.sh: needs root (network namespaces)" >&2; exit 1; }
 for t in ip tcprewrite tcpreplay jq python3 /usr/bin/time; do
@@ -32,105 +41,136 @@ done
 
 cleanup() {
   [ -n "${TIME_PID:-}" ] && kill "$TIME_PID" 2>/dev/null || true
-  ip netns del "$NS_A" 2>/dev/null || true
-  ip netns del "$NS_B" 2>/dev/null || true
-  [ -n "${KEEP:-}" ] && echo "kept $WORK" || rm -rf "$WORK"
+  netns_down
+  if [ -n "${KEEP:-}" ]; then echo "kept $WORK"; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT INT TERM
 
-ip netns add "$NS_A"
-ip netns add "$NS_B"
-ip -n "$NS_A" link add onl-a type veth peer name onl-b netns "$NS_B"
-ip -n "$NS_A" addr add 10.250.0.1/24 dev onl-a
-ip -n "$NS_A" addr add fd00:250::1/64 dev onl-a nodad
-ip -n "$NS_B" addr add 10.250.0.2/24 dev onl-b
-ip -n "$NS_B" addr add fd00:250::2/64 dev onl-b nodad
-# Captures taken with offloads hold frames far above 1500 bytes: let them through.
-ip -n "$NS_A" link set onl-a mtu 65000
-ip -n "$NS_B" link set onl-b mtu 65000
-ip -n "$NS_A" link set onl-a up
-ip -n "$NS_B" link set onl-b up
-MAC_A=$(ip -n "$NS_A" -j link show onl-a | jq -r '.[0].address')
-MAC_B=$(ip -n "$NS_B" -j link show onl-b | jq -r '.[0].address')
-
-# Every address into the test subnets (host bits kept), MACs to the veth pair's.
+netns_up
 REWRITTEN=$WORK/rewritten.pcap
-tcprewrite --infile="$CAPTURE" --outfile="$REWRITTEN" \
-  --pnat=0.0.0.0/0:10.250.0.0/24,[::/0]:[fd00:250::/64] \
-  --enet-smac="$MAC_A" --enet-dmac="$MAC_B" --fixcsum
-IN_FILE=$(tcpreplay -q --topspeed -i lo --loop=1 --preload-pcap "$REWRITTEN" 2>/dev/null \
-  | sed -n 's/^Actual: \([0-9]*\) packets.*/\1/p' || true)
-# tcpreplay to lo is only used to count frames; fall back to onlooker's count.
-[ -n "$IN_FILE" ] || IN_FILE=$("$ONLOOKER" flows --stats "$REWRITTEN" 2>/dev/null | jq -s 'map(select(.stats))[0].stats.frames')
-LOOPS=$(( (PACKETS + IN_FILE - 1) / IN_FILE ))
-echo "capture $CAPTURE: $IN_FILE frames; $LOOPS loops per rate (~$((LOOPS * IN_FILE)) packets)"
-# Only the replayed frames: namespace B's own answers (RSTs, ICMP) come from MAC_B.
-FILTER="ether src $MAC_A"
+rewrite "$CAPTURE" "$REWRITTEN"
+IN_FILE=$("$ONLOOKER" flows --stats "$REWRITTEN" 2>/dev/null | jq -s 'map(select(.stats))[0].stats.frames')
+"$ONLOOKER" flows "$REWRITTEN" >"$WORK/offline.ndjson" 2>/dev/null
+echo "capture $CAPTURE: $IN_FILE frames; filter \"$FILTER\"; $(date -u +%FT%TZ), $(nproc) cores, Linux $(uname -r)"
 BUF=()
 [ -n "${BUFFER:-}" ] && BUF=(--buffer-size "$BUFFER")
 
-printf '%-8s %10s %10s %10s %10s %9s %9s %s\n' rate sent captured kdrops lost cpu_user cpu_sys achieved_pps
-BEST=
-for rate in $RATES; do
-  out=$WORK/live-$rate.ndjson
-  ip netns exec "$NS_B" /usr/bin/time -f '%U %S' -o "$WORK/time-$rate" \
-    "$ONLOOKER" live -i onl-b --headless -f "$FILTER" "${BUF[@]}" >"$out" 2>"$WORK/err-$rate" &
+# run_once NAME SPEED LOOPS: capture while replaying; sets sent, captured, kdrops, lost, pps.
+run_once() {
+  local name=$1 speed=$2 loops=$3 out=$WORK/live-$1.ndjson
+  ip netns exec "$NS_B" /usr/bin/time -f '%U %S' -o "$WORK/time-$name" \
+    "$ONLOOKER" live -i onl-b --headless -f "$FILTER" "${BUF[@]}" >"$out" 2>"$WORK/err-$name" &
   TIME_PID=$!
   sleep 1
-  case $rate in
-    top) speed=(--topspeed) ;;
-    *) speed=(--pps="$rate") ;;
-  esac
-  ip netns exec "$NS_A" tcpreplay -i onl-a "${speed[@]}" --loop="$LOOPS" --preload-pcap \
-    "$REWRITTEN" >"$WORK/replay-$rate" 2>&1
+  local args=(--pps="$speed")
+  [ "$speed" = top ] && args=(--topspeed)
+  ip netns exec "$NS_A" /usr/bin/time -f '%U %S' -o "$WORK/rtime-$name" \
+    tcpreplay -i onl-a "${args[@]}" --loop="$loops" --preload-pcap "$REWRITTEN" >"$WORK/replay-$name" 2>&1
   sleep 1
-  pkill -INT -P "$TIME_PID" -x onlooker 2>/dev/null || true
-  wait "$TIME_PID" || { echo "onlooker failed at $rate:"; cat "$WORK/err-$rate"; exit 1; }
+  local pid
+  pid=$(pgrep -P "$TIME_PID" | head -1 || true)
+  # CPU seconds per thread (user+system), from /proc before the process ends.
+  threads=$(for t in /proc/"$pid"/task/*; do
+      awk '{ sub(/^[0-9]+ \(/, ""); n = index($0, ") "); c = substr($0, 1, n - 1); $0 = substr($0, n + 2);
+             printf "%s=%.2f ", c, ($12 + $13) / 100 }' "$t/stat"
+    done 2>/dev/null || true)
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$TIME_PID" || { echo "onlooker failed at $name:"; cat "$WORK/err-$name"; exit 1; }
   TIME_PID=
-  sent=$(sed -n 's/^[[:space:]]*Successful packets:[[:space:]]*\([0-9]*\).*/\1/p' "$WORK/replay-$rate")
-  pps=$(sed -n 's/^Rated: .*, \([0-9.]*\) pps.*/\1/p' "$WORK/replay-$rate" | head -1)
+  sent=$(sed -n 's/^[[:space:]]*Successful packets:[[:space:]]*\([0-9]*\).*/\1/p' "$WORK/replay-$name")
+  failed=$(sed -n 's/^[[:space:]]*Failed packets:[[:space:]]*\([0-9]*\).*/\1/p' "$WORK/replay-$name")
+  pps=$(sed -n 's/^Rated: .*, \([0-9.]*\) pps.*/\1/p' "$WORK/replay-$name" | head -1)
   read -r captured kdrops < <(jq -r 'select(.stats) | "\(.stats.frames) \(.stats.kernel.dropped_by_kernel + .stats.kernel.dropped_by_interface)"' "$out")
   lost=$((sent - captured - kdrops))
-  read -r cu cs <"$WORK/time-$rate"
-  printf '%-8s %10s %10s %10s %10s %9s %9s %s\n' "$rate" "$sent" "$captured" "$kdrops" "$lost" "$cu" "$cs" "$pps"
-  if [ "$kdrops" = 0 ] && [ "$lost" = 0 ]; then BEST=$rate; fi
-  cp "$out" "$WORK/keep-$rate.ndjson"
+  read -r cu cs <"$WORK/time-$name"
+  read -r ru rs <"$WORK/rtime-$name"
+  waits=$(sed -n 's/.*waited for the analysis \([0-9]*\) times.*/\1/p' "$WORK/err-$name")
+  # The drop line onlooker itself prints at the end (stderr), shown as it is.
+  shown=$(grep -o 'dropped by kernel [0-9]*' "$WORK/err-$name" || echo "no capture line")
+}
+
+echo
+echo "| rate | loops | sent | captured | kernel drops | lost | onlooker CPU user+sys s (per thread) | queue waits | achieved pps | tcpreplay CPU s | onlooker stderr |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
+BEST=
+for rate in $RATES; do
+  # Whole loops (the flow comparison multiplies the file's counts). Above CAP packets/s, and
+  # for "top", as many packets as CAP would send in SECONDS_PER_RATE: tcpreplay on this
+  # machine does not reach much more, so the run still lasts about that long.
+  r=$rate
+  if [ "$r" = top ] || [ "$r" -gt "$CAP" ]; then r=$CAP; fi
+  loops=$(( (r * SECONDS_PER_RATE + IN_FILE - 1) / IN_FILE ))
+  run_once "$rate" "$rate" "$loops"
+  echo "| $rate | $loops | $sent | $captured | $kdrops | $lost | $cu+$cs ($threads) | ${waits:-0} | $pps | $ru+$rs | $shown |"
+  [ "${failed:-0}" = 0 ] || echo "  tcpreplay: $failed failed sends"
+  if [ "$kdrops" = 0 ] && [ "$lost" = 0 ]; then BEST=$rate; BEST_LOOPS=$loops; fi
 done
 
-if [ -z "$BEST" ]; then
-  echo "no rate without drops: flow comparison skipped"
-  exit 0
-fi
-echo "comparing live flows at rate $BEST with onlooker flows on the rewritten file (x$LOOPS)"
-"$ONLOOKER" flows "$REWRITTEN" >"$WORK/offline.ndjson" 2>/dev/null
-python3 - "$WORK/keep-$BEST.ndjson" "$WORK/offline.ndjson" "$LOOPS" <<'EOF'
+compare() {
+  python3 - "$@" <<'EOF'
 import json, sys
 from collections import Counter
 
-def totals(path):
-    pk, by, recs = Counter(), Counter(), 0
+def records(path):
+    out = []
     for line in open(path):
         r = json.loads(line)
-        if "proto" not in r:
-            continue
-        recs += 1
-        # Direction-free 5-tuple: a flow split differently (idle timeouts in the original file's
-        # time versus the replay's compressed time) still adds up to the same totals.
-        key = (r["proto"],) + tuple(sorted([r["client"], r["server"]]))
-        pk[key] += r["packets_up"] + r["packets_down"]
-        by[key] += r["bytes_up"] + r["bytes_down"]
-    return pk, by, recs
+        if "proto" in r:
+            out.append(r)
+    return out
 
-live_p, live_b, live_n = totals(sys.argv[1])
-off_p, off_b, off_n = totals(sys.argv[2])
-loops = int(sys.argv[3])
-bad = [k for k in set(live_p) | set(off_p)
-       if live_p[k] != loops * off_p[k] or live_b[k] != loops * off_b[k]]
-print(f"5-tuples: live {len(live_p)}, file {len(off_p)}; flow records: live {live_n}, file {off_n} (x{loops} loops)")
-print(f"packets: live {sum(live_p.values())}, file x{loops} {loops * sum(off_p.values())}; "
-      f"bytes: live {sum(live_b.values())}, file x{loops} {loops * sum(off_b.values())}")
+def family(r):
+    return "IPv6" if r["client"].startswith("[") else "IPv4"
+
+live, off, mode = records(sys.argv[1]), records(sys.argv[2]), sys.argv[3]
+if mode == "records":
+    # Each flow record whole: 5-tuple in its orientation, packets and bytes each way.
+    key = lambda r: (r["proto"], r["client"], r["server"], r["packets_up"], r["packets_down"],
+                     r["bytes_up"], r["bytes_down"])
+    lc, oc = Counter(map(key, live)), Counter(map(key, off))
+    for fam in ("IPv4", "IPv6"):
+        l = [r for r in live if family(r) == fam]
+        o = [r for r in off if family(r) == fam]
+        print(f"  {fam}: flows live {len(l)}, file {len(o)}; packets live "
+              f"{sum(r['packets_up'] + r['packets_down'] for r in l)}, file "
+              f"{sum(r['packets_up'] + r['packets_down'] for r in o)}; bytes live "
+              f"{sum(r['bytes_up'] + r['bytes_down'] for r in l)}, file "
+              f"{sum(r['bytes_up'] + r['bytes_down'] for r in o)}")
+    bad = (lc - oc) + (oc - lc)
+    for k in sorted(bad)[:10]:
+        print(f"  differs: {k}: live {lc[k]}, file {oc[k]}")
+    print("  flow records: " + ("identical" if not bad else f"{sum(bad.values())} differ"))
+    sys.exit(1 if bad else 0)
+loops = int(sys.argv[4])
+def totals(rs):
+    pk, by = Counter(), Counter()
+    for r in rs:
+        k = (r["proto"],) + tuple(sorted([r["client"], r["server"]]))
+        pk[k] += r["packets_up"] + r["packets_down"]
+        by[k] += r["bytes_up"] + r["bytes_down"]
+    return pk, by
+lp, lb = totals(live)
+op, ob = totals(off)
+bad = [k for k in set(lp) | set(op) if lp[k] != loops * op[k] or lb[k] != loops * ob[k]]
+print(f"  5-tuples: live {len(lp)}, file {len(op)}; packets live {sum(lp.values())}, file x{loops} "
+      f"{loops * sum(op.values())}; bytes live {sum(lb.values())}, file x{loops} {loops * sum(ob.values())}")
 for k in sorted(bad)[:10]:
-    print(f"  differs {k}: live {live_p[k]} pkts {live_b[k]} B, file x{loops} {loops * off_p[k]} pkts {loops * off_b[k]} B")
-print("per-5-tuple packets and bytes: " + ("identical" if not bad else f"{len(bad)} differ"))
+    print(f"  differs {k}: live {lp[k]} pkts {lb[k]} B, file x{loops} {loops * op[k]} pkts {loops * ob[k]} B")
+print("  per-5-tuple packets and bytes: " + ("identical" if not bad else f"{len(bad)} differ"))
 sys.exit(1 if bad else 0)
 EOF
+}
+
+status=0
+echo
+echo "one replay at $COMPARE_RATE pps: live flow records against onlooker flows on the rewritten file"
+run_once compare "$COMPARE_RATE" 1
+echo "  sent $sent, captured $captured, kernel drops $kdrops, lost $lost"
+compare "$WORK/live-compare.ndjson" "$WORK/offline.ndjson" records || status=1
+if [ -z "$BEST" ]; then
+  echo "no rate without loss: the loop comparison is skipped"
+else
+  echo "rate $BEST ($BEST_LOOPS loops): live totals per 5-tuple against the file's x$BEST_LOOPS"
+  compare "$WORK/live-$BEST.ndjson" "$WORK/offline.ndjson" loops "$BEST_LOOPS" || status=1
+fi
+exit $status

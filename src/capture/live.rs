@@ -1,9 +1,12 @@
 //! Live capture from an interface through libpcap.
 //!
-//! Immediate mode is on (packets are handed over as they arrive rather than when a buffer
-//! fills), promiscuous mode is off unless asked for, and the snaplen defaults to 65535 so TLS and
-//! QUIC handshakes arrive whole. The read timeout only bounds how long a read waits: when it
-//! passes, the source reports an idle tick with the current time so flows can expire.
+//! Immediate mode is off, so libpcap uses the kernel's TPACKET_V3 ring on Linux: packets are
+//! packed one after another into blocks (a frame takes its own length, not a slot sized for the
+//! 65535-byte snaplen as in the TPACKET_V2 ring that immediate mode forces), and a block is
+//! handed over when it is full or [`READ_TIMEOUT_MS`] after it opened. Promiscuous mode is off
+//! unless asked for, the snaplen defaults to 65535 so TLS and QUIC handshakes arrive whole, and
+//! the kernel ring defaults to [`DEFAULT_BUFFER_BYTES`]. When no packet arrives for the read
+//! timeout, the source reports an idle tick so flows can expire.
 //!
 //! This module must never decide anything about packets, and never swallow a libpcap error: a
 //! missing privilege, an unknown interface and an interface that disappears each get their own
@@ -22,13 +25,31 @@ use super::{CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, Time
 /// (about 1.8 KB with post-quantum key shares, spread over segments) is never cut.
 pub const DEFAULT_SNAPLEN: u32 = 65_535;
 
-/// How long one wait for traffic may last before the source reports an idle tick, in ms. Short
-/// enough that Ctrl-C and idle expiry are answered promptly, long enough not to spin.
+/// How long one wait for traffic may last before the source reports an idle tick, in ms, and how
+/// long the kernel keeps a partly filled TPACKET_V3 block before handing it over (libpcap's
+/// timeout), so no packet waits longer than this to be read. Short enough that Ctrl-C, idle
+/// expiry and the dashboard answer promptly, long enough not to spin.
 ///
 /// The handle is non-blocking and the wait is our own poll(2) on its descriptor: with
 /// TPACKET_V3, libpcap's own read timeout does not fire while no packet arrives at all, so a
 /// blocking read could hang an idle capture (and its Ctrl-C) indefinitely.
 pub const READ_TIMEOUT_MS: i32 = 100;
+
+/// How far behind the wall clock an idle tick is stamped, in ns: packets of a block the kernel
+/// has not handed over yet are up to [`READ_TIMEOUT_MS`] old, so a tick at "now" could end a
+/// flow whose next packet is still in the ring (and make that packet's time go backwards).
+/// Twice the block timeout leaves room for the wake-up to be scheduled late.
+const IDLE_LAG_NS: i64 = 2 * READ_TIMEOUT_MS as i64 * 1_000_000;
+
+/// Default kernel capture ring, in bytes: 64 MiB. With libpcap's own default (2 MiB) the ring
+/// holds about 7 ms of traffic at 200,000 packets/s of 1.5 KB frames, and dropped 1.5% of
+/// such a replay (`ndpi/1kxun.pcap`, 30 s) on a busy 2-core machine; 32 MiB dropped nothing
+/// there (docs/live-load.md, 2026-12-01), and this is twice that, about 0.2 s of such
+/// traffic, for the moments the capture thread is not scheduled. The kernel allocates the
+/// ring when the capture opens; it is mapped into the process, so its pages count in the
+/// resident set (as shared memory) once packets have passed through them, and it is the only
+/// memory this setting changes. `--buffer-size` sets another size.
+pub const DEFAULT_BUFFER_BYTES: u32 = 64 << 20;
 
 /// Options of a live capture.
 #[derive(Clone, Debug)]
@@ -37,7 +58,7 @@ pub struct LiveOptions {
     pub filter: Option<String>,
     pub promisc: bool,
     pub snaplen: u32,
-    /// Kernel capture buffer in bytes; libpcap's default (2 MiB on Linux) when `None`.
+    /// Kernel capture ring in bytes; [`DEFAULT_BUFFER_BYTES`] when `None`.
     pub buffer_size: Option<u32>,
 }
 
@@ -51,6 +72,8 @@ pub struct LiveSource {
     /// microseconds).
     nanos: bool,
     stop: Arc<AtomicBool>,
+    /// Timestamp of the last frame handed out: idle ticks never go before it.
+    last_ts: Timestamp,
 }
 
 /// Path of the running binary, for the setcap hint.
@@ -85,30 +108,31 @@ impl LiveSource {
     /// Open and activate the capture. `stop` ends the capture at the next read when set.
     pub fn open(opts: &LiveOptions, stop: Arc<AtomicBool>) -> Result<Self, CaptureError> {
         let iface = opts.interface.as_str();
-        let mut inactive = Capture::from_device(iface)
-            .map_err(|e| classify_open_error(iface, e.to_string()))?
-            .immediate_mode(true)
-            .promisc(opts.promisc)
-            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
-            .timeout(READ_TIMEOUT_MS)
-            .precision(Precision::Nano);
-        if let Some(b) = opts.buffer_size {
-            inactive = inactive.buffer_size(i32::try_from(b).unwrap_or(i32::MAX));
-        }
+        let buffer =
+            i32::try_from(opts.buffer_size.unwrap_or(DEFAULT_BUFFER_BYTES)).unwrap_or(i32::MAX);
+        let configure = |nano: bool| {
+            Capture::from_device(iface).map(|c| {
+                let c = c
+                    .immediate_mode(false)
+                    .promisc(opts.promisc)
+                    .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
+                    .timeout(READ_TIMEOUT_MS)
+                    .buffer_size(buffer);
+                if nano {
+                    c.precision(Precision::Nano)
+                } else {
+                    c
+                }
+            })
+        };
         let mut nanos = true;
-        let cap = inactive
-            .open()
+        let cap = configure(true)
+            .and_then(|c| c.open())
             .or_else(|e| {
                 nanos = false;
                 // Some kernels refuse nanosecond timestamps; microseconds are fine then.
                 if e.to_string().contains("precision") {
-                    Capture::from_device(iface).and_then(|c| {
-                        c.immediate_mode(true)
-                            .promisc(opts.promisc)
-                            .snaplen(i32::try_from(opts.snaplen).unwrap_or(i32::MAX))
-                            .timeout(READ_TIMEOUT_MS)
-                            .open()
-                    })
+                    configure(false).and_then(|c| c.open())
                 } else {
                     Err(e)
                 }
@@ -134,6 +158,7 @@ impl LiveSource {
             interface: iface.to_string(),
             link,
             stop,
+            last_ts: Timestamp(i64::MIN),
         })
     }
 
@@ -199,7 +224,8 @@ impl PacketSource for LiveSource {
                     // SAFETY: one valid pollfd for the duration of the call.
                     let n = unsafe { libc::poll(&mut pfd, 1, READ_TIMEOUT_MS) };
                     if n == 0 {
-                        return Ok(Next::Idle(wall_now()));
+                        let lagged = Timestamp(wall_now().as_nanos().saturating_sub(IDLE_LAG_NS));
+                        return Ok(Next::Idle(lagged.max(self.last_ts)));
                     }
                     if n < 0 {
                         let e = std::io::Error::last_os_error();
@@ -260,8 +286,10 @@ impl PacketSource for LiveSource {
         // handle can happen while it lives.
         let (ts_sec, ts_frac, caplen, len, data) = unsafe { packet(hdr, data) };
         let frac = if self.nanos { ts_frac } else { ts_frac * 1_000 };
+        let ts = Timestamp::from_parts(ts_sec, frac);
+        self.last_ts = self.last_ts.max(ts);
         Ok(Next::Frame(Frame {
-            ts: Timestamp::from_parts(ts_sec, frac),
+            ts,
             wire_len: len.max(caplen),
             link: self.link,
             data,
@@ -304,15 +332,15 @@ pub fn list_interfaces() -> Result<Vec<InterfaceInfo>, CaptureError> {
     Ok(devices
         .into_iter()
         .map(|d| {
-            let probe = Capture::from_device(d.name.as_str())
-                .and_then(|c| c.timeout(1).snaplen(64).open());
+            let probe =
+                Capture::from_device(d.name.as_str()).and_then(|c| c.timeout(1).snaplen(64).open());
             let (capture_permitted, reason) = match probe {
                 Ok(_) => (true, None),
                 Err(e) => (
                     false,
                     Some(match classify_open_error(&d.name, e.to_string()) {
                         CaptureError::PermissionDenied { .. } => format!(
-                            "no capture privilege ({e}); grant it: sudo setcap cap_net_raw,cap_net_admin=eip {}",
+                            "no capture privilege ({e}); grant it: sudo setcap cap_net_raw=eip {}",
                             exe_path()
                         ),
                         other => other.to_string(),

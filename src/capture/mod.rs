@@ -239,7 +239,7 @@ pub enum CaptureError {
         message: String,
     },
     #[error(
-        "no permission to capture on {interface}: {message}\n  grant it once with:  sudo setcap cap_net_raw,cap_net_admin=eip {exe}\n  or run onlooker as root (sudo). See docs/privileges.md."
+        "no permission to capture on {interface}: {message}\n  grant it once with:  sudo setcap cap_net_raw=eip {exe}\n  or run onlooker as root (sudo). See docs/privileges.md."
     )]
     PermissionDenied {
         interface: String,

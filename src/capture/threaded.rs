@@ -9,9 +9,20 @@
 //!
 //! Order is kept exactly, errors (a damaged file) and idle ticks included, so results are the
 //! same as reading on one thread.
+//!
+//! A live capture uses the same hand-over ([`ThreadedSource::spawn_live`]): the capture thread
+//! only copies frames out of the kernel ring, so a burst of analysis work (a handshake, a
+//! flush of expired flows) never keeps the ring from being emptied. A live batch is also sent
+//! on an idle tick and once it is [`LIVE_FLUSH`] old, so flows still end promptly at low rates.
+//! When the analysis falls behind for longer than the batches in flight last, the capture thread
+//! waits and the kernel ring fills: what is lost then is counted by the kernel (its drop
+//! counter), never dropped here, and the waits are counted ([`ThreadedSource::reader_waits`]).
 
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use super::{
     CaptureError, Frame, KernelStats, LinkType, Next, PacketSource, RecordAnomalies, Timestamp,
@@ -24,6 +35,9 @@ const BATCH_BYTES: usize = 1 << 20;
 const BATCH_FRAMES: usize = 4096;
 /// Batches in flight (full ones queued plus the ones being filled and drained).
 const BATCHES: usize = 4;
+/// Age at which a live batch is handed over even if not full: frames reach the analysis (and
+/// ended flows the output) within about this long plus the kernel's block timeout at any rate.
+pub const LIVE_FLUSH: Duration = Duration::from_millis(50);
 
 /// One item read.
 #[derive(Debug)]
@@ -53,7 +67,10 @@ pub struct ThreadedSource {
     pos: usize,
     description: String,
     reader: Option<JoinHandle<(Option<KernelStats>, RecordAnomalies)>>,
-    kernel: Option<KernelStats>,
+    /// The source's kernel counters, refreshed by the reader with every batch it sends (and
+    /// before the last one), so they are current mid-run and complete after a failure.
+    kernel: Arc<Mutex<Option<KernelStats>>>,
+    waits: Arc<AtomicU64>,
     anomalies: RecordAnomalies,
 }
 
@@ -66,8 +83,28 @@ impl std::fmt::Debug for ThreadedSource {
 }
 
 impl ThreadedSource {
-    /// Start reading `source` on its own thread.
-    pub fn spawn<S: PacketSource + Send + 'static>(mut source: S) -> std::io::Result<Self> {
+    /// Start reading `source` (a file) on its own thread.
+    pub fn spawn<S: PacketSource + Send + 'static>(source: S) -> std::io::Result<Self> {
+        Self::start(source, None)
+    }
+
+    /// Start capturing from `source` (a live interface) on its own thread: as [`Self::spawn`],
+    /// and a batch is also handed over on an idle tick and once it is [`LIVE_FLUSH`] old. Call
+    /// it only after privileges were dropped: a thread started before keeps them.
+    pub fn spawn_live<S: PacketSource + Send + 'static>(source: S) -> std::io::Result<Self> {
+        Self::start(source, Some(LIVE_FLUSH))
+    }
+
+    /// How many times the reader found no empty batch and had to wait for the analysis (the
+    /// analysis was behind by every batch in flight).
+    pub fn reader_waits(&self) -> u64 {
+        self.waits.load(Ordering::Relaxed)
+    }
+
+    fn start<S: PacketSource + Send + 'static>(
+        mut source: S,
+        flush_after: Option<Duration>,
+    ) -> std::io::Result<Self> {
         let description = source.describe();
         let (full_tx, full_rx) = sync_channel::<Batch>(BATCHES);
         let (empty_tx, empty_rx) = sync_channel::<Batch>(BATCHES + 1);
@@ -77,15 +114,25 @@ impl ThreadedSource {
                 items: Vec::with_capacity(BATCH_FRAMES),
             });
         }
+        let kernel = Arc::new(Mutex::new(None));
+        let waits = Arc::new(AtomicU64::new(0));
+        let (kernel_w, waits_w) = (Arc::clone(&kernel), Arc::clone(&waits));
         let reader = std::thread::Builder::new()
             .name("reader".into())
             .spawn(move || {
+                let refresh = |source: &mut S| {
+                    if let Ok(mut k) = kernel_w.lock() {
+                        *k = source.kernel_stats();
+                    }
+                };
                 let mut batch = match empty_rx.recv() {
                     Ok(b) => b,
                     Err(_) => return (None, RecordAnomalies::default()),
                 };
+                // When the batch being filled got its first item (live only).
+                let mut opened: Option<Instant> = None;
                 loop {
-                    let end = match source.next_frame() {
+                    let (end, idle) = match source.next_frame() {
                         Ok(Next::Frame(f)) => {
                             let start = batch.data.len();
                             batch.data.extend_from_slice(f.data);
@@ -96,30 +143,46 @@ impl ThreadedSource {
                                 start,
                                 len: f.data.len(),
                             });
-                            false
+                            (false, false)
                         }
                         Ok(Next::Idle(ts)) => {
                             batch.items.push(Item::Idle(ts));
-                            false
+                            (false, true)
                         }
-                        Ok(Next::End) => true,
+                        Ok(Next::End) => (true, false),
                         Err(e) => {
                             let fatal = !matches!(e, CaptureError::Partial { .. });
                             batch.items.push(Item::Error(e));
-                            fatal
+                            (fatal, false)
                         }
                     };
-                    let full = batch.data.len() >= BATCH_BYTES || batch.items.len() >= BATCH_FRAMES;
+                    let mut full =
+                        batch.data.len() >= BATCH_BYTES || batch.items.len() >= BATCH_FRAMES;
+                    if let Some(age) = flush_after {
+                        let now = Instant::now();
+                        let first = *opened.get_or_insert(now);
+                        full |= idle || now.duration_since(first) >= age;
+                    }
                     if end || full {
-                        if full_tx.send(batch).is_err() {
+                        opened = None;
+                        refresh(&mut source);
+                        if full_tx.send(batch).is_err() || end {
                             return (source.kernel_stats(), source.record_anomalies());
                         }
-                        if end {
-                            return (source.kernel_stats(), source.record_anomalies());
-                        }
-                        batch = match empty_rx.recv() {
+                        batch = match empty_rx.try_recv() {
                             Ok(b) => b,
-                            Err(_) => return (source.kernel_stats(), source.record_anomalies()),
+                            Err(TryRecvError::Empty) => {
+                                waits_w.fetch_add(1, Ordering::Relaxed);
+                                match empty_rx.recv() {
+                                    Ok(b) => b,
+                                    Err(_) => {
+                                        return (source.kernel_stats(), source.record_anomalies());
+                                    }
+                                }
+                            }
+                            Err(TryRecvError::Disconnected) => {
+                                return (source.kernel_stats(), source.record_anomalies());
+                            }
                         };
                     }
                 }
@@ -131,7 +194,8 @@ impl ThreadedSource {
             pos: 0,
             description,
             reader: Some(reader),
-            kernel: None,
+            kernel,
+            waits,
             anomalies: RecordAnomalies::default(),
         })
     }
@@ -155,7 +219,9 @@ impl PacketSource for ThreadedSource {
                     if let Some(h) = self.reader.take()
                         && let Ok((kernel, anomalies)) = h.join()
                     {
-                        self.kernel = kernel;
+                        if let Ok(mut k) = self.kernel.lock() {
+                            *k = kernel;
+                        }
                         self.anomalies = anomalies;
                     }
                     return Ok(Next::End);
@@ -190,7 +256,7 @@ impl PacketSource for ThreadedSource {
     }
 
     fn kernel_stats(&mut self) -> Option<KernelStats> {
-        self.kernel
+        self.kernel.lock().ok().and_then(|k| *k)
     }
 
     fn record_anomalies(&mut self) -> RecordAnomalies {

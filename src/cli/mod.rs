@@ -15,10 +15,10 @@ use std::sync::atomic::AtomicBool;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::capture::CaptureError;
 use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
 use crate::capture::offline::FileSource;
 use crate::capture::threaded::ThreadedSource;
+use crate::capture::{CaptureError, PacketSource};
 use crate::dissect::catalog::Catalog;
 use crate::dissect::geo::Geo;
 use crate::dissect::naming::{Attributor, FlowNaming, Namer};
@@ -220,12 +220,16 @@ pub enum Command {
         /// Bytes captured per packet.
         #[arg(long, default_value_t = DEFAULT_SNAPLEN)]
         snaplen: u32,
-        /// Kernel capture buffer size in bytes (libpcap's default when not given).
+        /// Kernel capture ring size in bytes (default 64 MiB; see docs/live-load.md).
         #[arg(long)]
         buffer_size: Option<u32>,
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
         #[arg(long)]
         headless: bool,
+        /// Headless: every SECONDS, print a line to stderr with the frames so far, the flows
+        /// tracked and the kernel's drop count.
+        #[arg(long, value_name = "SECONDS", requires = "headless", value_parser = clap::value_parser!(u32).range(1..))]
+        progress: Option<u32>,
         /// Dashboard: draw without colours (also when NO_COLOR is set).
         #[arg(long, conflicts_with = "headless")]
         no_color: bool,
@@ -384,6 +388,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             snaplen,
             buffer_size,
             headless,
+            progress,
             no_color,
             flow,
         }) => {
@@ -406,7 +411,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             if !headless {
                 return Ok(crate::views::tui::live(opts, flow.dashboard(no_color)?)?);
             }
-            live_headless(opts, &flow)
+            live_headless(opts, &flow, progress)
         }
         Some(Command::Replay {
             speed,
@@ -538,7 +543,7 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
 /// channel costs nothing per flow, small enough to keep memory flat.
 const FLOWS_BATCH: usize = 256;
 
-fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
+fn live_headless(opts: LiveOptions, flow: &FlowArgs, progress: Option<u32>) -> Result<u8, Failure> {
     let stop = Arc::new(AtomicBool::new(false));
     for sig in [
         signal_hook::consts::SIGINT,
@@ -549,7 +554,7 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
             .context("installing signal handlers")?;
     }
     let (namer, attributor) = flow.namer()?;
-    let mut source = LiveSource::open(&opts, Arc::clone(&stop))?;
+    let live = LiveSource::open(&opts, Arc::clone(&stop))?;
     // The handle is open: nothing from here on needs a privilege, so give them all up before
     // the first packet is read and before any other thread starts (capabilities are per
     // thread). Failing to drop stops the run.
@@ -557,28 +562,51 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
         Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
         Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
         Err(e) => {
-            drop(source);
+            drop(live);
             return Err(anyhow::Error::new(e).into());
         }
     }
+    // The capture thread only empties the kernel ring into the batches; analysis runs on the
+    // thread below, so a slow moment there is absorbed by the batches and the ring.
+    let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
     let interface = opts.interface.clone();
     let cfg = config(flow);
     // Capture and analysis run on their own thread, records are written on another; this one
     // only waits, so a slow terminal never holds up reading packets.
     let worker = std::thread::Builder::new()
-        .name("capture".into())
+        .name("analysis".into())
         .spawn(move || -> io::Result<_> {
             let mut writer = FlowWriter::spawn(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
             let namer = std::cell::RefCell::new(namer);
             let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
-            let end = pipeline.run(
-                &mut source,
-                &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
-                &mut |mut f, reason| {
-                    namer.borrow_mut().settle(&mut f);
-                    writer.push((f, reason));
-                },
-            );
+            let hook = &mut |f: &mut crate::flow::Flow<FlowNaming>,
+                             p: &crate::decode::Packet<'_>,
+                             o: crate::flow::Observed| {
+                namer.borrow_mut().on_packet(f, p, o)
+            };
+            let sink = &mut |mut f, reason| {
+                namer.borrow_mut().settle(&mut f);
+                writer.push((f, reason));
+            };
+            let started = std::time::Instant::now();
+            let every = progress.map(|s| std::time::Duration::from_secs(u64::from(s)));
+            let mut next_line = every.map(|d| started + d);
+            let end = loop {
+                if let Some(end) = pipeline.feed(source.next_frame(), hook, sink) {
+                    break end;
+                }
+                if let (Some(at), Some(d)) = (next_line, every) {
+                    let now = std::time::Instant::now();
+                    if now >= at {
+                        next_line = Some(at + d);
+                        eprintln!(
+                            "{}",
+                            progress_line(now - started, &pipeline.stats(), source.kernel_stats())
+                        );
+                    }
+                }
+            };
+            pipeline.finish(&mut source, hook, sink);
             let (out, written) = writer.finish();
             let mut stats = pipeline.stats();
             stats.naming = Some(namer.borrow().stats);
@@ -586,14 +614,29 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
                 let _ = out.write_stats(&stats);
                 let _ = out.flush();
             }
-            Ok((end, stats, written.err()))
+            Ok((end, stats, written.err(), source.reader_waits()))
         })
-        .context("starting the capture thread")?;
-    let (end, stats, write_err) = worker
+        .context("starting the analysis thread")?;
+    let (end, stats, write_err, waits) = worker
         .join()
-        .map_err(|_| anyhow::anyhow!("the capture thread panicked"))?
+        .map_err(|_| anyhow::anyhow!("the analysis thread panicked"))?
         .context("starting the writer")?;
     eprint!("{}", stats_text(&stats));
+    if let Some(k) = stats.kernel
+        && k.dropped_by_kernel + k.dropped_by_interface > 0
+    {
+        let lost = k.dropped_by_kernel + k.dropped_by_interface;
+        eprintln!(
+            "onlooker: {lost} packets were dropped before onlooker could read them ({:.2}% of {}); the flows above miss them. A larger --buffer-size absorbs longer stalls (docs/live-load.md)",
+            100.0 * lost as f64 / (stats.frames + lost).max(1) as f64,
+            stats.frames + lost
+        );
+    }
+    if waits > 0 {
+        // The analysis fell behind by every batch in flight; the kernel's drop count above says
+        // whether the ring absorbed it.
+        eprintln!("  capture thread waited for the analysis {waits} times");
+    }
     if let Some(e) = write_err {
         if e.kind() != io::ErrorKind::BrokenPipe {
             return Err(anyhow::Error::new(e).context("writing flow records").into());
@@ -607,6 +650,32 @@ fn live_headless(opts: LiveOptions, flow: &FlowArgs) -> Result<u8, Failure> {
             ))
             .into()),
     }
+}
+
+/// One `--progress` line: how long the capture has run, frames, flows tracked and the kernel's
+/// drops so far, so a long run shows losses while it happens.
+fn progress_line(
+    elapsed: std::time::Duration,
+    stats: &crate::pipeline::RunStats,
+    kernel: Option<crate::capture::KernelStats>,
+) -> String {
+    let f = &stats.flows;
+    let ended =
+        f.flows_ended_idle + f.flows_ended_closed + f.flows_evicted + f.flows_ended_at_end_of_input;
+    let kernel = kernel.map_or_else(String::new, |k| {
+        format!(
+            ", dropped by kernel {}, by interface {}",
+            k.dropped_by_kernel, k.dropped_by_interface
+        )
+    });
+    format!(
+        "onlooker: {} s: frames {}, flows tracked {}, ended {}, evicted {}{kernel}",
+        elapsed.as_secs(),
+        stats.frames,
+        f.flows_created.saturating_sub(ended),
+        ended,
+        f.flows_evicted
+    )
 }
 
 fn interfaces(json: bool) -> Result<u8, Failure> {

@@ -270,6 +270,8 @@ pub fn start_live(
             return Err(e.into());
         }
     };
+    // Only now, with privileges given up, the capture thread starts (see ThreadedSource).
+    let source = crate::capture::threaded::ThreadedSource::spawn_live(source)?;
     let handle = start_with_stop(Box::new(source), cfg, stop)?;
     Ok((handle, dropped))
 }

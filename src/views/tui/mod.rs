@@ -172,6 +172,10 @@ pub fn live(opts: LiveOptions, setup: Setup) -> anyhow::Result<u8> {
         }
     }
     let (cfg, no_color) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1);
+    // Only now, with privileges given up, the capture thread starts: it only copies frames out
+    // of the kernel ring, so the ring is emptied however busy the analysis is.
+    let source = crate::capture::threaded::ThreadedSource::spawn_live(source)
+        .context("starting the capture thread")?;
     let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
     let stop_capture = Arc::clone(&stop);
     let last = run(handle, no_color, move || {
