@@ -1244,23 +1244,11 @@ mod tests {
             packets_down: 1,
             bytes_up: bytes,
             bytes_down: 0,
-            tcp_flags: String::new(),
             end_reason: "idle",
-            sni: None,
-            alpn: Vec::new(),
-            tls_version: None,
-            ech: false,
-            quic_version: None,
-            dns_name: None,
-            stun: None,
             service: service.map(str::to_string),
             service_role: service.map(|_| "chat"),
-            service_evidence: Vec::new(),
             confidence: 0.5,
-            asn: None,
-            as_org: None,
             country: country.map(str::to_string),
-            city: None,
             ..Default::default()
         }
     }

@@ -242,23 +242,10 @@ mod tests {
             packets_down: 1,
             bytes_up: 1,
             bytes_down: 1,
-            tcp_flags: String::new(),
             end_reason: "idle",
-            sni: None,
-            alpn: Vec::new(),
-            tls_version: None,
-            ech: false,
-            quic_version: None,
-            dns_name: None,
-            stun: None,
-            service: None,
-            service_role: None,
             service_evidence: vec!["sni:g.whatsapp.net".into()],
             confidence: 0.9,
-            asn: None,
             as_org: Some("Meta Platforms".into()),
-            country: None,
-            city: None,
             ..Default::default()
         };
         r.service = Some(service.into());
