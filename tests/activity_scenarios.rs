@@ -1,7 +1,8 @@
 //! The activity rules on synthetic captures whose truth is known exactly (src/scenario.rs):
 //! short calls carried by RTP streams, one-way media with receiver reports, bandwidth probes
-//! and padding bursts that are not calls, silent receipt probing, pushes after idle, and the
-//! bounds of the per-flow buffers. They complement the real captures of tests/corpus_events.rs
+//! and padding bursts that are not calls, silent receipt probing, pushes after idle, parts of a
+//! transfer joined by context, a gQUIC call set-up that was never answered, and the bounds of
+//! the per-flow buffers. They complement the real captures of tests/corpus_events.rs
 //! and never replace them.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -634,4 +635,89 @@ fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
         !events.iter().any(|e| e.kind == "call_attempt"),
         "{events:#?}"
     );
+}
+
+#[test]
+fn an_unnamed_connection_to_the_services_network_joins_its_transfer() {
+    // A feed: one photo host named by its SNI, and at the same moment a connection to another
+    // address that named no host (as when its handshake came before the capture).
+    let feed = |other: SocketAddr| {
+        let mut s = Scenario::new(22);
+        let cdn = ep([31, 13, 86, 52], 443);
+        let host = "scontent-mxp1-1.cdninstagram.com";
+        let (mut a, t) = s.tls_session(at(5.0), ep(PHONE, 45_000), cdn, host, &[]);
+        s.tls_data(&mut a, Timestamp(t.0 + 30_000_000), false, 40_000);
+        let (mut b, t) = s.tcp_open(at(5.0), ep(PHONE, 45_001), other, 40);
+        let body = s.filler(30_000);
+        s.tcp_send(&mut b, Timestamp(t.0 + 60_000_000), false, &body);
+        infer(&flows_of(s))
+    };
+    // On Meta's network, where the service's own host was seen: one transfer of both, marked
+    // as resting on context.
+    let events = feed(ep([31, 13, 86, 60], 443));
+    let d = downloads(&events);
+    assert_eq!(d.len(), 1, "{events:#?}");
+    assert_eq!(d[0].flows.len(), 2, "{:?}", d[0]);
+    assert!(d[0].bytes_in >= 70_000, "{:?}", d[0]);
+    assert!(d[0].evidence.contains("named no host"), "{}", d[0].evidence);
+    assert!((d[0].confidence - 0.6).abs() < 1e-9);
+    // On a network the service was not seen on: the named transfer alone.
+    let events = feed(ep([93, 184, 216, 34], 443));
+    let d = downloads(&events);
+    assert_eq!(d.len(), 1, "{events:#?}");
+    assert_eq!(d[0].flows.len(), 1, "{:?}", d[0]);
+    assert!(d[0].bytes_in < 50_000, "{:?}", d[0]);
+    assert!((d[0].confidence - 0.7).abs() < 1e-9);
+}
+
+/// A gQUIC Q046 first datagram (long header) whose CHLO names no server: tags PAD, VER, CCS.
+fn gquic_chlo_without_sni() -> Vec<u8> {
+    let mut p = vec![0xc3, b'Q', b'0', b'4', b'6', 0x50];
+    p.extend([0xc3, 0x80, 0x46, 0xe7, 0x7a, 0xa3, 0x06, 0xea, 0, 0, 0, 1]);
+    p.extend(b"CHLO");
+    p.extend([3, 0, 0, 0]);
+    for (tag, end) in [(b"PAD\0", 100u32), (b"VER\0", 104), (b"CCS\0", 120)] {
+        p.extend(tag);
+        p.extend(end.to_le_bytes());
+    }
+    p.resize(1_350, 0x2d);
+    p
+}
+
+#[test]
+fn gquic_without_a_name_then_receiver_reports_only_is_a_call_attempt() {
+    // An unanswered AddLive call: the handshake, then RTCP both ways for 8 s, no media.
+    let script = |reports: bool| {
+        let mut s = Scenario::new(23);
+        let (me, relay) = (ep(PHONE, 42_083), ep([18, 184, 138, 142], 443));
+        s.udp(at(1.0), me, relay, &gquic_chlo_without_sni());
+        let rej = s.filler(1_350);
+        s.udp(at(1.02), relay, me, &rej);
+        if reports {
+            s.rtcp_reports(at(1.5), 8.0, 2, me, relay, 0x52);
+            s.rtcp_reports(at(1.7), 8.0, 2, relay, me, 0x51);
+        }
+        flows_of(s)
+    };
+    let flows = script(true);
+    assert_eq!(flows.len(), 1);
+    let r = &flows[0].record;
+    assert_eq!(r.service.as_deref(), Some("Snapchat"), "{r:?}");
+    assert!(
+        r.service_evidence[0].starts_with("quic-then-rtp:Q046"),
+        "{r:?}"
+    );
+    let events = infer(&flows);
+    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    assert_eq!(a.len(), 1, "{events:#?}");
+    assert_eq!(a[0].service.as_deref(), Some("Snapchat"));
+    assert!(calls(&events).is_empty(), "{events:#?}");
+    // The handshake alone is web QUIC to a cloud: not named, no event.
+    let flows = script(false);
+    assert!(
+        flows.iter().all(|f| f.record.service.is_none()),
+        "{:?}",
+        flows.first().map(|f| &f.record)
+    );
+    assert!(infer(&flows).is_empty());
 }

@@ -111,15 +111,15 @@ fn odd_records_are_read_and_counted() {
     let t0 = 1_700_000_000;
     let mut empty = Rec::frame(t0 + 1, Vec::new());
     empty.wire = 60;
-    let mut short_wire = Rec::frame(t0 + 2, udp(1002, b"claims less on the wire"));
+    let mut short_wire = Rec::frame(t0 + 2, udp(41002, b"claims less on the wire"));
     short_wire.wire = 10;
     // After January 2038 (seconds >= 2^31) and the last second of classic pcap (2106).
-    let late = Rec::frame(0x9000_0000, udp(1003, b"late"));
-    let last = Rec::frame(u32::MAX, udp(1004, b"last"));
+    let late = Rec::frame(0x9000_0000, udp(41003, b"late"));
+    let last = Rec::frame(u32::MAX, udp(41004, b"last"));
     // Back before all of them: the clock goes backwards.
-    let early = Rec::frame(t0, udp(1005, b"early"));
+    let early = Rec::frame(t0, udp(41005, b"early"));
     let recs = vec![
-        Rec::frame(t0, udp(1001, b"plain")),
+        Rec::frame(t0, udp(41001, b"plain")),
         empty,
         short_wire,
         late,
@@ -149,12 +149,12 @@ fn odd_records_are_read_and_counted() {
             .as_f64()
             .unwrap()
     };
-    assert_eq!(first_ts(":1003"), f64::from(0x9000_0000u32));
-    assert_eq!(first_ts(":1004"), f64::from(u32::MAX));
+    assert_eq!(first_ts(":41003"), f64::from(0x9000_0000u32));
+    assert_eq!(first_ts(":41004"), f64::from(u32::MAX));
     // The record claiming 10 bytes on the wire counts its 60+ captured bytes.
     let f = flows
         .iter()
-        .find(|f| f["client"].as_str().is_some_and(|c| c.ends_with(":1002")))
+        .find(|f| f["client"].as_str().is_some_and(|c| c.ends_with(":41002")))
         .unwrap();
     assert_eq!(f["bytes_up"].as_u64(), Some(recs[2].data.len() as u64));
 }

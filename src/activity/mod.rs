@@ -373,6 +373,7 @@ pub struct MediaStats {
     /// Longest run of consecutive two-way media seconds, and where it started.
     pub best_run: u32,
     pub best_run_start: i64,
+
     /// Media packets (up, down) inside two-way seconds: the call's media, without the probe
     /// bursts and keep-alives between them.
     pub two_way_packets: (u32, u32),
@@ -897,7 +898,11 @@ fn call_candidate(f: &FlowSummary) -> bool {
     // QUIC and TLS-named UDP flows are web traffic, unless RTP follows on the same 5-tuple
     // (Snapchat's calls open with QUIC to the media server, `ndpi/snapchat_call_v1.pcapng`):
     // QUIC's first byte (0x40-0x7f short header, 0xc0-0xff long) never starts an RTP header.
-    let web = (r.quic_version.is_some() || r.sni.is_some()) && rtp < CALL_MIN_MEDIA_PACKETS;
+    // RTCP alone after the handshake, on a flow the naming calls a call flow, counts too: an
+    // unanswered call reports reception but sends no media (`ndpi/snapchat_call.pcapng`).
+    let media_followed =
+        rtp >= CALL_MIN_MEDIA_PACKETS || (r.service_role == Some("call") && m.control_packets > 0);
+    let web = (r.quic_version.is_some() || r.sni.is_some()) && !media_followed;
     r.proto == "udp"
         && !web
         && !r.server.ends_with(":53")
@@ -1904,37 +1909,114 @@ fn padding_note(service: &str) -> &'static str {
 }
 
 /// One burst of one flow, for joining a service's parallel transfers.
+#[derive(Clone, Copy)]
 struct Part<'a> {
     flow: &'a FlowRecord,
     burst: Burst,
+    /// The flow is named as the service's media host (not joined by context alone).
+    named: bool,
+}
+
+/// The device end of a flow record (its client's address, without the port).
+fn device_of(r: &FlowRecord) -> &str {
+    r.client
+        .rsplit_once(':')
+        .map_or(r.client.as_str(), |(ip, _)| ip)
 }
 
 fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
     // Parts on a service's media hosts, by service, device and direction.
     let mut parts: BTreeMap<(&str, &str, bool), Vec<Part<'_>>> = BTreeMap::new();
+    // Networks (AS numbers) each service's hosts were seen on, per device.
+    let mut media_nets: BTreeMap<(&str, u32), Vec<&str>> = BTreeMap::new();
     for f in flows {
         let r = &f.record;
         // Bulk transfers to a messaging service's media or chat hosts.
         let Some(service) = r.service.as_deref() else {
             continue;
         };
-        let device = r
-            .client
-            .rsplit_once(':')
-            .map_or(r.client.as_str(), |(ip, _)| ip);
+        let device = device_of(r);
+        // The service's own hosts, whatever they serve; a resolver's network is not one.
+        if let (Some(role), Some(asn)) = (r.service_role, r.asn)
+            && role != "dns"
+        {
+            let v = media_nets.entry((device, asn)).or_default();
+            if !v.contains(&service) {
+                v.push(service);
+            }
+        }
         for (bursts, up) in [(&f.media.bursts_up, true), (&f.media.bursts_down, false)] {
             match r.service_role {
-                Some("media") => parts
-                    .entry((service, device, up))
-                    .or_default()
-                    .extend(bursts.iter().map(|&burst| Part { flow: r, burst })),
+                Some("media") => {
+                    parts
+                        .entry((service, device, up))
+                        .or_default()
+                        .extend(bursts.iter().map(|&burst| Part {
+                            flow: r,
+                            burst,
+                            named: true,
+                        }))
+                }
                 // Inside the chat stream, each transfer stands alone.
                 Some("chat") => {
                     for &burst in bursts.iter().filter(|b| b.bytes >= BULK_MIN_BYTES) {
-                        out.push(transfer(service, up, &[Part { flow: r, burst }]));
+                        out.push(transfer(
+                            service,
+                            up,
+                            &[Part {
+                                flow: r,
+                                burst,
+                                named: true,
+                            }],
+                        ));
                     }
                 }
                 _ => {}
+            }
+        }
+    }
+    // Context: bulk bursts on connections nothing named (no server name was seen: caught
+    // mid-way, or no SNI), to a network where exactly one service's hosts were seen from the
+    // same device, are candidate parts of that service's transfers. They join a transfer
+    // only through the grouping below (overlapping a named part, or a small piece within
+    // BULK_GAP_SECS of one), never make one alone. `ndpi/instagram.pcap`: a feed's photos come
+    // over about 12 connections at once, some of them begun before the capture, on the Meta and
+    // CDN networks the named hosts use.
+    for f in flows {
+        let r = &f.record;
+        if r.service_role.is_some() {
+            continue;
+        }
+        let device = device_of(r);
+        let by_net = r
+            .asn
+            .and_then(|asn| media_nets.get(&(device, asn)))
+            .map_or(&[][..], Vec::as_slice);
+        for (bursts, up) in [(&f.media.bursts_up, true), (&f.media.bursts_down, false)] {
+            if bursts.is_empty() {
+                continue;
+            }
+            // The services this flow may belong to: the one whose hosts share its network, or
+            // those its network's company runs that are transferring on this device; only an
+            // unambiguous one takes it.
+            let mut cands: Vec<&str> = by_net.to_vec();
+            if cands.is_empty() {
+                cands = r
+                    .company_services
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|s| parts.contains_key(&(*s, device, up)))
+                    .collect();
+            }
+            let [service] = cands[..] else {
+                continue;
+            };
+            if let Some(v) = parts.get_mut(&(service, device, up)) {
+                v.extend(bursts.iter().map(|&burst| Part {
+                    flow: r,
+                    burst,
+                    named: false,
+                }));
             }
         }
     }
@@ -1960,21 +2042,55 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
             let mut bytes = v[i].burst.bytes;
             while j + 1 < v.len() {
                 let next = &v[j + 1].burst;
-                let small = bytes < BULK_MIN_BYTES || next.bytes < BULK_MIN_BYTES;
-                if next.start > end && !(small && next.start.0 - end.0 <= gap) {
+                // A context part (see above) is a piece of whatever it adjoins, whatever its size.
+                let piece = bytes < BULK_MIN_BYTES
+                    || next.bytes < BULK_MIN_BYTES
+                    || !v[j].named
+                    || !v[j + 1].named;
+                if next.start > end && !(piece && next.start.0 - end.0 <= gap) {
                     break;
                 }
                 j += 1;
                 end = end.max(next.end);
                 bytes += next.bytes;
             }
+            // Leading and trailing context parts that touch no named part stay out.
             let group = &v[i..=j];
-            if group.iter().map(|p| p.burst.bytes).sum::<u64>() >= BULK_MIN_BYTES {
-                out.push(transfer(service, up, group));
+            let first = group.iter().position(|p| p.named);
+            let last = group.iter().rposition(|p| p.named);
+            if let (Some(a), Some(b)) = (first, last) {
+                let group = trim_context(group, a, b);
+                if group.iter().map(|p| p.burst.bytes).sum::<u64>() >= BULK_MIN_BYTES {
+                    out.push(transfer(service, up, &group));
+                }
             }
             i = j + 1;
         }
     }
+}
+
+/// The parts of a group from its first named part (`a`) to its last (`b`), and the context
+/// parts outside them within [`BULK_GAP_SECS`] of the named parts' time span: a context part
+/// reached only through another context part is not evidence of the service.
+fn trim_context<'a>(group: &[Part<'a>], a: usize, b: usize) -> Vec<Part<'a>> {
+    let gap = Timestamp::NANOS_PER_SEC * BULK_GAP_SECS;
+    let named = group.iter().filter(|p| p.named);
+    let start = named
+        .clone()
+        .map(|p| p.burst.start.0)
+        .min()
+        .unwrap_or_default();
+    let end = named.map(|p| p.burst.end.0).max().unwrap_or_default();
+    group
+        .iter()
+        .enumerate()
+        .filter(|(i, p)| {
+            (a..=b).contains(i)
+                || (p.burst.start.0 <= end.saturating_add(gap)
+                    && p.burst.end.0.saturating_add(gap) >= start)
+        })
+        .map(|(_, p)| *p)
+        .collect()
 }
 
 /// A media transfer from the bursts that make it (one, or parallel ones of one service).
@@ -2033,6 +2149,24 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
             end - start
         )
     };
+    let mut context: Vec<String> = parts
+        .iter()
+        .filter(|p| !p.named)
+        .map(|p| {
+            let asn = p.flow.asn.map_or(String::new(), |n| format!(" (AS{n})"));
+            format!("{}{asn}", p.flow.server)
+        })
+        .collect();
+    context.sort();
+    context.dedup();
+    let evidence = if context.is_empty() {
+        evidence
+    } else {
+        format!(
+            "{evidence}; of these, bursts from {} come over connections that named no host, to networks where {service}'s hosts were seen, at the same time",
+            context.join(", ")
+        )
+    };
     let mut flows: Vec<String> = parts.iter().map(|p| flow_ref(p.flow)).collect();
     flows.sort();
     flows.dedup();
@@ -2042,7 +2176,8 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
         packets_out: if up { packets } else { 0 },
         packets_in: if up { 0 } else { packets },
         size_class: Some(size_class(bytes)),
-        confidence: 0.7,
+        // Parts joined by context alone are a likelier mistake than named ones.
+        confidence: if context.is_empty() { 0.7 } else { 0.6 },
         evidence,
         flows,
         ..on_flow(r, kind, service, (start, end), direction)

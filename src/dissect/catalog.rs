@@ -109,6 +109,10 @@ pub enum Marker {
     /// A whole payload of exactly `len` bytes starting with `prefix` (written `0xPREFIX/LEN`):
     /// the length makes even a short prefix specific.
     Packet { prefix: Vec<u8>, len: usize },
+    /// A QUIC flow of this wire version that named no server, then RTP or RTCP on the same
+    /// 5-tuple (written as the version's four ASCII characters, `Q046`): a call stack that opens
+    /// its media path with a QUIC handshake.
+    QuicThenRtp(u32),
 }
 
 /// A marker entry.
@@ -414,6 +418,10 @@ impl Catalog {
                             None => Marker::Prefix(bytes),
                         }
                     }
+                    "quic-rtp" => match value.as_bytes() {
+                        &[a, b, c, d] => Marker::QuicThenRtp(u32::from_be_bytes([a, b, c, d])),
+                        _ => return Err(format!("bad QUIC version {value:?} (four characters)")),
+                    },
                     k => return Err(format!("unknown marker kind {k:?}")),
                 };
                 self.markers.push(MarkerEntry {

@@ -142,6 +142,8 @@ pub struct FlowNaming {
     /// Indices of prologue markers (in the catalog) that matched a first payload.
     pub prologue: Vec<u16>,
     pub rtp_confirmed: bool,
+    /// RTP or RTCP followed a QUIC handshake on this 5-tuple.
+    pub rtp_after_quic: bool,
     pub dtls: bool,
     /// Host header of a clear-text HTTP request (or CONNECT target) on this flow.
     pub http_host: Option<String>,
@@ -168,6 +170,8 @@ pub struct Attribution {
     pub confidence: f64,
     /// What is known about the server side.
     pub remote: GeoInfo,
+    /// When only the network named the company behind the flow: the services it runs.
+    pub company_services: Vec<String>,
 }
 
 /// Counters of the naming stage.
@@ -451,7 +455,11 @@ impl Namer {
         let n = &mut flow.ext;
         self.udp_dissect(n, pkt, dir);
         if n.call_marker.is_none()
-            && (n.stun.is_some() || !n.prologue.is_empty() || n.rtp_confirmed || n.dtls)
+            && (n.stun.is_some()
+                || !n.prologue.is_empty()
+                || n.rtp_confirmed
+                || n.dtls
+                || n.rtp_after_quic)
         {
             n.call_marker = self.call_marker(n).or_else(|| {
                 // Media plumbing to a call service's published relay range.
@@ -533,6 +541,12 @@ impl Namer {
                 }
             }
         }
+        if let Some(hit) = markers
+            .iter()
+            .find_map(|m| quic_then_rtp_hit(n, &m.marker).map(|ev| (m.service, ev)))
+        {
+            return Some(hit);
+        }
         let s = n.stun.as_ref()?;
         markers
             .iter()
@@ -588,6 +602,9 @@ impl Namer {
             }
             UdpMediaKind::Dtls => n.dtls = true,
             UdpMediaKind::Rtp { .. } | UdpMediaKind::Rtcp { .. } => {
+                if n.quic_version.is_some() {
+                    n.rtp_after_quic = true;
+                }
                 let t = n.rtp.get_or_insert_with(Box::default);
                 t.push(p);
                 if matches!(t.state(), rtp::RtpState::Confirmed { .. }) {
@@ -757,6 +774,12 @@ impl Attributor {
                 }
             }
         }
+        for m in markers {
+            if let Some(ev) = quic_then_rtp_hit(n, &m.marker) {
+                a.evidence.push(ev);
+                decide(&mut a, m.service, Role::Call, weight::MARKER);
+            }
+        }
         if let Some(s) = &n.stun {
             for m in markers {
                 if let Some(ev) = stun_hit(s, &m.marker) {
@@ -896,6 +919,11 @@ impl Attributor {
                 a.service = Some(e.company.clone());
                 a.role = None;
                 a.confidence = weight::ASN;
+                a.company_services = e
+                    .services
+                    .iter()
+                    .map(|s| self.catalog.service_name(*s).to_string())
+                    .collect();
             }
         }
         // Only TCP and UDP flows are named: an ICMP echo to a service's server says little.
@@ -935,8 +963,21 @@ fn stun_hit(s: &StunSeen, m: &Marker) -> Option<String> {
             .as_deref()
             .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
             .map(|v| format!("stun-software:{v}")),
-        Marker::Prefix(_) | Marker::Packet { .. } => None,
+        Marker::Prefix(_) | Marker::Packet { .. } | Marker::QuicThenRtp(_) => None,
     }
+}
+
+/// Evidence of a [`Marker::QuicThenRtp`]: the flow's QUIC version is the marker's, its
+/// handshake named no server, and RTP or RTCP came after it.
+fn quic_then_rtp_hit(n: &FlowNaming, m: &Marker) -> Option<String> {
+    let Marker::QuicThenRtp(v) = m else {
+        return None;
+    };
+    let named = n.hello.as_ref().is_some_and(|h| h.sni.is_some());
+    (n.rtp_after_quic && !named && n.quic_version == Some(*v)).then(|| {
+        let tag = String::from_utf8_lossy(&v.to_be_bytes()).into_owned();
+        format!("quic-then-rtp:{tag} without a server name, then RTP/RTCP on the same 5-tuple")
+    })
 }
 
 /// Evidence text of a prologue marker, and whether it may name a service by itself (a prefix

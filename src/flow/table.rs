@@ -11,6 +11,14 @@ use crate::decode::{Packet, proto, tcp_flag};
 /// copies existing flows (a doubling `Vec` would briefly need twice the memory).
 const CHUNK: usize = 1024;
 
+/// First port past the well-known (system) range of RFC 6335 §6: servers listen below it,
+/// clients' ephemeral ports are above it.
+const WELL_KNOWN_PORTS_END: u16 = 1024;
+
+/// First port of the dynamic (private, ephemeral) range of RFC 6335 §6, from which clients'
+/// ports are drawn (IANA; Windows and macOS use it as their ephemeral range).
+const DYNAMIC_PORTS_START: u16 = 49152;
+
 /// "No slot" in the intrusive lists.
 const NIL: u32 = u32::MAX;
 
@@ -263,9 +271,22 @@ impl<T: Default> FlowTable<T> {
         let syn_ack = pkt.tcp.is_some_and(|t| {
             t.flags & (tcp_flag::SYN | tcp_flag::ACK) == (tcp_flag::SYN | tcp_flag::ACK)
         });
-        let client_is_lo = src_is_lo != syn_ack;
+        // A flow caught mid-way (its first packet no handshake: the capture started during the
+        // connection, or the query was lost) from a well-known port to a registered or dynamic
+        // one is the server speaking: its receiver is the client, as the handshake would have
+        // shown. Both ports below 1024 (NTP, DHCP, NetBIOS) say nothing. For TCP, so is a
+        // segment from a registered port (Apple Push 5223, XMPP 5222) to a dynamic one:
+        // TCP servers listen below the dynamic range, where clients' ports are drawn from.
+        // UDP peers of a call both use dynamic ports, and there a lower port proves nothing.
+        let from_server_port = |lo: u16| pkt.src_port < lo && pkt.dst_port >= lo;
+        let mid_way_reply = !syn_only
+            && !syn_ack
+            && (from_server_port(WELL_KNOWN_PORTS_END)
+                || (pkt.proto == proto::TCP && from_server_port(DYNAMIC_PORTS_START)));
+        let reversed = syn_ack || mid_way_reply;
+        let client_is_lo = src_is_lo != reversed;
         let mut flow = Flow::new(key, client_is_lo, pkt.ts);
-        let dir = if syn_ack { Dir::Down } else { Dir::Up };
+        let dir = if reversed { Dir::Down } else { Dir::Up };
         flow.update(pkt, dir);
         let i = self.alloc(flow, now);
         self.index.insert(key, i);

@@ -174,10 +174,10 @@ fn the_same_endpoints_with_another_protocol_are_another_flow() {
 #[test]
 fn client_is_the_first_sender_whichever_endpoint_sorts_first() {
     for (c, s) in [
-        (v4(1, 1000), v4(2, 2000)),
+        (v4(1, 41_000), v4(2, 42_000)),
         (v4(2, 2000), v4(1, 1000)),
         (v4(9, 80), v4(9, 79)),
-        (v6(0xffff, 1), v6(1, 65_535)),
+        (v6(0xffff, 60_000), v6(1, 50_000)),
     ] {
         let mut h = Harness::new();
         // Not a SYN: plain data, so the first sender decides.
@@ -223,6 +223,43 @@ fn syn_ack_seen_first_makes_its_receiver_the_client() {
         assert_eq!((f.up.packets, f.down.packets), (1, 1));
         assert_eq!(f.down.tcp_flags, SYN_ACK);
     }
+}
+
+#[test]
+fn mid_way_packet_from_a_server_port_makes_its_receiver_the_client() {
+    // (first sender, its receiver, UDP?, is the receiver the client?)
+    for (from, to, udp, reversed) in [
+        (v4(6, 80), v4(5, 41_562), false, true),
+        (v4(6, 443), v4(5, 1_024), false, true),
+        (v4(6, 5_223), v4(5, 49_193), false, true),
+        (v4(6, 53), v4(5, 40_000), true, true),
+        // A lower dynamic-looking port proves nothing for UDP: call peers use any.
+        (v4(6, 5_223), v4(5, 49_193), true, false),
+        (v4(6, 3_478), v4(5, 50_000), true, false),
+        // Both well-known, or both registered: the first sender stays the client.
+        (v4(6, 123), v4(5, 123), true, false),
+        (v4(6, 5_222), v4(5, 40_000), false, false),
+    ] {
+        let mut h = Harness::new();
+        let p = if udp {
+            P::udp(at(0), from, to)
+        } else {
+            P::tcp(at(0), from, to, PSH_ACK)
+        };
+        let first = h.feed(p);
+        let f = &h.finish()[0].0;
+        let (client, dir) = if reversed {
+            (to, Dir::Down)
+        } else {
+            (from, Dir::Up)
+        };
+        assert_eq!(f.client(), client, "{from:?} → {to:?} udp={udp}");
+        assert_eq!(first.dir, dir);
+    }
+    // A SYN decides whatever its ports.
+    let mut h = Harness::new();
+    h.feed(P::tcp(at(0), v4(6, 80), v4(5, 50_000), SYN));
+    assert_eq!(h.finish()[0].0.client(), v4(6, 80));
 }
 
 #[test]
@@ -464,8 +501,10 @@ fn udp_idle_timeout_splits_a_conversation() {
     assert_eq!(flows[0].0.packets(), 2);
     assert_eq!(flows[1].1, EndReason::EndOfInput);
     assert_eq!(flows[1].0.packets(), 1);
-    // The late packet's sender opens the new flow.
-    assert_eq!(flows[1].0.client(), s);
+    // The late packet opens the new flow; sent from the server's well-known port, it makes
+    // its receiver the client, as the first flow had it.
+    assert_eq!(flows[1].0.client(), c);
+    assert_eq!(flows[1].0.down.packets, 1);
 }
 
 #[test]
@@ -566,7 +605,7 @@ fn max_flows_of_zero_still_tracks_one() {
 
 #[test]
 fn timestamps_going_backwards_are_counted_and_do_not_move_the_clock() {
-    let (c, s) = (v4(1, 1000), v4(2, 2000));
+    let (c, s) = (v4(1, 41_000), v4(2, 42_000));
     let mut h = Harness::new();
     h.feed_all(&[
         P::udp(at(10_000), c, s),
@@ -597,7 +636,7 @@ fn timestamps_going_backwards_are_counted_and_do_not_move_the_clock() {
 
 #[test]
 fn per_direction_first_time_is_the_earliest_like_the_flow_s() {
-    let (c, s) = (v4(1, 1000), v4(2, 2000));
+    let (c, s) = (v4(1, 41_000), v4(2, 42_000));
     let mut h = Harness::new();
     h.feed_all(&[
         P::udp(at(10_000), c, s),
@@ -611,7 +650,7 @@ fn per_direction_first_time_is_the_earliest_like_the_flow_s() {
 
 #[test]
 fn extreme_timestamps_do_not_panic() {
-    let (c, s) = (v4(1, 1000), v4(2, 2000));
+    let (c, s) = (v4(1, 41_000), v4(2, 42_000));
     let mut h = Harness::new();
     for ts in [
         Timestamp(0),
@@ -631,7 +670,7 @@ fn extreme_timestamps_do_not_panic() {
 
 #[test]
 fn negative_and_positive_timestamps_in_one_flow_do_not_panic() {
-    let (c, s) = (v4(1, 1000), v4(2, 2000));
+    let (c, s) = (v4(1, 41_000), v4(2, 42_000));
     let mut h = Harness::new();
     // The clock stays at the latest time, so the flow is not idle when the third packet
     // comes; the second moved its first time far back.

@@ -1236,7 +1236,8 @@ impl<'a> Builder<'a> {
                 .iter()
                 .filter(|e| e.kind == "online_session")
                 .map(|e| (e.end_ts - e.start_ts).max(0.0))
-                .sum();
+                // Not `sum()`: an empty f64 sum is -0.0, which JSON would print as such.
+                .fold(0.0, |a, b| a + b);
             let mut how: Vec<(&String, &u64)> = s.how.iter().collect();
             how.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
             let mut recognised_by: Vec<String> = Vec::new();

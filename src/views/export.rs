@@ -66,6 +66,11 @@ pub struct FlowRecord {
     pub syn_options: Option<String>,
     pub syn_mss: Option<u16>,
     pub syn_wscale: Option<u8>,
+    /// When only the network named the company behind the flow (`service` is the company):
+    /// the services that company runs. Context for the activity model; not exported, since
+    /// the company's name and `asn` already say it.
+    #[serde(skip)]
+    pub company_services: Vec<String>,
 }
 
 /// `ip:port`, with IPv6 in brackets (`[2001:db8::1]:443`), as `SocketAddr` prints it.
@@ -107,6 +112,7 @@ impl FlowRecord {
             syn_options: flow.client_syn.map(|(_, o)| o.layout()),
             syn_mss: flow.client_syn.and_then(|(_, o)| o.mss),
             syn_wscale: flow.client_syn.and_then(|(_, o)| o.wscale),
+            company_services: Vec::new(),
         }
     }
 
@@ -129,6 +135,7 @@ impl FlowRecord {
         r.service_role = a.role.map(Role::as_str);
         r.service_evidence = a.evidence;
         r.confidence = a.confidence;
+        r.company_services = a.company_services;
         r.asn = a.remote.asn;
         r.as_org = a.remote.as_org;
         r.country = a.remote.country;
