@@ -81,6 +81,8 @@ pub struct AsnEntry {
     pub company: String,
     /// Services the company runs (to combine with a port that names one of them).
     pub services: Vec<ServiceId>,
+    /// Their names, shared by every flow the network alone names (no copy per flow).
+    pub service_names: std::sync::Arc<[String]>,
 }
 
 /// A port entry.
@@ -345,22 +347,24 @@ impl Catalog {
                     .map_err(|_| format!("bad ASN {asn:?}"))?;
                 let org = col(1)?.to_string();
                 let company = col(2)?.to_string();
-                let services = cols
+                let names: Vec<String> = cols
                     .get(3)
                     .map(|s| {
                         s.split(',')
                             .map(str::trim)
                             .filter(|s| !s.is_empty())
-                            .map(|s| self.intern(s))
+                            .map(str::to_string)
                             .collect()
                     })
                     .unwrap_or_default();
+                let services = names.iter().map(|s| self.intern(s)).collect();
                 self.asns.insert(
                     n,
                     AsnEntry {
                         org,
                         company,
                         services,
+                        service_names: names.into(),
                     },
                 );
             }

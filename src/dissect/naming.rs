@@ -171,7 +171,8 @@ pub struct Attribution {
     /// What is known about the server side.
     pub remote: GeoInfo,
     /// When only the network named the company behind the flow: the services it runs.
-    pub company_services: Vec<String>,
+    #[serde(skip)]
+    pub company_services: Arc<[String]>,
 }
 
 /// Counters of the naming stage.
@@ -774,10 +775,12 @@ impl Attributor {
                 }
             }
         }
-        for m in markers {
-            if let Some(ev) = quic_then_rtp_hit(n, &m.marker) {
-                a.evidence.push(ev);
-                decide(&mut a, m.service, Role::Call, weight::MARKER);
+        if n.rtp_after_quic {
+            for m in markers {
+                if let Some(ev) = quic_then_rtp_hit(n, &m.marker) {
+                    a.evidence.push(ev);
+                    decide(&mut a, m.service, Role::Call, weight::MARKER);
+                }
             }
         }
         if let Some(s) = &n.stun {
@@ -919,11 +922,7 @@ impl Attributor {
                 a.service = Some(e.company.clone());
                 a.role = None;
                 a.confidence = weight::ASN;
-                a.company_services = e
-                    .services
-                    .iter()
-                    .map(|s| self.catalog.service_name(*s).to_string())
-                    .collect();
+                a.company_services = std::sync::Arc::clone(&e.service_names);
             }
         }
         // Only TCP and UDP flows are named: an ICMP echo to a service's server says little.

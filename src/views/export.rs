@@ -70,7 +70,7 @@ pub struct FlowRecord {
     /// the services that company runs. Context for the activity model; not exported, since
     /// the company's name and `asn` already say it.
     #[serde(skip)]
-    pub company_services: Vec<String>,
+    pub company_services: std::sync::Arc<[String]>,
 }
 
 /// `ip:port`, with IPv6 in brackets (`[2001:db8::1]:443`), as `SocketAddr` prints it.
@@ -112,7 +112,7 @@ impl FlowRecord {
             syn_options: flow.client_syn.map(|(_, o)| o.layout()),
             syn_mss: flow.client_syn.and_then(|(_, o)| o.mss),
             syn_wscale: flow.client_syn.and_then(|(_, o)| o.wscale),
-            company_services: Vec::new(),
+            company_services: std::sync::Arc::default(),
         }
     }
 
