@@ -2324,15 +2324,15 @@ pub fn summarize(
         source,
         &mut |f, pkt, o| {
             namer.borrow_mut().on_packet(f, pkt, o);
-            f.ext.media.observe(pkt, o.dir);
+            f.ext.media_mut().observe(pkt, o.dir);
         },
         &mut |mut f, r| {
             namer.borrow_mut().settle(&mut f);
-            f.ext.media.finish();
+            f.ext.media_mut().finish();
             let record = FlowRecord::named(&f, r, attributor.attribute(&f));
             flows.push(FlowSummary {
                 record,
-                media: std::mem::take(&mut f.ext.media),
+                media: f.ext.take_media(),
             });
         },
     );

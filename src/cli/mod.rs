@@ -512,11 +512,11 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
         &mut source,
         &mut |f, p, o| {
             namer.borrow_mut().on_packet(f, p, o);
-            f.ext.media.observe(p, o.dir);
+            f.ext.media_mut().observe(p, o.dir);
         },
         &mut |mut f, reason| {
             namer.borrow_mut().settle(&mut f);
-            f.ext.media.finish();
+            f.ext.media_mut().finish();
             collector.push((f, reason));
         },
     );

@@ -155,8 +155,27 @@ pub struct FlowNaming {
     /// A call service another flow of the same socket was named by (set by `Namer::settle`).
     pub socket_claim: Option<(ServiceId, String)>,
     /// Timing and volume counters of the activity model (`crate::activity`), kept here because
-    /// a flow carries one block of per-flow state for all later stages.
-    pub media: crate::activity::MediaStats,
+    /// a flow carries one block of per-flow state for all later stages. Boxed, and allocated
+    /// only when the activity model first looks at a packet: a flow table slot stays small, and
+    /// `onlooker flows`, which runs no activity rules, never pays for the counters (900 bytes).
+    media: Option<Box<crate::activity::MediaStats>>,
+}
+
+impl FlowNaming {
+    /// The activity model's counters, allocated on first use.
+    pub fn media_mut(&mut self) -> &mut crate::activity::MediaStats {
+        self.media.get_or_insert_with(Box::default)
+    }
+
+    /// The activity model's counters, if it looked at this flow.
+    pub fn media(&self) -> Option<&crate::activity::MediaStats> {
+        self.media.as_deref()
+    }
+
+    /// The counters, leaving none behind (empty ones if the activity model never looked).
+    pub fn take_media(&mut self) -> crate::activity::MediaStats {
+        self.media.take().map(|b| *b).unwrap_or_default()
+    }
 }
 
 /// The decision for one flow.

@@ -84,11 +84,11 @@ impl Finished {
         // Exactly what `onlooker events` does with an ending flow (cli::events and
         // views::export::FlowCollector), so the last snapshot's events are the same.
         namer.settle(&mut f);
-        f.ext.media.finish();
+        f.ext.media_mut().finish();
         let record = FlowRecord::named(&f, reason, attributor.attribute(&f));
         let summary = FlowSummary {
             record,
-            media: std::mem::take(&mut f.ext.media),
+            media: f.ext.take_media(),
         };
         let keep = activity::relevant(&summary);
         let order = (f.first_ts.as_nanos(), self.seq);
@@ -264,16 +264,20 @@ fn open_view(
     let mut record = FlowRecord::named(flow, EndReason::EndOfInput, attribution);
     record.end_reason = OPEN;
     // A flow with no activity counters at all cannot be kept by the activity model.
-    let summary = if flow.ext.media == activity::MediaStats::default() {
-        None
-    } else {
-        let mut media = flow.ext.media.clone();
+    let summary = if let Some(m) = flow
+        .ext
+        .media()
+        .filter(|m| **m != activity::MediaStats::default())
+    {
+        let mut media = m.clone();
         media.finish();
         let s = FlowSummary {
             record: record.clone(),
             media,
         };
         activity::relevant(&s).then_some(s)
+    } else {
+        None
     };
     (record, summary)
 }
@@ -394,7 +398,7 @@ impl Analysis {
             next,
             &mut |f, p, o| {
                 namer.borrow_mut().on_packet(f, p, o);
-                f.ext.media.observe(p, o.dir);
+                f.ext.media_mut().observe(p, o.dir);
             },
             &mut |f, r| {
                 open.ended(&f.key);
@@ -422,7 +426,7 @@ impl Analysis {
             source,
             &mut |f, p, o| {
                 namer.borrow_mut().on_packet(f, p, o);
-                f.ext.media.observe(p, o.dir);
+                f.ext.media_mut().observe(p, o.dir);
             },
             &mut |f, r| {
                 finished.end(&mut namer.borrow_mut(), attributor, f, r);

@@ -392,12 +392,12 @@ impl FlowCollector {
             .spawn(move || {
                 let mut out = crate::activity::KeptFlows::new(cap);
                 for batch in rx {
-                    for (flow, reason) in batch {
+                    for (mut flow, reason) in batch {
                         let a = attributor.attribute(&flow);
                         let record = FlowRecord::named(&flow, reason, a);
                         out.offer(crate::activity::FlowSummary {
                             record,
-                            media: flow.ext.media,
+                            media: flow.ext.take_media(),
                         });
                     }
                 }

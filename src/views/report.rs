@@ -71,12 +71,12 @@ pub fn analyse(
             let mut digest = Digest::default();
             let mut kept = crate::activity::KeptFlows::new(cfg.max_flows);
             for batch in rx {
-                for (flow, reason) in batch {
+                for (mut flow, reason) in batch {
                     let record = FlowRecord::named(&flow, reason, attributor.attribute(&flow));
                     digest.add(&record);
                     kept.offer(crate::activity::FlowSummary {
                         record,
-                        media: flow.ext.media,
+                        media: flow.ext.take_media(),
                     });
                 }
             }
@@ -89,11 +89,11 @@ pub fn analyse(
         source,
         &mut |f, p, o| {
             namer.borrow_mut().on_packet(f, p, o);
-            f.ext.media.observe(p, o.dir);
+            f.ext.media_mut().observe(p, o.dir);
         },
         &mut |mut f, reason| {
             namer.borrow_mut().settle(&mut f);
-            f.ext.media.finish();
+            f.ext.media_mut().finish();
             batch.push((f, reason));
             if batch.len() >= COLLECT_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(COLLECT_BATCH));
