@@ -373,7 +373,6 @@ pub struct MediaStats {
     /// Longest run of consecutive two-way media seconds, and where it started.
     pub best_run: u32,
     pub best_run_start: i64,
-
     /// Media packets (up, down) inside two-way seconds: the call's media, without the probe
     /// bursts and keep-alives between them.
     pub two_way_packets: (u32, u32),
@@ -2163,7 +2162,7 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
         evidence
     } else {
         format!(
-            "{evidence}; of these, bursts from {} come over connections that named no host, to networks where {service}'s hosts were seen, at the same time",
+            "{evidence}; of these, bursts from {} come over connections that named no host, at the same time, to networks where {service}'s hosts were seen or that its company runs",
             context.join(", ")
         )
     };
@@ -2305,6 +2304,29 @@ fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
     out
 }
 
+/// One packet of a run that infers activity: the dissectors name the flow, then the activity
+/// counters take the packet. Every such run (`onlooker events`, the report, the dashboard's
+/// engine, [`summarize`]) goes through here and [`end_flow`], so they all see the same.
+pub fn observe_packet(
+    namer: &mut crate::dissect::naming::Namer,
+    f: &mut crate::flow::Flow<crate::dissect::naming::FlowNaming>,
+    pkt: &Packet<'_>,
+    o: crate::flow::Observed,
+) {
+    namer.on_packet(f, pkt, o);
+    f.ext.media_mut().observe(pkt, o.dir);
+}
+
+/// A flow of such a run ends: the socket claims other flows made are recorded on it, and its
+/// counters close their last one-second bin and their open bursts.
+pub fn end_flow(
+    namer: &mut crate::dissect::naming::Namer,
+    f: &mut crate::flow::Flow<crate::dissect::naming::FlowNaming>,
+) {
+    namer.settle(f);
+    f.ext.media_mut().finish();
+}
+
 /// Run a source through the whole analysis on this thread and keep every finished flow with
 /// its activity counters: what `onlooker events` does across threads, in one call for tests
 /// and library users.
@@ -2322,13 +2344,9 @@ pub fn summarize(
     let mut p: crate::pipeline::Pipeline<FlowNaming> = crate::pipeline::Pipeline::new(cfg);
     p.run(
         source,
-        &mut |f, pkt, o| {
-            namer.borrow_mut().on_packet(f, pkt, o);
-            f.ext.media_mut().observe(pkt, o.dir);
-        },
+        &mut |f, pkt, o| observe_packet(&mut namer.borrow_mut(), f, pkt, o),
         &mut |mut f, r| {
-            namer.borrow_mut().settle(&mut f);
-            f.ext.media_mut().finish();
+            end_flow(&mut namer.borrow_mut(), &mut f);
             let record = FlowRecord::named(&f, r, attributor.attribute(&f));
             flows.push(FlowSummary {
                 record,

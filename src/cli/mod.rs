@@ -510,13 +510,9 @@ fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Fail
     let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
     let end = pipeline.run(
         &mut source,
-        &mut |f, p, o| {
-            namer.borrow_mut().on_packet(f, p, o);
-            f.ext.media_mut().observe(p, o.dir);
-        },
+        &mut |f, p, o| crate::activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
         &mut |mut f, reason| {
-            namer.borrow_mut().settle(&mut f);
-            f.ext.media_mut().finish();
+            crate::activity::end_flow(&mut namer.borrow_mut(), &mut f);
             collector.push((f, reason));
         },
     );

@@ -83,8 +83,7 @@ impl Finished {
     ) -> bool {
         // Exactly what `onlooker events` does with an ending flow (cli::events and
         // views::export::FlowCollector), so the last snapshot's events are the same.
-        namer.settle(&mut f);
-        f.ext.media_mut().finish();
+        activity::end_flow(namer, &mut f);
         let record = FlowRecord::named(&f, reason, attributor.attribute(&f));
         let summary = FlowSummary {
             record,
@@ -396,10 +395,7 @@ impl Analysis {
         let mut ended_relevant = false;
         let end = pipeline.feed(
             next,
-            &mut |f, p, o| {
-                namer.borrow_mut().on_packet(f, p, o);
-                f.ext.media_mut().observe(p, o.dir);
-            },
+            &mut |f, p, o| activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
             &mut |f, r| {
                 open.ended(&f.key);
                 ended_relevant |= finished.end(&mut namer.borrow_mut(), attributor, f, r);
@@ -424,10 +420,7 @@ impl Analysis {
         let namer = std::cell::RefCell::new(namer);
         pipeline.finish(
             source,
-            &mut |f, p, o| {
-                namer.borrow_mut().on_packet(f, p, o);
-                f.ext.media_mut().observe(p, o.dir);
-            },
+            &mut |f, p, o| activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
             &mut |f, r| {
                 finished.end(&mut namer.borrow_mut(), attributor, f, r);
             },

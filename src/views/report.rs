@@ -87,13 +87,9 @@ pub fn analyse(
     let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
     let end = pipeline.run(
         source,
-        &mut |f, p, o| {
-            namer.borrow_mut().on_packet(f, p, o);
-            f.ext.media_mut().observe(p, o.dir);
-        },
+        &mut |f, p, o| crate::activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
         &mut |mut f, reason| {
-            namer.borrow_mut().settle(&mut f);
-            f.ext.media_mut().finish();
+            crate::activity::end_flow(&mut namer.borrow_mut(), &mut f);
             batch.push((f, reason));
             if batch.len() >= COLLECT_BATCH {
                 let full = std::mem::replace(&mut batch, Vec::with_capacity(COLLECT_BATCH));
