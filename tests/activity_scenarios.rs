@@ -45,6 +45,19 @@ fn calls(events: &[Event]) -> Vec<&Event> {
         .collect()
 }
 
+/// Voice both ways between `a` and `b`: RTP at 50 packets/s of 90-150 B for `secs` seconds
+/// from `t`, the other side's stream 20 ms behind, with SSRCs `ssrc.0` (from `a`) and `ssrc.1`.
+fn voice_both_ways(
+    s: &mut Scenario,
+    t: f64,
+    secs: f64,
+    (a, b): (SocketAddr, SocketAddr),
+    ssrc: (u32, u32),
+) {
+    s.rtp_stream(at(t), secs, 50, a, b, ssrc.0, (90, 150));
+    s.rtp_stream(at(t + 0.02), secs, 50, b, a, ssrc.1, (90, 150));
+}
+
 const PHONE: [u8; 4] = [192, 168, 1, 23];
 const PEER: [u8; 4] = [203, 0, 113, 9];
 
@@ -277,24 +290,8 @@ fn successive_legs_to_one_media_server_are_one_call() {
     for leg in 0..4u16 {
         let me = ep(PHONE, 40_000 + leg);
         let t = 60.0 * f64::from(leg);
-        s.rtp_stream(
-            at(t),
-            0.6,
-            50,
-            me,
-            server,
-            0x100 + u32::from(leg),
-            (90, 150),
-        );
-        s.rtp_stream(
-            at(t + 0.02),
-            0.6,
-            50,
-            server,
-            me,
-            0x200 + u32::from(leg),
-            (90, 150),
-        );
+        let ssrc = (0x100 + u32::from(leg), 0x200 + u32::from(leg));
+        voice_both_ways(&mut s, t, 0.6, (me, server), ssrc);
     }
     let last = s.rtp_stream(
         at(240.0),
@@ -329,16 +326,8 @@ fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
     let mut s = Scenario::new(13);
     for (i, t) in [0.0, 600.0].into_iter().enumerate() {
         let me = ep(PHONE, 41_000 + i as u16);
-        s.rtp_stream(at(t), 5.0, 50, me, server, 0x400 + i as u32, (90, 150));
-        s.rtp_stream(
-            at(t + 0.02),
-            5.0,
-            50,
-            server,
-            me,
-            0x500 + i as u32,
-            (90, 150),
-        );
+        let ssrc = (0x400 + i as u32, 0x500 + i as u32);
+        voice_both_ways(&mut s, t, 5.0, (me, server), ssrc);
     }
     let events = infer(&flows_of(s));
     assert_eq!(calls(&events).len(), 2, "{events:#?}");
@@ -348,10 +337,8 @@ fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
     // carried on two streams, not a leg that continues another.
     let mut s = Scenario::new(14);
     let (a, b) = (ep(PHONE, 41_100), ep(PHONE, 41_101));
-    s.rtp_stream(at(0.0), 10.0, 50, a, server, 0x600, (90, 150));
-    s.rtp_stream(at(0.02), 10.0, 50, server, a, 0x601, (90, 150));
-    s.rtp_stream(at(3.0), 30.0, 50, b, server, 0x602, (90, 150));
-    s.rtp_stream(at(3.02), 30.0, 50, server, b, 0x603, (90, 150));
+    voice_both_ways(&mut s, 0.0, 10.0, (a, server), (0x600, 0x601));
+    voice_both_ways(&mut s, 3.0, 30.0, (b, server), (0x602, 0x603));
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 1, "{events:#?}");
@@ -367,10 +354,8 @@ fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
     // Two calls to the same server that only touch (a second call starts as the first ends):
     // under half of the shorter overlaps, so they stay two.
     let mut s = Scenario::new(15);
-    s.rtp_stream(at(0.0), 10.0, 50, a, server, 0x700, (90, 150));
-    s.rtp_stream(at(0.02), 10.0, 50, server, a, 0x701, (90, 150));
-    s.rtp_stream(at(8.0), 30.0, 50, b, server, 0x702, (90, 150));
-    s.rtp_stream(at(8.02), 30.0, 50, server, b, 0x703, (90, 150));
+    voice_both_ways(&mut s, 0.0, 10.0, (a, server), (0x700, 0x701));
+    voice_both_ways(&mut s, 8.0, 30.0, (b, server), (0x702, 0x703));
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 2, "{events:#?}");
@@ -627,8 +612,7 @@ fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
     let mut s = Scenario::new(21);
     script(&mut s);
     let (a_rtp, b_rtp) = (ep(PHONE, 40_600), ep(PEER, 40_602));
-    s.rtp_stream(at(2.0), 15.0, 50, a_rtp, b_rtp, 0x900, (90, 150));
-    s.rtp_stream(at(2.02), 15.0, 50, b_rtp, a_rtp, 0x901, (90, 150));
+    voice_both_ways(&mut s, 2.0, 15.0, (a_rtp, b_rtp), (0x900, 0x901));
     let events = infer(&flows_of(s));
     assert_eq!(calls(&events).len(), 1, "{events:#?}");
     assert!(
