@@ -27,8 +27,8 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crossterm::event::{KeyCode, KeyEvent};
+use onlooker::model::FlowRecord;
 use onlooker::session::Snapshot;
-use onlooker::views::export::FlowRecord;
 use onlooker::views::tui::App;
 use onlooker::views::tui::app::{FlowCol, Tab};
 use onlooker::views::tui::draw::draw;

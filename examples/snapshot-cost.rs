@@ -67,9 +67,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cfg = || SessionConfig {
         kind: SourceKind::Replay,
         source: "synthetic".into(),
-        pipeline: onlooker::pipeline::PipelineConfig::default(),
-        catalog: onlooker::dissect::catalog::Catalog::bundled().unwrap_or_default(),
-        geo: onlooker::dissect::geo::Geo::bundled(),
+        pipeline: onlooker::analysis::pipeline::PipelineConfig::default(),
+        catalog: onlooker::naming::catalog::Catalog::bundled().unwrap_or_default(),
+        geo: onlooker::naming::geo::Geo::bundled(),
         observer: Default::default(),
         speed: Speed::Max,
     };

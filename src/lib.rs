@@ -9,13 +9,15 @@
 //! traffic seen live give the same answers.
 
 pub mod activity;
+pub mod analysis;
 pub mod capture;
 pub mod cli;
 pub mod decode;
 pub mod dissect;
 pub mod flow;
+pub mod model;
+pub mod naming;
 pub mod observer;
-pub mod pipeline;
 pub mod scenario;
 pub mod session;
 pub mod views;

@@ -9,12 +9,14 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use onlooker::activity::{Event, FlowSummary, MAX_MESSAGES, PROBE_MIN_PAIRS, infer, summarize};
+use onlooker::activity::{FlowSummary, MAX_MESSAGES, PROBE_MIN_PAIRS, infer};
+use onlooker::analysis::pipeline::PipelineConfig;
+use onlooker::analysis::summarize;
 use onlooker::capture::Timestamp;
 use onlooker::capture::memory::MemorySource;
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
-use onlooker::pipeline::PipelineConfig;
+use onlooker::model::Event;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::scenario::Scenario;
 
 const T0: i64 = 1_772_571_480 * Timestamp::NANOS_PER_SEC;

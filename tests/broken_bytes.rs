@@ -12,14 +12,14 @@ use std::sync::OnceLock;
 
 use proptest::prelude::*;
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::writer::{Transport, ethernet_frame};
 use onlooker::capture::{Frame, LinkType, Timestamp};
-use onlooker::dissect::catalog::Catalog;
 use onlooker::dissect::cert::ServerCertReader;
 use onlooker::dissect::dns;
-use onlooker::dissect::naming::{FlowNaming, Namer};
-use onlooker::pipeline::{Pipeline, PipelineConfig};
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::{FlowNaming, Namer};
 
 /// Every link type the decoder knows (the constants of `capture::LinkType`).
 const LINK_TYPES: [LinkType; 17] = LinkType::ALL;

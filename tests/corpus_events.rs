@@ -9,11 +9,13 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use onlooker::activity::{Event, infer, summarize};
+use onlooker::activity::infer;
+use onlooker::analysis::pipeline::PipelineConfig;
+use onlooker::analysis::summarize;
 use onlooker::capture::offline::FileSource;
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
-use onlooker::pipeline::PipelineConfig;
+use onlooker::model::Event;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 
 fn events_of(path: &Path) -> Vec<Event> {
     let Ok(mut src) = FileSource::new(&[path.to_path_buf()]) else {

@@ -6,9 +6,9 @@ mod common;
 
 use std::collections::BTreeMap;
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::offline::FileSource;
-use onlooker::pipeline::{Pipeline, PipelineConfig};
-use onlooker::views::export::FlowRecord;
+use onlooker::model::FlowRecord;
 
 /// Share of tshark's conversations onlooker must count identically (the target).
 const REQUIRED_AGREEMENT: f64 = 0.995;

@@ -14,14 +14,16 @@ mod common;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use onlooker::activity::{Event, infer, summarize};
+use onlooker::activity::infer;
+use onlooker::analysis::pipeline::PipelineConfig;
+use onlooker::analysis::summarize;
 use onlooker::capture::offline::FileSource;
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
+use onlooker::model::Event;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::observer::Model;
 use onlooker::observer::digest::Digest;
 use onlooker::observer::words::Zone;
-use onlooker::pipeline::PipelineConfig;
 use onlooker::views::report::{Inputs, ReportFormat, render};
 
 fn model_of(path: &Path) -> Option<(Model, Vec<Event>)> {

@@ -9,11 +9,11 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::offline::FileSource;
 use onlooker::capture::writer::{Transport, ethernet_frame};
 use onlooker::capture::{LinkType, Timestamp};
-use onlooker::pipeline::{Pipeline, PipelineConfig};
-use onlooker::views::export::FlowRecord;
+use onlooker::model::FlowRecord;
 
 type Ep = (IpAddr, u16);
 
@@ -126,7 +126,14 @@ fn wrap(link: u32, ip: &[u8]) -> Vec<u8> {
 }
 
 /// Write a two-packet exchange of link type `link` to a pcap file and read it back.
-fn flows_of(link: u32, v6: bool) -> (Vec<FlowRecord>, onlooker::pipeline::RunStats, Vec<u32>) {
+fn flows_of(
+    link: u32,
+    v6: bool,
+) -> (
+    Vec<FlowRecord>,
+    onlooker::analysis::pipeline::RunStats,
+    Vec<u32>,
+) {
     let (c, s) = endpoints(v6);
     let frames = vec![
         (

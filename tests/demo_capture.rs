@@ -1,10 +1,10 @@
 //! The bundled demo capture is exactly what the project's scenario writer produces, and reads
 //! back into the flows the scenario scripted.
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::memory::MemorySource;
 use onlooker::capture::offline::FileSource;
-use onlooker::pipeline::{Pipeline, PipelineConfig};
-use onlooker::views::export::FlowRecord;
+use onlooker::model::FlowRecord;
 
 fn flows_of(source: &mut dyn onlooker::capture::PacketSource) -> Vec<FlowRecord> {
     let mut out = Vec::new();
@@ -57,9 +57,10 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
 /// through a relay (media from 200 s + 3 s), and a 182,000-byte photo download.
 #[test]
 fn demo_scenario_events_are_found() {
-    use onlooker::activity::{infer, summarize};
-    use onlooker::dissect::catalog::Catalog;
-    use onlooker::dissect::geo::Geo;
+    use onlooker::activity::infer;
+    use onlooker::analysis::summarize;
+    use onlooker::naming::catalog::Catalog;
+    use onlooker::naming::geo::Geo;
     let mut src = MemorySource::new(onlooker::scenario::demo().into_frames());
     let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
     let (flows, _) = summarize(&mut src, catalog, Geo::bundled(), PipelineConfig::default());

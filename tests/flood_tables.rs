@@ -10,11 +10,11 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::writer::{Transport, ethernet_frame};
 use onlooker::capture::{Frame, LinkType, Timestamp};
 use onlooker::flow::fragments::{FragmentTracker, MAX_PENDING};
-use onlooker::pipeline::{Pipeline, PipelineConfig};
 
 fn addr(i: u32) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(0x0a00_0000 | (i & 0x00ff_ffff)))
@@ -168,7 +168,7 @@ fn dns_response(id: u16, name: &str, a: Ipv4Addr) -> Vec<u8> {
 
 #[test]
 fn a_flood_of_dns_answers_evicts_the_oldest_names_and_counts_them() {
-    let cap = onlooker::dissect::naming::DNS_MAP_CAP;
+    let cap = onlooker::naming::namer::DNS_MAP_CAP;
     let answers = cap + 4_464;
     let resolver = (IpAddr::V4(Ipv4Addr::new(192, 0, 2, 53)), 53);
     let frames: Vec<(Timestamp, Vec<u8>)> = (0..answers)

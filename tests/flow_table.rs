@@ -7,12 +7,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig, RunEnd, RunStats};
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::writer::{Transport, ethernet_frame, tcp_flags};
 use onlooker::capture::{LinkType, Timestamp};
 use onlooker::flow::{Dir, EndReason, Flow, Timeouts};
-use onlooker::pipeline::{Pipeline, PipelineConfig, RunEnd, RunStats};
-use onlooker::views::export::FlowRecord;
+use onlooker::model::FlowRecord;
 
 const T0: i64 = 1_700_000_000;
 

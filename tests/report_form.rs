@@ -345,7 +345,7 @@ fn redaction_leaves_no_local_or_peer_address_in_any_format() {
             flow_ips(f, true, &mut s);
             hidden.extend(
                 s.into_iter()
-                    .filter(|ip| onlooker::dissect::geo::is_local(*ip)),
+                    .filter(|ip| onlooker::naming::geo::is_local(*ip)),
             );
         }
         let local_names: Vec<String> = j["leaks"]["local_names"]["names"]

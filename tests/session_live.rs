@@ -11,11 +11,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::capture::memory::OwnedFrame;
 use onlooker::capture::{CaptureError, Frame, KernelStats, Next, PacketSource};
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
-use onlooker::pipeline::PipelineConfig;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::session::{self, Control, SessionConfig, SessionHandle, Snapshot, SourceKind, Speed};
 
 const HUNG: Duration = Duration::from_secs(120);

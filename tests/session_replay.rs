@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use onlooker::activity::{Event, infer, summarize};
+use onlooker::activity::infer;
+use onlooker::analysis::pipeline::PipelineConfig;
+use onlooker::analysis::summarize;
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::{CaptureError, Frame, Next, PacketSource, Timestamp};
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
-use onlooker::pipeline::PipelineConfig;
+use onlooker::model::Event;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::session::{self, Control, SessionConfig, SessionHandle, Snapshot, SourceKind, Speed};
 
 /// A session that does not end within this long is hung (the slowest case here, the demo at

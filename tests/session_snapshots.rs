@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::{PacketSource, Timestamp};
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
 use onlooker::flow::{FlowTable, Timeouts};
-use onlooker::pipeline::PipelineConfig;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::session::{Analysis, SessionConfig, Snapshot, SourceKind, Speed};
 
 fn config() -> SessionConfig {

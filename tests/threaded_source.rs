@@ -3,11 +3,11 @@
 
 mod common;
 
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig, RunStats};
 use onlooker::capture::PacketSource;
 use onlooker::capture::offline::FileSource;
 use onlooker::capture::threaded::ThreadedSource;
-use onlooker::pipeline::{Pipeline, PipelineConfig, RunStats};
-use onlooker::views::export::FlowRecord;
+use onlooker::model::FlowRecord;
 
 fn run(source: &mut dyn PacketSource) -> (Vec<FlowRecord>, RunStats) {
     let mut out = Vec::new();

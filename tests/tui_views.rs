@@ -12,8 +12,8 @@ use std::sync::Arc;
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use onlooker::capture::offline::FileSource;
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::geo::Geo;
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::geo::Geo;
 use onlooker::session::{Snapshot, SourceKind, Speed};
 use onlooker::views::tui::App;
 use onlooker::views::tui::app::Tab;
@@ -24,11 +24,11 @@ use ratatui::backend::TestBackend;
 /// What a finished replay of `path` shows: the analysis run to the end.
 fn replayed(path: &Path, kind: SourceKind, label: &str) -> Arc<Snapshot> {
     let mut src = FileSource::new(&[path.to_path_buf()]).expect("opening the capture");
-    let (flows, stats) = onlooker::activity::summarize(
+    let (flows, stats) = onlooker::analysis::summarize(
         &mut src,
         Catalog::bundled().expect("bundled catalog"),
         Geo::bundled(),
-        onlooker::pipeline::PipelineConfig::default(),
+        onlooker::analysis::pipeline::PipelineConfig::default(),
     );
     let events = onlooker::activity::infer(&flows);
     let mut records: Vec<_> = flows.into_iter().map(|f| f.record).collect();

@@ -4,9 +4,9 @@
 
 use std::sync::Arc;
 
-use onlooker::activity::Event;
+use onlooker::model::Event;
+use onlooker::model::FlowRecord;
 use onlooker::session::{Snapshot, SourceKind, Speed};
-use onlooker::views::export::FlowRecord;
 
 /// Flow number `i`.
 pub fn flow(i: u32) -> FlowRecord {

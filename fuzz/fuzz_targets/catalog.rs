@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onlooker::dissect::catalog::Catalog;
+use onlooker::naming::catalog::Catalog;
 
 const FILES: [&str; 6] = [
     "domains.tsv",

@@ -13,9 +13,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::{LinkType, Timestamp};
-use onlooker::dissect::catalog::Catalog;
-use onlooker::dissect::naming::{FlowNaming, Namer};
-use onlooker::pipeline::{Pipeline, PipelineConfig};
+use onlooker::naming::catalog::Catalog;
+use onlooker::naming::{FlowNaming, Namer};
+use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 
 /// Bounds the work per input (libFuzzer's -max_len bounds the bytes anyway).
 const MAX_FRAMES: usize = 256;

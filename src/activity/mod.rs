@@ -22,9 +22,11 @@ use std::net::{IpAddr, SocketAddr};
 
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
+use crate::dissect::h225::{H225_PORT, H225Calls};
 use crate::dissect::rtp::{self, UdpMediaKind};
+use crate::dissect::sip::{SIP_PORT, SipDialogs};
 use crate::flow::Dir;
-use crate::views::export::FlowRecord;
+use crate::model::{Event, FlowRecord};
 
 /// UDP payloads up to this size are not media: keep-alives, receipts and control messages of
 /// call protocols are shorter; the smallest audio frames (Opus at 6 kbit/s, 20 ms, plus RTP and
@@ -113,129 +115,6 @@ const RTP_STREAM_SETTLED: u32 = 3;
 pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
 /// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
 pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
-
-/// SIP (RFC 3261) on its registered port: the start line of each message is plain text.
-pub const SIP_PORT: u16 = 5060;
-
-/// What the start lines and CSeq headers of a flow's SIP messages say about its calls: no
-/// other field, and nothing is kept but these counters.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct SipDialogs {
-    pub invites: u32,
-    pub cancels: u32,
-    pub byes: u32,
-    /// Final responses (2xx) to an INVITE: a call was answered.
-    pub answered: u32,
-    /// Other final responses to an INVITE (3xx-6xx except the 401/407 challenges that a
-    /// re-sent INVITE answers).
-    pub refused: u32,
-    pub first_invite: Option<Timestamp>,
-    pub last: Option<Timestamp>,
-}
-
-impl SipDialogs {
-    fn observe(&mut self, p: &[u8], ts: Timestamp) {
-        let line = p.split(|&b| b == b'\r' || b == b'\n').next().unwrap_or(&[]);
-        let is_request = |m: &[u8]| line.starts_with(m) && line.ends_with(b"SIP/2.0");
-        if is_request(b"INVITE ") {
-            self.invites += 1;
-            self.first_invite.get_or_insert(ts);
-        } else if is_request(b"CANCEL ") {
-            self.cancels += 1;
-        } else if is_request(b"BYE ") {
-            self.byes += 1;
-        } else if let Some(code) = line
-            .strip_prefix(b"SIP/2.0 ")
-            .and_then(|r| r.get(..3))
-            .and_then(|c| std::str::from_utf8(c).ok())
-            .and_then(|c| c.parse::<u16>().ok())
-        {
-            if !cseq_is_invite(p) {
-                return;
-            }
-            match code {
-                200..=299 => self.answered += 1,
-                401 | 407 => {}
-                300..=699 => self.refused += 1,
-                _ => {}
-            }
-        } else {
-            return;
-        }
-        if self.first_invite.is_some() {
-            self.last = Some(ts);
-        }
-    }
-}
-
-/// Whether a SIP message's CSeq header (RFC 3261 §20.16, compact form none) names INVITE.
-fn cseq_is_invite(p: &[u8]) -> bool {
-    p.split(|&b| b == b'\n').any(|l| {
-        let l = l.strip_suffix(b"\r").unwrap_or(l);
-        l.len() > 5 && l[..5].eq_ignore_ascii_case(b"cseq:") && l.ends_with(b"INVITE")
-    })
-}
-
-/// H.323 call signalling (H.225.0) on its registered TCP port.
-pub const H225_PORT: u16 = 1720;
-
-/// Q.931 message types (ITU-T Q.931 table 4-2) that H.225.0 call signalling uses.
-mod q931 {
-    /// The protocol discriminator of Q.931 call control messages.
-    pub const DISCRIMINATOR: u8 = 0x08;
-    pub const ALERTING: u8 = 0x01;
-    pub const SETUP: u8 = 0x05;
-    pub const CONNECT: u8 = 0x07;
-    pub const RELEASE_COMPLETE: u8 = 0x5a;
-}
-
-/// What the Q.931 message types of a flow's H.225.0 call signalling say about its calls
-/// (H.323: a TPKT header, RFC 1006, then a Q.931 message whose fourth-or-later byte is its
-/// type). Only the type of a message that starts a segment is read; nothing else is kept.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct H225Calls {
-    pub setups: u32,
-    pub alerting: u32,
-    pub connects: u32,
-    pub releases: u32,
-    pub first_setup: Option<Timestamp>,
-    pub last: Option<Timestamp>,
-}
-
-impl H225Calls {
-    fn observe(&mut self, p: &[u8], ts: Timestamp) {
-        // TPKT: version 3, reserved, 16-bit length including the 4-byte header.
-        let Some([3, 0, hi, lo, q @ ..]) = p.get(..p.len().min(64)) else {
-            return;
-        };
-        if usize::from(u16::from_be_bytes([*hi, *lo])) < 8 {
-            return;
-        }
-        // Q.931: discriminator, call reference length (low 4 bits) and value, message type.
-        let Some((&q931::DISCRIMINATOR, rest)) = q.split_first() else {
-            return;
-        };
-        let Some((&len, rest)) = rest.split_first() else {
-            return;
-        };
-        let Some(&kind) = rest.get(usize::from(len & 0x0f)) else {
-            return;
-        };
-        match kind {
-            q931::SETUP => {
-                self.setups += 1;
-                self.first_setup.get_or_insert(ts);
-            }
-            q931::ALERTING => self.alerting += 1,
-            q931::CONNECT => self.connects += 1,
-            q931::RELEASE_COMPLETE => self.releases += 1,
-            _ => {}
-        }
-        if self.first_setup.is_some() {
-            self.last = Some(ts);
-        }
-    }
-}
 
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -786,34 +665,6 @@ fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
     *dropped += 1;
 }
 
-/// One inferred activity.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct Event {
-    pub id: u64,
-    pub kind: &'static str,
-    pub service: Option<String>,
-    pub start_ts: f64,
-    pub end_ts: f64,
-    pub direction: &'static str,
-    pub bytes_out: u64,
-    pub bytes_in: u64,
-    pub packets_out: u64,
-    pub packets_in: u64,
-    /// The flows it rests on, as "proto client server first_ts".
-    pub flows: Vec<String>,
-    pub peer_ip: Option<String>,
-    pub peer_asn: Option<u32>,
-    pub peer_as_org: Option<String>,
-    pub peer_country: Option<String>,
-    pub peer_city: Option<String>,
-    /// "relay" or "direct" for calls.
-    pub peer_kind: Option<&'static str>,
-    /// Size class of media transfers: voice_note, photo, video, document.
-    pub size_class: Option<&'static str>,
-    pub confidence: f64,
-    pub evidence: String,
-}
-
 /// A finished flow as the activity model sees it.
 #[derive(Clone, Debug)]
 pub struct FlowSummary {
@@ -981,7 +832,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
 fn link_endpoints(r: &FlowRecord) -> Vec<&str> {
     let local = |ep: &str| {
         ep.parse::<SocketAddr>()
-            .is_ok_and(|s| crate::dissect::geo::is_local(s.ip()))
+            .is_ok_and(|s| crate::naming::geo::is_local(s.ip()))
     };
     let eps: Vec<&str> = [r.client.as_str(), r.server.as_str()]
         .into_iter()
@@ -1417,7 +1268,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     // other party towards the device).
     let local = |ep: &str| {
         ep.parse::<SocketAddr>()
-            .is_ok_and(|s| crate::dissect::geo::is_local(s.ip()))
+            .is_ok_and(|s| crate::naming::geo::is_local(s.ip()))
     };
     let remote = if local(&r.server) && !local(&r.client) {
         r.client.as_str()
@@ -2302,57 +2153,4 @@ fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
         }
     }
     out
-}
-
-/// One packet of a run that infers activity: the dissectors name the flow, then the activity
-/// counters take the packet. Every such run (`onlooker events`, the report, the dashboard's
-/// engine, [`summarize`]) goes through here and [`end_flow`], so they all see the same.
-pub fn observe_packet(
-    namer: &mut crate::dissect::naming::Namer,
-    f: &mut crate::flow::Flow<crate::dissect::naming::FlowNaming>,
-    pkt: &Packet<'_>,
-    o: crate::flow::Observed,
-) {
-    namer.on_packet(f, pkt, o);
-    f.ext.media_mut().observe(pkt, o.dir);
-}
-
-/// A flow of such a run ends: the socket claims other flows made are recorded on it, and its
-/// counters close their last one-second bin and their open bursts.
-pub fn end_flow(
-    namer: &mut crate::dissect::naming::Namer,
-    f: &mut crate::flow::Flow<crate::dissect::naming::FlowNaming>,
-) {
-    namer.settle(f);
-    f.ext.media_mut().finish();
-}
-
-/// Run a source through the whole analysis on this thread and keep every finished flow with
-/// its activity counters: what `onlooker events` does across threads, in one call for tests
-/// and library users.
-pub fn summarize(
-    source: &mut dyn crate::capture::PacketSource,
-    catalog: crate::dissect::catalog::Catalog,
-    geo: crate::dissect::geo::Geo,
-    cfg: crate::pipeline::PipelineConfig,
-) -> (Vec<FlowSummary>, crate::pipeline::RunStats) {
-    use crate::dissect::naming::{FlowNaming, Namer};
-    let namer = Namer::new(catalog);
-    let attributor = namer.attributor(geo);
-    let namer = std::cell::RefCell::new(namer);
-    let mut flows = Vec::new();
-    let mut p: crate::pipeline::Pipeline<FlowNaming> = crate::pipeline::Pipeline::new(cfg);
-    p.run(
-        source,
-        &mut |f, pkt, o| observe_packet(&mut namer.borrow_mut(), f, pkt, o),
-        &mut |mut f, r| {
-            end_flow(&mut namer.borrow_mut(), &mut f);
-            let record = FlowRecord::named(&f, r, attributor.attribute(&f));
-            flows.push(FlowSummary {
-                record,
-                media: f.ext.take_media(),
-            });
-        },
-    );
-    (flows, p.stats())
 }

@@ -6,25 +6,25 @@
 //! This module must never analyse anything itself; it only wires sources, the pipeline and
 //! views together.
 
-use std::io::{self, Write};
+use std::io::{self};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
-use crate::capture::offline::FileSource;
-use crate::capture::threaded::ThreadedSource;
-use crate::capture::{CaptureError, PacketSource};
-use crate::dissect::catalog::Catalog;
-use crate::dissect::geo::Geo;
-use crate::dissect::naming::{Attributor, FlowNaming, Namer};
+use crate::analysis::pipeline::{PipelineConfig, RunEnd};
+use crate::capture::CaptureError;
+use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions};
 use crate::flow::{DEFAULT_MAX_FLOWS, Timeouts};
-use crate::pipeline::{Pipeline, PipelineConfig, RunEnd};
-use crate::views::export::{FlowCollector, FlowWriter, Format, RecordWriter, stats_text};
+use crate::naming::catalog::Catalog;
+use crate::naming::geo::Geo;
+use crate::naming::{Attributor, Namer};
+use crate::views::export::Format;
+
+mod dashboard;
+mod files;
+mod live;
 
 /// Exit codes. Documented in the README; scripts rely on them.
 pub mod exit {
@@ -85,7 +85,7 @@ pub struct FlowArgs {
 impl FlowArgs {
     /// The naming stage these options ask for: the dissectors (analysis thread) and what
     /// decides from their findings (writer thread).
-    fn namer(&self) -> anyhow::Result<(Namer, Attributor)> {
+    pub(crate) fn namer(&self) -> anyhow::Result<(Namer, Attributor)> {
         let (catalog, geo) = self.catalog_geo()?;
         let namer = Namer::new(catalog);
         let attributor = namer.attributor(geo);
@@ -106,10 +106,10 @@ impl FlowArgs {
         }
         let mut dirs = Vec::new();
         if let Some(d) = &self.geoip_dir {
-            crate::dissect::geo::check_dir(d).map_err(|e| anyhow::anyhow!("--geoip-dir {e}"))?;
+            crate::naming::geo::check_dir(d).map_err(|e| anyhow::anyhow!("--geoip-dir {e}"))?;
             dirs.push(d.clone());
         }
-        dirs.extend(crate::dissect::geo::default_dirs());
+        dirs.extend(crate::naming::geo::default_dirs());
         let geo = Geo::discover(&dirs);
         for w in &geo.sources.warnings {
             eprintln!("onlooker: warning: {w}");
@@ -118,9 +118,9 @@ impl FlowArgs {
     }
 
     /// What the dashboard needs to start a session.
-    fn dashboard(&self, no_color: bool) -> anyhow::Result<crate::views::tui::Setup> {
+    fn dashboard(&self, no_color: bool) -> anyhow::Result<dashboard::Setup> {
         let (catalog, geo) = self.catalog_geo()?;
-        Ok(crate::views::tui::Setup {
+        Ok(dashboard::Setup {
             catalog,
             geo,
             pipeline: config(self),
@@ -162,8 +162,8 @@ pub enum Command {
     /// at the capture's own pace.
     Replay {
         /// Replay speed at the start (keys change it while playing).
-        #[arg(long, value_enum, default_value_t = crate::views::tui::SpeedArg::X1)]
-        speed: crate::views::tui::SpeedArg,
+        #[arg(long, value_enum, default_value_t = dashboard::SpeedArg::X1)]
+        speed: dashboard::SpeedArg,
         /// Draw without colours (also when NO_COLOR is set).
         #[arg(long)]
         no_color: bool,
@@ -199,7 +199,7 @@ pub enum Command {
     Demo {
         /// Replay speed at the start (default x10: the demo's eight minutes in under one).
         #[arg(long, value_enum)]
-        speed: Option<crate::views::tui::SpeedArg>,
+        speed: Option<dashboard::SpeedArg>,
         /// Draw without colours (also when NO_COLOR is set).
         #[arg(long)]
         no_color: bool,
@@ -245,7 +245,7 @@ pub enum Command {
 }
 
 /// A failure with its exit code.
-struct Failure {
+pub(crate) struct Failure {
     code: u8,
     error: anyhow::Error,
 }
@@ -347,12 +347,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             stats,
             flow,
             files,
-        }) => flows(format, stats, &flow, &files),
+        }) => files::flows(format, stats, &flow, &files),
         Some(Command::Events {
             format,
             flow,
             files,
-        }) => events(format, &flow, &files),
+        }) => files::events(format, &flow, &files),
         Some(Command::Report {
             format,
             tz,
@@ -365,21 +365,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     code: exit::USAGE,
                     error: anyhow::Error::new(e).context("--tz"),
                 })?;
-            let mut source =
-                ThreadedSource::spawn(FileSource::new(&files)?).context("starting the reader")?;
-            let (namer, attributor) = flow.namer()?;
-            let (end, stats) = crate::views::report::run(
-                &mut source,
-                namer,
-                attributor,
-                config(&flow),
-                &files,
-                format,
-                &zone,
-                redact,
-            )?;
-            eprint!("{}", stats_text(&stats));
-            exit_of_run(end, &stats)
+            files::report(format, &zone, redact, &flow, &files)
         }
         Some(Command::Live {
             interface,
@@ -409,26 +395,22 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 buffer_size,
             };
             if !headless {
-                return Ok(crate::views::tui::live(opts, flow.dashboard(no_color)?)?);
+                return Ok(dashboard::live(opts, flow.dashboard(no_color)?)?);
             }
-            live_headless(opts, &flow, progress)
+            live::headless(opts, &flow, progress)
         }
         Some(Command::Replay {
             speed,
             no_color,
             flow,
             files,
-        }) => Ok(crate::views::tui::replay(
-            &files,
-            speed,
-            flow.dashboard(no_color)?,
-        )?),
+        }) => Ok(dashboard::replay(&files, speed, flow.dashboard(no_color)?)?),
         Some(Command::Demo {
             speed,
             no_color,
             flow,
-        }) => Ok(crate::views::tui::demo(speed, flow.dashboard(no_color)?)?),
-        Some(Command::Interfaces { json }) => interfaces(json),
+        }) => Ok(dashboard::demo(speed, flow.dashboard(no_color)?)?),
+        Some(Command::Interfaces { json }) => live::interfaces(json),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
@@ -437,59 +419,18 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
-fn config(flow: &FlowArgs) -> PipelineConfig {
+pub(crate) fn config(flow: &FlowArgs) -> PipelineConfig {
     PipelineConfig {
         timeouts: Timeouts::default(),
         max_flows: flow.max_flows,
     }
 }
 
-fn flows(
-    format: Format,
-    with_stats: bool,
-    flow: &FlowArgs,
-    files: &[PathBuf],
-) -> Result<u8, Failure> {
-    // Reading runs on its own thread, overlapping with the analysis.
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
-    let (namer, attributor) = flow.namer()?;
-    let naming = !flow.no_names;
-    let namer = std::cell::RefCell::new(namer);
-    let out = io::BufWriter::with_capacity(1 << 16, io::stdout());
-    let mut writer = FlowWriter::spawn(format, out, FLOWS_BATCH, naming.then_some(attributor))
-        .context("starting the writer")?;
-    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
-    let end = pipeline.run(
-        &mut source,
-        &mut |f, p, o| {
-            if naming {
-                namer.borrow_mut().on_packet(f, p, o);
-            }
-        },
-        &mut |mut f, reason| {
-            if naming {
-                namer.borrow_mut().settle(&mut f);
-            }
-            writer.push((f, reason));
-        },
-    );
-    let (out, written) = writer.finish();
-    written.context("writing flow records")?;
-    let mut stats = pipeline.stats();
-    stats.naming = naming.then(|| namer.borrow().stats);
-    if let Some(mut out) = out {
-        if with_stats {
-            out.write_stats(&stats).context("writing statistics")?;
-        }
-        out.flush().context("writing flow records")?;
-    }
-    eprint!("{}", stats_text(&stats));
-    exit_of_run(end, &stats)
-}
-
 /// Exit code of a run over files: a failed source is an error; a damaged file is partial input.
-fn exit_of_run(end: RunEnd, stats: &crate::pipeline::RunStats) -> Result<u8, Failure> {
+pub(crate) fn exit_of_run(
+    end: RunEnd,
+    stats: &crate::analysis::pipeline::RunStats,
+) -> Result<u8, Failure> {
     if let RunEnd::Failed(e) = end {
         return Err(anyhow::Error::new(e).into());
     }
@@ -500,222 +441,13 @@ fn exit_of_run(end: RunEnd, stats: &crate::pipeline::RunStats) -> Result<u8, Fai
     })
 }
 
-fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
-    let (namer, attributor) = flow.namer()?;
-    let namer = std::cell::RefCell::new(namer);
-    let mut collector =
-        FlowCollector::spawn(attributor, flow.max_flows).context("starting the collector")?;
-    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(config(flow));
-    let end = pipeline.run(
-        &mut source,
-        &mut |f, p, o| crate::activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
-        &mut |mut f, reason| {
-            crate::activity::end_flow(&mut namer.borrow_mut(), &mut f);
-            collector.push((f, reason));
-        },
-    );
-    let kept = collector.finish().context("collecting flows")?;
-    let events = crate::activity::infer(&kept.flows);
-    let mut out = RecordWriter::new(format, io::BufWriter::new(io::stdout()));
-    for e in &events {
-        out.write(e).context("writing events")?;
-    }
-    out.flush().context("writing events")?;
-    let stats = pipeline.stats();
-    eprint!("{}", stats_text(&stats));
-    eprintln!("  events: {}", events.len());
-    if kept.dropped > 0 {
-        eprintln!(
-            "  flows not kept for events: {} (more call candidates than --max-flows allows)",
-            kept.dropped
-        );
-    }
-    exit_of_run(end, &stats)
-}
-
-/// Flows per batch handed to the writer thread when reading files: large enough that the
-/// channel costs nothing per flow, small enough to keep memory flat.
-const FLOWS_BATCH: usize = 256;
-
-fn live_headless(opts: LiveOptions, flow: &FlowArgs, progress: Option<u32>) -> Result<u8, Failure> {
-    let stop = Arc::new(AtomicBool::new(false));
-    for sig in [
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-        signal_hook::consts::SIGHUP,
-    ] {
-        signal_hook::flag::register(sig, Arc::clone(&stop))
-            .context("installing signal handlers")?;
-    }
-    let (namer, attributor) = flow.namer()?;
-    let live = LiveSource::open(&opts, Arc::clone(&stop))?;
-    // The handle is open: nothing from here on needs a privilege, so give them all up before
-    // the first packet is read and before any other thread starts (capabilities are per
-    // thread). Failing to drop stops the run.
-    match crate::capture::privileges::drop_privileges() {
-        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
-        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
-        Err(e) => {
-            drop(live);
-            return Err(anyhow::Error::new(e).into());
-        }
-    }
-    // The capture thread only empties the kernel ring into the batches; analysis runs on the
-    // thread below, so a slow moment there is absorbed by the batches and the ring.
-    let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
-    let interface = opts.interface.clone();
-    let cfg = config(flow);
-    // Capture and analysis run on their own thread, records are written on another; this one
-    // only waits, so a slow terminal never holds up reading packets.
-    let worker = std::thread::Builder::new()
-        .name("analysis".into())
-        .spawn(move || -> io::Result<_> {
-            let mut writer = FlowWriter::spawn(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
-            let namer = std::cell::RefCell::new(namer);
-            let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
-            let hook = &mut |f: &mut crate::flow::Flow<FlowNaming>,
-                             p: &crate::decode::Packet<'_>,
-                             o: crate::flow::Observed| {
-                namer.borrow_mut().on_packet(f, p, o)
-            };
-            let sink = &mut |mut f, reason| {
-                namer.borrow_mut().settle(&mut f);
-                writer.push((f, reason));
-            };
-            let started = std::time::Instant::now();
-            let every = progress.map(|s| std::time::Duration::from_secs(u64::from(s)));
-            let mut next_line = every.map(|d| started + d);
-            let end = loop {
-                if let Some(end) = pipeline.feed(source.next_frame(), hook, sink) {
-                    break end;
-                }
-                if let (Some(at), Some(d)) = (next_line, every) {
-                    let now = std::time::Instant::now();
-                    if now >= at {
-                        next_line = Some(at + d);
-                        eprintln!(
-                            "{}",
-                            progress_line(now - started, &pipeline.stats(), source.kernel_stats())
-                        );
-                    }
-                }
-            };
-            pipeline.finish(&mut source, hook, sink);
-            let (out, written) = writer.finish();
-            let mut stats = pipeline.stats();
-            stats.naming = Some(namer.borrow().stats);
-            if let Some(mut out) = out {
-                let _ = out.write_stats(&stats);
-                let _ = out.flush();
-            }
-            Ok((end, stats, written.err(), source.reader_waits()))
-        })
-        .context("starting the analysis thread")?;
-    let (end, stats, write_err, waits) = worker
-        .join()
-        .map_err(|_| anyhow::anyhow!("the analysis thread panicked"))?
-        .context("starting the writer")?;
-    eprint!("{}", stats_text(&stats));
-    if let Some(k) = stats.kernel
-        && k.dropped_by_kernel + k.dropped_by_interface > 0
-    {
-        let lost = k.dropped_by_kernel + k.dropped_by_interface;
-        eprintln!(
-            "onlooker: {lost} packets were dropped before onlooker could read them ({:.2}% of {}); the flows above miss them. A larger --buffer-size absorbs longer stalls (docs/live-load.md)",
-            100.0 * lost as f64 / (stats.frames + lost).max(1) as f64,
-            stats.frames + lost
-        );
-    }
-    if waits > 0 {
-        // The analysis fell behind by every batch in flight; the kernel's drop count above says
-        // whether the ring absorbed it.
-        eprintln!("  capture thread waited for the analysis {waits} times");
-    }
-    if let Some(e) = write_err {
-        if e.kind() != io::ErrorKind::BrokenPipe {
-            return Err(anyhow::Error::new(e).context("writing flow records").into());
-        }
-    }
-    match end {
-        RunEnd::Complete => Ok(exit::OK),
-        RunEnd::Failed(e) => Err(anyhow::Error::new(e)
-            .context(format!(
-                "capturing on {interface}; flows so far were written"
-            ))
-            .into()),
-    }
-}
-
-/// One `--progress` line: how long the capture has run, frames, flows tracked and the kernel's
-/// drops so far, so a long run shows losses while it happens.
-fn progress_line(
-    elapsed: std::time::Duration,
-    stats: &crate::pipeline::RunStats,
-    kernel: Option<crate::capture::KernelStats>,
-) -> String {
-    let f = &stats.flows;
-    let ended =
-        f.flows_ended_idle + f.flows_ended_closed + f.flows_evicted + f.flows_ended_at_end_of_input;
-    let kernel = kernel.map_or_else(String::new, |k| {
-        format!(
-            ", dropped by kernel {}, by interface {}",
-            k.dropped_by_kernel, k.dropped_by_interface
-        )
-    });
-    format!(
-        "onlooker: {} s: frames {}, flows tracked {}, ended {}, evicted {}{kernel}",
-        elapsed.as_secs(),
-        stats.frames,
-        f.flows_created.saturating_sub(ended),
-        ended,
-        f.flows_evicted
-    )
-}
-
-fn interfaces(json: bool) -> Result<u8, Failure> {
-    let list = crate::capture::live::list_interfaces()?;
-    let mut out = io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &list).context("writing the interface list")?;
-        writeln!(out).context("writing the interface list")?;
-    } else {
-        for i in &list {
-            let state = if i.capture_permitted {
-                "capture permitted".to_string()
-            } else {
-                format!(
-                    "capture NOT permitted: {}",
-                    i.reason.as_deref().unwrap_or("unknown")
-                )
-            };
-            writeln!(
-                out,
-                "{}{}{}\n    addresses: {}\n    {}",
-                i.name,
-                if i.up { " (up)" } else { " (down)" },
-                if i.loopback { " loopback" } else { "" },
-                if i.addresses.is_empty() {
-                    "none".to_string()
-                } else {
-                    i.addresses.join(", ")
-                },
-                state
-            )
-            .context("writing the interface list")?;
-        }
-    }
-    Ok(exit::OK)
-}
-
 /// Attribution the CC BY 4.0 license of the bundled IP metadata requires (verbatim, see
 /// assets/geoip/README.md).
 pub const GEOIP_ATTRIBUTION: &str = "IP address metadata (country, AS number, AS organization) from ip-location-db by sapics (https://github.com/sapics/ip-location-db), built from data by the Number Resource Organization (https://www.nro.net), Route Views (https://www.routeviews.org) and DB-IP (https://db-ip.com), licensed under CC BY 4.0 (https://creativecommons.org/licenses/by/4.0/); converted to MaxMind DB format and modified (special-purpose address ranges removed, overlapping ranges resolved) by the onlooker project.";
 
 /// Text of `--about`: where bundled data comes from and the attribution its licenses require.
 pub fn about_text() -> String {
-    let geo = Geo::discover(&crate::dissect::geo::default_dirs());
+    let geo = Geo::discover(&crate::naming::geo::default_dirs());
     let src = |s: &Option<String>| s.clone().unwrap_or_else(|| "none".into());
     format!(
         "onlooker {}\n\n\

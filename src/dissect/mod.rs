@@ -27,13 +27,13 @@
 //! - [`rtp`]: RFC 7983 demultiplexing of RTP/RTCP/SRTP/DTLS/STUN and a tiny
 //!   RTP confirmation tracker.
 
-pub mod catalog;
 pub mod cert;
 pub mod dns;
-pub mod geo;
-pub mod naming;
+pub mod h225;
+
 pub mod quic;
 pub mod rtp;
+pub mod sip;
 pub mod stun;
 pub mod tls;
 

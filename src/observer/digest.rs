@@ -13,7 +13,7 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use crate::views::export::FlowRecord;
+use crate::model::FlowRecord;
 
 /// Distinct DNS names and TLS/QUIC server names kept: a day of a phone's traffic names a few
 /// hundred hosts; beyond this cap further names are only counted.

@@ -22,8 +22,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::activity::Event;
-use crate::views::export::FlowRecord;
+use crate::model::Event;
+use crate::model::FlowRecord;
 use digest::{Digest, NameAgg};
 use redact::Redactor;
 use words::{Zone, ZoneInfo};
@@ -488,7 +488,7 @@ pub fn headline<'a>(
 pub fn call_peer(e: &Event) -> Option<String> {
     let ip = e.peer_ip.as_deref()?;
     let parsed: IpAddr = ip.parse().ok()?;
-    if e.peer_kind != Some("direct") || !crate::dissect::geo::is_local(parsed) {
+    if e.peer_kind != Some("direct") || !crate::naming::geo::is_local(parsed) {
         return Some(ip.to_string());
     }
     for f in &e.flows {
@@ -502,7 +502,7 @@ pub fn call_peer(e: &Event) -> Option<String> {
         ) else {
             continue;
         };
-        if sv.ip() == parsed && !crate::dissect::geo::is_local(c.ip()) {
+        if sv.ip() == parsed && !crate::naming::geo::is_local(c.ip()) {
             return Some(c.ip().to_string());
         }
     }
@@ -755,7 +755,7 @@ impl<'a> Builder<'a> {
             let private_peer = peer
                 .as_deref()
                 .and_then(|p| p.parse::<IpAddr>().ok())
-                .is_some_and(crate::dissect::geo::is_local);
+                .is_some_and(crate::naming::geo::is_local);
             let where_ = |prefix: &str| {
                 let mut s = prefix.to_string();
                 if let Some(n) = &network {
@@ -1621,11 +1621,11 @@ impl<'a> Builder<'a> {
         // servers' far ends (a peer opening a direct leg) and not the user's.
         let any_local = clients
             .iter()
-            .any(|(ip, _)| readable(ip) && crate::dissect::geo::is_local(**ip));
+            .any(|(ip, _)| readable(ip) && crate::naming::geo::is_local(**ip));
         for (ip, agg) in clients
             .into_iter()
             .filter(|(ip, _)| readable(ip))
-            .filter(|(ip, _)| !any_local || crate::dissect::geo::is_local(**ip))
+            .filter(|(ip, _)| !any_local || crate::naming::geo::is_local(**ip))
             .take(MAX_DEVICE_HINTS)
         {
             let shown = self.red.text(&ip.to_string());

@@ -54,7 +54,7 @@ impl Redactor {
         if let Some(r) = self.map.get(&ip) {
             return Some(r.clone());
         }
-        (self.all_local && crate::dissect::geo::is_local(ip)).then(|| "local".to_string())
+        (self.all_local && crate::naming::geo::is_local(ip)).then(|| "local".to_string())
     }
 
     /// Whether an address is hidden.

@@ -25,8 +25,8 @@ use std::time::{Duration, Instant};
 
 use super::store::{Analysis, PUBLISH_INTERVAL};
 use super::{Control, SessionConfig, Snapshot, SourceKind, Speed};
+use crate::analysis::pipeline::RunEnd;
 use crate::capture::{Next, PacketSource, Timestamp};
-use crate::pipeline::RunEnd;
 
 /// Frames analysed between two looks at the control channel and the clock when nothing
 /// waits: at the analysis's million-odd frames per second that is a look every ~0.1 ms,

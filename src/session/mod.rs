@@ -31,8 +31,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::activity::Event;
-use crate::views::export::FlowRecord;
+use crate::model::Event;
+use crate::model::FlowRecord;
 
 /// Replay speed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -119,9 +119,9 @@ pub struct SessionConfig {
     pub kind: SourceKind,
     /// Shown in the status bar.
     pub source: String,
-    pub pipeline: crate::pipeline::PipelineConfig,
-    pub catalog: crate::dissect::catalog::Catalog,
-    pub geo: crate::dissect::geo::Geo,
+    pub pipeline: crate::analysis::pipeline::PipelineConfig,
+    pub catalog: crate::naming::catalog::Catalog,
+    pub geo: crate::naming::geo::Geo,
     pub observer: crate::observer::Options,
     /// Replay speed at the start (live ignores it).
     pub speed: Speed,

@@ -15,11 +15,12 @@ use std::time::Duration;
 
 use rustc_hash::FxHashMap;
 
-use crate::activity::{self, Event, FlowSummary};
+use crate::activity::{self, FlowSummary};
+use crate::analysis::{Depth, Engine, FlowState};
 use crate::capture::Timestamp;
-use crate::dissect::naming::{Attributor, FlowNaming, Namer};
 use crate::flow::{EndReason, Flow, FlowKey, FlowTable};
-use crate::views::export::FlowRecord;
+use crate::model::{Event, FlowRecord};
+use crate::naming::{Attributor, Namer};
 
 /// Finished flow records the Flows table keeps. A kept record costs about 0.9 KB (the record
 /// with its strings, the shared pointer and its ordering entries: `examples/snapshot-cost`
@@ -72,25 +73,12 @@ impl Finished {
         self.by_start.len()
     }
 
-    /// A flow that ended: settle it, decide its service, keep its record; returns whether the
-    /// activity model keeps it (its events may change).
-    pub fn end(
-        &mut self,
-        namer: &mut Namer,
-        attributor: &Attributor,
-        mut f: Flow<FlowNaming>,
-        reason: EndReason,
-    ) -> bool {
-        // Exactly what `onlooker events` does with an ending flow (cli::events and
-        // views::export::FlowCollector), so the last snapshot's events are the same.
-        activity::end_flow(namer, &mut f);
-        let record = FlowRecord::named(&f, reason, attributor.attribute(&f));
-        let summary = FlowSummary {
-            record,
-            media: f.ext.take_media(),
-        };
-        let keep = activity::relevant(&summary);
+    /// A flow that ended (settled, its counters closed): decide its service, keep its record;
+    /// returns whether the activity model keeps it (its events may change).
+    pub fn end(&mut self, attributor: &Attributor, f: Flow<FlowState>, reason: EndReason) -> bool {
         let order = (f.first_ts.as_nanos(), self.seq);
+        let summary = crate::analysis::summary(attributor, f, reason);
+        let keep = activity::relevant(&summary);
         self.seq += 1;
         if keep {
             self.by_start
@@ -121,7 +109,7 @@ struct OpenEntry {
 /// Where an open flow sits in the Flows table: first packet time, then its key.
 type OpenOrder = (i64, u8, crate::flow::Endpoint, crate::flow::Endpoint);
 
-fn open_order(flow: &Flow<FlowNaming>) -> OpenOrder {
+fn open_order(flow: &Flow<FlowState>) -> OpenOrder {
     (
         flow.first_ts.as_nanos(),
         flow.key.proto,
@@ -157,7 +145,7 @@ impl Open {
     /// Bring the cache up to date with the table.
     pub fn refresh(
         &mut self,
-        table: &mut FlowTable<FlowNaming>,
+        table: &mut FlowTable<FlowState>,
         namer: &mut Namer,
         attributor: &Attributor,
     ) -> Refreshed {
@@ -252,14 +240,14 @@ impl Open {
 /// namer knows so far (what `Namer::settle` would add is put back afterwards), and a copy of
 /// its activity counters with the open bins and bursts closed.
 fn open_view(
-    flow: &mut Flow<FlowNaming>,
+    flow: &mut Flow<FlowState>,
     namer: &mut Namer,
     attributor: &Attributor,
 ) -> (FlowRecord, Option<FlowSummary>) {
-    let claim = flow.ext.socket_claim.clone();
+    let claim = flow.ext.naming.socket_claim.clone();
     namer.settle(flow);
     let attribution = attributor.attribute(flow);
-    flow.ext.socket_claim = claim;
+    flow.ext.naming.socket_claim = claim;
     let mut record = FlowRecord::named(flow, EndReason::EndOfInput, attribution);
     record.end_reason = OPEN;
     // A flow with no activity counters at all cannot be kept by the activity model.
@@ -323,8 +311,7 @@ pub struct Analysis {
     source_name: String,
     observer: crate::observer::Options,
     speed: super::Speed,
-    pipeline: crate::pipeline::Pipeline<FlowNaming>,
-    namer: Namer,
+    engine: Engine,
     attributor: Attributor,
     finished: Finished,
     open: Open,
@@ -354,13 +341,13 @@ impl Analysis {
     pub fn with_cap(cfg: super::SessionConfig, cap: usize) -> Self {
         let namer = Namer::new(cfg.catalog);
         let attributor = namer.attributor(cfg.geo);
+        let engine = Engine::new(cfg.pipeline, namer, Depth::Activity);
         Self {
             kind: cfg.kind,
             source_name: cfg.source,
             observer: cfg.observer,
             speed: cfg.speed,
-            pipeline: crate::pipeline::Pipeline::new(cfg.pipeline),
-            namer,
+            engine,
             attributor,
             finished: Finished::new(cap),
             open: Open::default(),
@@ -377,32 +364,26 @@ impl Analysis {
     pub fn feed(
         &mut self,
         next: Result<crate::capture::Next<'_>, crate::capture::CaptureError>,
-    ) -> Option<crate::pipeline::RunEnd> {
+    ) -> Option<crate::analysis::pipeline::RunEnd> {
         if let Ok(crate::capture::Next::Frame(f)) = &next {
             self.first_ts.get_or_insert(f.ts);
             self.position = Some(self.position.map_or(f.ts, |p| p.max(f.ts)));
         }
         let Self {
-            pipeline,
-            namer,
+            engine,
             attributor,
             finished,
             open,
             activity_dirty,
             ..
         } = self;
-        let namer = std::cell::RefCell::new(namer);
         let mut ended_relevant = false;
-        let end = pipeline.feed(
-            next,
-            &mut |f, p, o| activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
-            &mut |f, r| {
-                open.ended(&f.key);
-                ended_relevant |= finished.end(&mut namer.borrow_mut(), attributor, f, r);
-            },
-        );
+        let end = engine.feed(next, &mut |f, r| {
+            open.ended(&f.key);
+            ended_relevant |= finished.end(attributor, f, r);
+        });
         *activity_dirty |= ended_relevant;
-        if let Some(crate::pipeline::RunEnd::Failed(e)) = &end {
+        if let Some(crate::analysis::pipeline::RunEnd::Failed(e)) = &end {
             self.failure = Some(e.to_string());
         }
         end
@@ -411,20 +392,14 @@ impl Analysis {
     /// End the analysis: every open flow is flushed into the finished ones.
     pub fn finish(&mut self, source: &mut dyn crate::capture::PacketSource) {
         let Self {
-            pipeline,
-            namer,
+            engine,
             attributor,
             finished,
             ..
         } = self;
-        let namer = std::cell::RefCell::new(namer);
-        pipeline.finish(
-            source,
-            &mut |f, p, o| activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
-            &mut |f, r| {
-                finished.end(&mut namer.borrow_mut(), attributor, f, r);
-            },
-        );
+        engine.finish(source, &mut |f, r| {
+            finished.end(attributor, f, r);
+        });
         self.open.clear();
         self.activity_dirty = true;
     }
@@ -436,17 +411,17 @@ impl Analysis {
 
     /// Frames analysed.
     pub fn packets(&self) -> u64 {
-        self.pipeline.frames().0
+        self.engine.frames().0
     }
 
     /// Flows open in the table now.
     pub fn open_flows(&self) -> usize {
-        self.pipeline.table.len()
+        self.engine.open_flows()
     }
 
     /// Kernel drops the source reported at the end (live).
     pub fn kernel_drops(&self) -> Option<u64> {
-        self.pipeline
+        self.engine
             .stats()
             .kernel
             .map(|k| k.dropped_by_kernel + k.dropped_by_interface)
@@ -455,9 +430,8 @@ impl Analysis {
     /// Everything known now. Status fields the analysis does not own (speed, paused, packets
     /// per second, kernel drops) are the caller's to fill in.
     pub fn snapshot(&mut self, finished: bool) -> super::Snapshot {
-        let open = self
-            .open
-            .refresh(&mut self.pipeline.table, &mut self.namer, &self.attributor);
+        let (table, namer) = self.engine.open_parts();
+        let open = self.open.refresh(table, namer, &self.attributor);
         self.activity_dirty |= open.activity_changed;
         let flows = merge(&self.finished, &self.open);
         if self.activity_dirty {
@@ -469,11 +443,11 @@ impl Analysis {
             );
             self.activity_dirty = false;
         }
-        let (packets, bytes) = self.pipeline.frames();
+        let (packets, bytes) = self.engine.frames();
         let error = self
             .failure
             .clone()
-            .or_else(|| match self.pipeline.partial_inputs() {
+            .or_else(|| match self.engine.partial_inputs() {
                 [] => None,
                 [one] => Some(one.clone()),
                 [first, rest @ ..] => Some(format!("{first} (and {} more)", rest.len())),

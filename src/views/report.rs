@@ -12,13 +12,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::capture::PacketSource;
-use crate::dissect::naming::{Attributor, FlowNaming, Namer};
-use crate::observer::digest::Digest;
-use crate::observer::words::{self, Zone};
+use crate::observer::words::{self};
 use crate::observer::{Finding, Model};
-use crate::pipeline::{Pipeline, PipelineConfig, RunEnd, RunStats};
-use crate::views::export::{Finished, FlowRecord};
 
 /// Output format of the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -51,116 +46,47 @@ pub struct Inputs {
     pub partial: Vec<String>,
 }
 
-/// Run the capture files through the analysis and build the model. Flows are folded into the
-/// digest as they end (on the collector thread); only those the activity model needs are
-/// kept whole.
-pub fn analyse(
-    source: &mut dyn PacketSource,
-    namer: Namer,
-    attributor: Attributor,
-    cfg: PipelineConfig,
-    zone: &Zone,
-    redact: bool,
-) -> anyhow::Result<(Model, RunEnd, RunStats)> {
-    use anyhow::Context;
-    let namer = std::cell::RefCell::new(namer);
-    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Finished>>(COLLECT_QUEUE);
-    let collector = std::thread::Builder::new()
-        .name("report-collector".into())
-        .spawn(move || {
-            let mut digest = Digest::default();
-            let mut kept = crate::activity::KeptFlows::new(cfg.max_flows);
-            for batch in rx {
-                for (mut flow, reason) in batch {
-                    let record = FlowRecord::named(&flow, reason, attributor.attribute(&flow));
-                    digest.add(&record);
-                    kept.offer(crate::activity::FlowSummary {
-                        record,
-                        media: flow.ext.take_media(),
-                    });
-                }
-            }
-            (digest, kept)
-        })
-        .context("starting the collector")?;
-    let mut batch: Vec<Finished> = Vec::with_capacity(COLLECT_BATCH);
-    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(cfg);
-    let end = pipeline.run(
-        source,
-        &mut |f, p, o| crate::activity::observe_packet(&mut namer.borrow_mut(), f, p, o),
-        &mut |mut f, reason| {
-            crate::activity::end_flow(&mut namer.borrow_mut(), &mut f);
-            batch.push((f, reason));
-            if batch.len() >= COLLECT_BATCH {
-                let full = std::mem::replace(&mut batch, Vec::with_capacity(COLLECT_BATCH));
-                // A send fails only when the collector died; join reports it.
-                let _ = tx.send(full);
-            }
-        },
-    );
-    let _ = tx.send(batch);
-    drop(tx);
-    let (digest, kept) = collector
-        .join()
-        .map_err(|_| anyhow::anyhow!("the collector thread panicked"))?;
-    let events = crate::activity::infer(&kept.flows);
-    let model = Model::build(&digest, &events, zone, redact);
-    Ok((model, end, pipeline.stats()))
+impl Inputs {
+    /// The inputs as a report names them: file names without directories (a report is meant
+    /// to be shared), also inside the messages of inputs whose reading stopped early.
+    pub fn new(files: &[PathBuf], partial_inputs: &[String]) -> Self {
+        let name_of = |f: &PathBuf| {
+            f.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| f.display().to_string())
+        };
+        Self {
+            files: files.iter().map(name_of).collect(),
+            partial: partial_inputs
+                .iter()
+                .map(|p| {
+                    files.iter().fold(p.clone(), |p, f| {
+                        let name = f
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        let full = f.display().to_string();
+                        if name.is_empty() || !p.starts_with(&full) {
+                            p
+                        } else {
+                            format!("{name}{}", &p[full.len()..])
+                        }
+                    })
+                })
+                .collect(),
+        }
+    }
 }
 
-/// Flows per batch sent to the collector, and batches in flight (as for the flow writer).
-const COLLECT_BATCH: usize = 256;
-const COLLECT_QUEUE: usize = 16;
-
-/// The body of `onlooker report`: analyse, then write the report to stdout.
-#[allow(clippy::too_many_arguments)]
-pub fn run(
-    source: &mut dyn PacketSource,
-    namer: Namer,
-    attributor: Attributor,
-    cfg: PipelineConfig,
-    files: &[PathBuf],
+/// Write the report of `model` in `format` to `out`.
+pub fn write(
+    out: &mut impl Write,
+    model: &Model,
+    inputs: &Inputs,
     format: ReportFormat,
-    zone: &Zone,
-    redact: bool,
-) -> anyhow::Result<(RunEnd, RunStats)> {
-    use anyhow::Context;
-    let (model, end, stats) = analyse(source, namer, attributor, cfg, zone, redact)?;
-    let inputs = Inputs {
-        files: files
-            .iter()
-            .map(|f| {
-                f.file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_else(|| f.display().to_string())
-            })
-            .collect(),
-        // Without directories, as the file names: a report is meant to be shared.
-        partial: stats
-            .partial_inputs
-            .iter()
-            .map(|p| {
-                files.iter().fold(p.clone(), |p, f| {
-                    let name = f
-                        .file_name()
-                        .map(|n| n.to_string_lossy().into_owned())
-                        .unwrap_or_default();
-                    let full = f.display().to_string();
-                    if name.is_empty() || !p.starts_with(&full) {
-                        p
-                    } else {
-                        format!("{name}{}", &p[full.len()..])
-                    }
-                })
-            })
-            .collect(),
-    };
-    let text = render(&model, &inputs, format);
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    out.write_all(text.as_bytes())
-        .context("writing the report")?;
-    out.flush().context("writing the report")?;
-    Ok((end, stats))
+) -> io::Result<()> {
+    out.write_all(render(model, inputs, format).as_bytes())?;
+    out.flush()
 }
 
 /// The report in one format.

@@ -21,9 +21,9 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::filter::{self, Filter, FilterError};
 use super::places::{self, Centroid};
 use super::worker::Worker;
-use crate::activity::Event;
+use crate::model::Event;
+use crate::model::FlowRecord;
 use crate::session::{Control, Snapshot, SourceKind, Speed};
-use crate::views::export::FlowRecord;
 
 /// The tabs, in the order of the tab bar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,9 +15,9 @@ use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
 
 use super::app::{App, FlowCol, ListKind, Tab, flow_ref, speed_label};
 use super::fmt;
-use crate::activity::Event;
+use crate::model::Event;
+use crate::model::FlowRecord;
 use crate::session::{Snapshot, SourceKind};
-use crate::views::export::FlowRecord;
 
 /// Styles, with or without colour. Colours are the terminal's own ANSI palette (no fixed
 /// background, no white or black text), so they read on dark and light themes; every

@@ -5,8 +5,8 @@
 //! Matching is case-insensitive and allocates nothing per row, so filtering 100,000 flows once
 //! per snapshot stays a few milliseconds.
 
-use crate::activity::Event;
-use crate::views::export::FlowRecord;
+use crate::model::Event;
+use crate::model::FlowRecord;
 
 /// What one term looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -36,7 +36,7 @@ pub struct RunStats {
     pub partial_inputs: Vec<String>,
     /// Counters of the naming stage, when it ran.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub naming: Option<crate::dissect::naming::NamingStats>,
+    pub naming: Option<crate::naming::NamingStats>,
 }
 
 /// Settings of the flow stage.
@@ -62,6 +62,34 @@ pub enum RunEnd {
     Complete,
     /// The source failed for good (an interface went away); flows so far were flushed.
     Failed(CaptureError),
+}
+
+/// The work later stages do inside a run: on every decoded packet, right after its flow was
+/// updated, and on every flow that ends (idle, closed, evicted, or at the end of input). One
+/// value does both, so the state they share (the namer) needs no cell.
+pub trait Stages<T> {
+    fn packet(&mut self, flow: &mut Flow<T>, pkt: &Packet<'_>, obs: Observed);
+    fn ended(&mut self, flow: Flow<T>, reason: EndReason);
+}
+
+/// Two closures as [`Stages`], for runs whose per-packet and end-of-flow work share nothing.
+struct Closures<'a, H, S> {
+    hook: &'a mut H,
+    sink: &'a mut S,
+}
+
+impl<T, H, S> Stages<T> for Closures<'_, H, S>
+where
+    H: FnMut(&mut Flow<T>, &Packet<'_>, Observed),
+    S: FnMut(Flow<T>, EndReason),
+{
+    fn packet(&mut self, flow: &mut Flow<T>, pkt: &Packet<'_>, obs: Observed) {
+        (self.hook)(flow, pkt, obs);
+    }
+
+    fn ended(&mut self, flow: Flow<T>, reason: EndReason) {
+        (self.sink)(flow, reason);
+    }
 }
 
 /// Drives packets into a flow table.
@@ -100,12 +128,21 @@ impl<T: Default> Pipeline<T> {
         hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
         sink: &mut impl FnMut(Flow<T>, EndReason),
     ) -> RunEnd {
+        self.run_with(source, &mut Closures { hook, sink })
+    }
+
+    /// [`Pipeline::run`] with one value doing the per-packet and the end-of-flow work.
+    pub fn run_with(
+        &mut self,
+        source: &mut dyn PacketSource,
+        stages: &mut impl Stages<T>,
+    ) -> RunEnd {
         let end = loop {
-            if let Some(end) = self.feed(source.next_frame(), hook, sink) {
+            if let Some(end) = self.feed_with(source.next_frame(), stages) {
                 break end;
             }
         };
-        self.finish(source, hook, sink);
+        self.finish_with(source, stages);
         end
     }
 
@@ -119,6 +156,15 @@ impl<T: Default> Pipeline<T> {
         next: Result<Next<'_>, CaptureError>,
         hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
         sink: &mut impl FnMut(Flow<T>, EndReason),
+    ) -> Option<RunEnd> {
+        self.feed_with(next, &mut Closures { hook, sink })
+    }
+
+    /// [`Pipeline::feed`] with one value doing the per-packet and the end-of-flow work.
+    pub fn feed_with(
+        &mut self,
+        next: Result<Next<'_>, CaptureError>,
+        stages: &mut impl Stages<T>,
     ) -> Option<RunEnd> {
         match next {
             Ok(Next::Frame(frame)) => {
@@ -134,19 +180,19 @@ impl<T: Default> Pipeline<T> {
                         let mut done = FragmentOutput::default();
                         self.fragments.push(&pkt, &mut |p| done.push(p));
                         for p in done.iter() {
-                            self.account(p, hook, sink, p.ts >= pkt.ts);
+                            self.account(p, stages, p.ts >= pkt.ts);
                         }
                     }
                     Ok(pkt) => {
                         self.decoded += 1;
-                        self.account(&pkt, hook, sink, true);
+                        self.account(&pkt, stages, true);
                     }
                     Err(skip) => self.skipped[skip.index()] += 1,
                 }
                 None
             }
             Ok(Next::Idle(now)) => {
-                self.table.tick(now, sink);
+                self.table.tick(now, &mut |f, r| stages.ended(f, r));
                 None
             }
             Ok(Next::End) => Some(RunEnd::Complete),
@@ -166,14 +212,19 @@ impl<T: Default> Pipeline<T> {
         hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
         sink: &mut impl FnMut(Flow<T>, EndReason),
     ) {
+        self.finish_with(source, &mut Closures { hook, sink });
+    }
+
+    /// [`Pipeline::finish`] with one value doing the per-packet and the end-of-flow work.
+    pub fn finish_with(&mut self, source: &mut dyn PacketSource, stages: &mut impl Stages<T>) {
         self.kernel = source.kernel_stats();
         self.anomalies = source.record_anomalies();
         let mut rest = Vec::new();
         self.fragments.finish(&mut |p| rest.push(p));
         for p in &rest {
-            self.account(p, hook, sink, false);
+            self.account(p, stages, false);
         }
-        self.table.flush(sink);
+        self.table.flush(&mut |f, r| stages.ended(f, r));
     }
 
     /// Frames read so far and their on-wire bytes (cheaper than [`Pipeline::stats`]).
@@ -186,21 +237,16 @@ impl<T: Default> Pipeline<T> {
         &self.partial
     }
 
-    fn account(
-        &mut self,
-        pkt: &Packet<'_>,
-        hook: &mut impl FnMut(&mut Flow<T>, &Packet<'_>, Observed),
-        sink: &mut impl FnMut(Flow<T>, EndReason),
-        on_time: bool,
-    ) {
+    fn account(&mut self, pkt: &Packet<'_>, stages: &mut impl Stages<T>, on_time: bool) {
         // Packets the fragment tracker releases late carry their own (earlier) time.
+        let sink = &mut |f, r| stages.ended(f, r);
         let obs = if on_time {
             self.table.observe(pkt, sink)
         } else {
             self.table.observe_released(pkt, sink)
         };
         if let Some(flow) = self.table.get_mut(obs.id) {
-            hook(flow, pkt, obs);
+            stages.packet(flow, pkt, obs);
         }
     }
 

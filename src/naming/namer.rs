@@ -28,15 +28,15 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 
 use super::catalog::{Catalog, Marker, Role, ServiceId};
-use super::cert::ServerCertReader;
 use super::geo::{Geo, GeoInfo, is_local};
-use super::quic::QuicInitialTracker;
-use super::rtp::{self, RtpTracker, UdpMediaKind};
-use super::stun::{self, StunInfo};
-use super::tls::{ClientHelloInfo, TlsClientHelloReassembler};
-use super::{Progress, dns};
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
+use crate::dissect::cert::ServerCertReader;
+use crate::dissect::quic::QuicInitialTracker;
+use crate::dissect::rtp::{self, RtpTracker, UdpMediaKind};
+use crate::dissect::stun::{self, StunInfo};
+use crate::dissect::tls::{ClientHelloInfo, TlsClientHelloReassembler};
+use crate::dissect::{Progress, dns};
 use crate::flow::{Dir, Flow, Observed};
 
 /// Packets of a flow the dissectors look at. Handshakes (DNS, TLS, QUIC, STUN) finish within
@@ -154,27 +154,24 @@ pub struct FlowNaming {
     pub call_marker: Option<(ServiceId, String)>,
     /// A call service another flow of the same socket was named by (set by `Namer::settle`).
     pub socket_claim: Option<(ServiceId, String)>,
-    /// Timing and volume counters of the activity model (`crate::activity`), kept here because
-    /// a flow carries one block of per-flow state for all later stages. Boxed, and allocated
-    /// only when the activity model first looks at a packet: a flow table slot stays small, and
-    /// `onlooker flows`, which runs no activity rules, never pays for the counters (900 bytes).
-    media: Option<Box<crate::activity::MediaStats>>,
 }
 
-impl FlowNaming {
-    /// The activity model's counters, allocated on first use.
-    pub fn media_mut(&mut self) -> &mut crate::activity::MediaStats {
-        self.media.get_or_insert_with(Box::default)
-    }
+/// Per-flow state that carries a [`FlowNaming`]: the naming stage works on any flow table whose
+/// per-flow state holds one, so later stages can add their own state beside it without naming
+/// knowing of them.
+pub trait HasNaming: AsRef<FlowNaming> + AsMut<FlowNaming> {}
 
-    /// The activity model's counters, if it looked at this flow.
-    pub fn media(&self) -> Option<&crate::activity::MediaStats> {
-        self.media.as_deref()
-    }
+impl<T: AsRef<FlowNaming> + AsMut<FlowNaming>> HasNaming for T {}
 
-    /// The counters, leaving none behind (empty ones if the activity model never looked).
-    pub fn take_media(&mut self) -> crate::activity::MediaStats {
-        self.media.take().map(|b| *b).unwrap_or_default()
+impl AsRef<FlowNaming> for FlowNaming {
+    fn as_ref(&self) -> &FlowNaming {
+        self
+    }
+}
+
+impl AsMut<FlowNaming> for FlowNaming {
+    fn as_mut(&mut self) -> &mut FlowNaming {
+        self
     }
 }
 
@@ -275,11 +272,11 @@ impl Namer {
     }
 
     /// Feed one packet of `flow` (already accounted by the flow table).
-    pub fn on_packet(&mut self, flow: &mut Flow<FlowNaming>, pkt: &Packet<'_>, obs: Observed) {
+    pub fn on_packet<T: HasNaming>(&mut self, flow: &mut Flow<T>, pkt: &Packet<'_>, obs: Observed) {
         if obs.new {
             let (client, server) = (flow.client().0, flow.server().0);
             if let Some(name) = self.dns.get(&(client, server)) {
-                flow.ext.dns_name = Some(name.clone());
+                flow.ext.as_mut().dns_name = Some(name.clone());
             }
             // A UDP flow to a service's published range: its local socket belongs to that
             // service for now (a call's direct leg often shares the socket). A flow on a socket
@@ -294,7 +291,7 @@ impl Namer {
                         r.cidr
                     );
                     let service = r.service;
-                    flow.ext.call_marker = Some((service, ev.clone()));
+                    flow.ext.as_mut().call_marker = Some((service, ev.clone()));
                     self.claim_sockets(ends, service, &ev, pkt.ts);
                 } else if let Some((ep, c)) = ends.iter().find_map(|ep| {
                     self.sockets
@@ -308,16 +305,16 @@ impl Namer {
                         self.catalog.service_name(c.service),
                         c.evidence
                     );
-                    flow.ext.call_marker = Some((c.service, ev));
+                    flow.ext.as_mut().call_marker = Some((c.service, ev));
                     self.claim_sockets(ends, c.service, &c.evidence, pkt.ts);
                 }
             }
         }
-        if flow.ext.done {
+        if flow.ext.as_mut().done {
             return;
         }
         if flow.packets() > DISSECT_PACKET_LIMIT {
-            let n = &mut flow.ext;
+            let n = flow.ext.as_mut();
             n.done = true;
             n.tls = None;
             n.quic = None;
@@ -328,9 +325,9 @@ impl Namer {
             return;
         }
         let dir_idx = usize::from(obs.dir == Dir::Down);
-        if !flow.ext.prologue_checked[dir_idx] {
-            flow.ext.prologue_checked[dir_idx] = true;
-            self.check_prologue(&mut flow.ext, pkt.payload, pkt.proto);
+        if !flow.ext.as_mut().prologue_checked[dir_idx] {
+            flow.ext.as_mut().prologue_checked[dir_idx] = true;
+            self.check_prologue(flow.ext.as_mut(), pkt.payload, pkt.proto);
         }
         let is_dns = pkt.src_port == DNS_PORT || pkt.dst_port == DNS_PORT;
         match pkt.proto {
@@ -342,7 +339,7 @@ impl Namer {
                 }
             }
             proto::TCP => self.on_tcp(flow, pkt, obs.dir),
-            _ => flow.ext.done = true,
+            _ => flow.ext.as_mut().done = true,
         }
     }
 
@@ -373,21 +370,21 @@ impl Namer {
         }
     }
 
-    fn on_dns(&mut self, flow: &mut Flow<FlowNaming>, msg: &[u8]) {
+    fn on_dns<T: HasNaming>(&mut self, flow: &mut Flow<T>, msg: &[u8]) {
         let (sp, dp) = (flow.client().1, flow.server().1);
         if !dns::usable_for_naming(sp, dp) || !dns::looks_like_dns(msg) {
             return;
         }
         // A query after the first teaches nothing new: only answers feed the name map.
         let is_response = msg.get(2).is_some_and(|b| b & 0x80 != 0);
-        if !is_response && flow.ext.dns_query.is_some() {
+        if !is_response && flow.ext.as_mut().dns_query.is_some() {
             return;
         }
         let Ok(ans) = dns::parse_dns(msg) else {
             return;
         };
-        if flow.ext.dns_query.is_none() && !ans.qname.is_empty() {
-            flow.ext.dns_query = Some(ans.qname.clone());
+        if flow.ext.as_mut().dns_query.is_none() && !ans.qname.is_empty() {
+            flow.ext.as_mut().dns_query = Some(ans.qname.clone());
         }
         if !ans.response {
             return;
@@ -412,9 +409,9 @@ impl Namer {
         }
     }
 
-    fn on_tcp(&mut self, flow: &mut Flow<FlowNaming>, pkt: &Packet<'_>, dir: Dir) {
+    fn on_tcp<T: HasNaming>(&mut self, flow: &mut Flow<T>, pkt: &Packet<'_>, dir: Dir) {
         let Some(tcp) = pkt.tcp else { return };
-        let n = &mut flow.ext;
+        let n = flow.ext.as_mut();
         if dir == Dir::Up {
             // The reassembler itself recognises a ClientHello (also behind a PROXY header) and
             // gives up quickly on anything else; it allocates only once a handshake starts.
@@ -470,9 +467,9 @@ impl Namer {
         }
     }
 
-    fn on_udp(&mut self, flow: &mut Flow<FlowNaming>, pkt: &Packet<'_>, dir: Dir) {
+    fn on_udp<T: HasNaming>(&mut self, flow: &mut Flow<T>, pkt: &Packet<'_>, dir: Dir) {
         let ends = [flow.client(), flow.server()];
-        let n = &mut flow.ext;
+        let n = flow.ext.as_mut();
         self.udp_dissect(n, pkt, dir);
         if n.call_marker.is_none()
             && (n.stun.is_some()
@@ -583,9 +580,9 @@ impl Namer {
             // version nobody assigned is not QUIC: only known versions name the flow QUIC.
             if let Some(v) = q.last_version() {
                 if !matches!(
-                    super::quic::QuicVersionKind::of(v),
-                    super::quic::QuicVersionKind::Unknown(_)
-                        | super::quic::QuicVersionKind::Negotiation
+                    crate::dissect::quic::QuicVersionKind::of(v),
+                    crate::dissect::quic::QuicVersionKind::Unknown(_)
+                        | crate::dissect::quic::QuicVersionKind::Negotiation
                 ) {
                     n.quic_version = Some(v);
                 }
@@ -602,9 +599,9 @@ impl Namer {
             return;
         }
         if dir == Dir::Up && n.quic_version.is_none() && n.hello.is_none() {
-            if let Some(v) = super::quic::gquic_version(p) {
+            if let Some(v) = crate::dissect::quic::gquic_version(p) {
                 n.quic_version = Some(v);
-                if let Some(Some(sni)) = super::quic::gquic_chlo_sni(p) {
+                if let Some(Some(sni)) = crate::dissect::quic::gquic_chlo_sni(p) {
                     n.hello = Some(ClientHelloInfo {
                         sni: Some(sni),
                         ..ClientHelloInfo::default()
@@ -638,7 +635,7 @@ impl Namer {
 
     /// Before a flow leaves the analysis thread: record what other flows' sockets say about it
     /// (claims made after this flow started), so deciding needs nothing but the flow.
-    pub fn settle(&mut self, flow: &mut Flow<FlowNaming>) {
+    pub fn settle<T: HasNaming>(&mut self, flow: &mut Flow<T>) {
         if flow.proto() != proto::UDP {
             return;
         }
@@ -651,11 +648,12 @@ impl Namer {
             if near
                 && flow
                     .ext
+                    .as_ref()
                     .call_marker
                     .as_ref()
                     .is_none_or(|m| m.0 != c.service)
             {
-                flow.ext.socket_claim = Some((
+                flow.ext.as_mut().socket_claim = Some((
                     c.service,
                     format!(
                         "same-socket:{} as a {} call flow ({})",
@@ -693,8 +691,8 @@ impl std::fmt::Debug for Attributor {
 
 impl Attributor {
     /// Decide the service of a flow from everything found, strongest evidence first.
-    pub fn attribute(&self, flow: &Flow<FlowNaming>) -> Attribution {
-        let n = &flow.ext;
+    pub fn attribute<T: HasNaming>(&self, flow: &Flow<T>) -> Attribution {
+        let n = flow.ext.as_ref();
         let (server_ip, server_port) = flow.server();
         let (client_ip, _) = flow.client();
         // The remote side: the server, unless the server is local and the client is not.

@@ -1,0 +1,182 @@
+//! Live capture without the dashboard (`onlooker live --headless`), and the list of capture
+//! interfaces (`onlooker interfaces`).
+
+use std::io::{self, Write};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use anyhow::Context;
+
+use super::files::spawn_writer;
+use super::{Failure, FlowArgs, config, exit};
+use crate::analysis::{Depth, Engine, RunEnd, RunStats};
+use crate::capture::PacketSource;
+use crate::capture::live::{LiveOptions, LiveSource};
+use crate::capture::threaded::ThreadedSource;
+use crate::views::export::{Format, stats_text};
+
+pub(super) fn headless(
+    opts: LiveOptions,
+    flow: &FlowArgs,
+    progress: Option<u32>,
+) -> Result<u8, Failure> {
+    let stop = Arc::new(AtomicBool::new(false));
+    for sig in [
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+    ] {
+        signal_hook::flag::register(sig, Arc::clone(&stop))
+            .context("installing signal handlers")?;
+    }
+    let (namer, attributor) = flow.namer()?;
+    let live = LiveSource::open(&opts, Arc::clone(&stop))?;
+    // The handle is open: nothing from here on needs a privilege, so give them all up before
+    // the first packet is read and before any other thread starts (capabilities are per
+    // thread). Failing to drop stops the run.
+    match crate::capture::privileges::drop_privileges() {
+        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
+        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
+        Err(e) => {
+            drop(live);
+            return Err(anyhow::Error::new(e).into());
+        }
+    }
+    // The capture thread only empties the kernel ring into the batches; analysis runs on the
+    // thread below, so a slow moment there is absorbed by the batches and the ring.
+    let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
+    let interface = opts.interface.clone();
+    let cfg = config(flow);
+    // Capture and analysis run on their own thread, records are written on another; this one
+    // only waits, so a slow terminal never holds up reading packets.
+    let worker = std::thread::Builder::new()
+        .name("analysis".into())
+        .spawn(move || -> io::Result<_> {
+            let mut writer = spawn_writer(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
+            let mut engine = Engine::new(cfg, namer, Depth::Names);
+            let sink = &mut |f, r| writer.push((f, r));
+            let started = std::time::Instant::now();
+            let every = progress.map(|s| std::time::Duration::from_secs(u64::from(s)));
+            let mut next_line = every.map(|d| started + d);
+            let end = loop {
+                if let Some(end) = engine.feed(source.next_frame(), sink) {
+                    break end;
+                }
+                if let (Some(at), Some(d)) = (next_line, every) {
+                    let now = std::time::Instant::now();
+                    if now >= at {
+                        next_line = Some(at + d);
+                        eprintln!(
+                            "{}",
+                            progress_line(now - started, &engine.stats(), source.kernel_stats())
+                        );
+                    }
+                }
+            };
+            engine.finish(&mut source, sink);
+            let (out, written) = writer
+                .finish()
+                .unwrap_or_else(|| (None, Err(io::Error::other("the writer thread panicked"))));
+            let stats = engine.stats();
+            if let Some(mut out) = out {
+                let _ = out.write_stats(&stats);
+                let _ = out.flush();
+            }
+            Ok((end, stats, written.err(), source.reader_waits()))
+        })
+        .context("starting the analysis thread")?;
+    let (end, stats, write_err, waits) = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("the analysis thread panicked"))?
+        .context("starting the writer")?;
+    eprint!("{}", stats_text(&stats));
+    if let Some(k) = stats.kernel
+        && k.dropped_by_kernel + k.dropped_by_interface > 0
+    {
+        let lost = k.dropped_by_kernel + k.dropped_by_interface;
+        eprintln!(
+            "onlooker: {lost} packets were dropped before onlooker could read them ({:.2}% of {}); the flows above miss them. A larger --buffer-size absorbs longer stalls (docs/live-load.md)",
+            100.0 * lost as f64 / (stats.frames + lost).max(1) as f64,
+            stats.frames + lost
+        );
+    }
+    if waits > 0 {
+        // The analysis fell behind by every batch in flight; the kernel's drop count above says
+        // whether the ring absorbed it.
+        eprintln!("  capture thread waited for the analysis {waits} times");
+    }
+    if let Some(e) = write_err {
+        if e.kind() != io::ErrorKind::BrokenPipe {
+            return Err(anyhow::Error::new(e).context("writing flow records").into());
+        }
+    }
+    match end {
+        RunEnd::Complete => Ok(exit::OK),
+        RunEnd::Failed(e) => Err(anyhow::Error::new(e)
+            .context(format!(
+                "capturing on {interface}; flows so far were written"
+            ))
+            .into()),
+    }
+}
+
+/// One `--progress` line: how long the capture has run, frames, flows tracked and the kernel's
+/// drops so far, so a long run shows losses while it happens.
+fn progress_line(
+    elapsed: std::time::Duration,
+    stats: &RunStats,
+    kernel: Option<crate::capture::KernelStats>,
+) -> String {
+    let f = &stats.flows;
+    let ended =
+        f.flows_ended_idle + f.flows_ended_closed + f.flows_evicted + f.flows_ended_at_end_of_input;
+    let kernel = kernel.map_or_else(String::new, |k| {
+        format!(
+            ", dropped by kernel {}, by interface {}",
+            k.dropped_by_kernel, k.dropped_by_interface
+        )
+    });
+    format!(
+        "onlooker: {} s: frames {}, flows tracked {}, ended {}, evicted {}{kernel}",
+        elapsed.as_secs(),
+        stats.frames,
+        f.flows_created.saturating_sub(ended),
+        ended,
+        f.flows_evicted
+    )
+}
+
+pub(super) fn interfaces(json: bool) -> Result<u8, Failure> {
+    let list = crate::capture::live::list_interfaces()?;
+    let mut out = io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &list).context("writing the interface list")?;
+        writeln!(out).context("writing the interface list")?;
+    } else {
+        for i in &list {
+            let state = if i.capture_permitted {
+                "capture permitted".to_string()
+            } else {
+                format!(
+                    "capture NOT permitted: {}",
+                    i.reason.as_deref().unwrap_or("unknown")
+                )
+            };
+            writeln!(
+                out,
+                "{}{}{}\n    addresses: {}\n    {}",
+                i.name,
+                if i.up { " (up)" } else { " (down)" },
+                if i.loopback { " loopback" } else { "" },
+                if i.addresses.is_empty() {
+                    "none".to_string()
+                } else {
+                    i.addresses.join(", ")
+                },
+                state
+            )
+            .context("writing the interface list")?;
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,17 @@
+//! Naming: which service is behind a flow, and with what evidence.
+//!
+//! It exists to turn what the dissectors read in the clear (server names, DNS answers, STUN
+//! markers, protocol prologues) plus the address databases (published ranges, AS, GeoIP) into
+//! one decision per flow, strongest evidence first (docs/naming.md). It must never keep payload
+//! bytes, never look at more than the first packets of a flow, and never make a network
+//! connection (no reverse DNS, no downloads): every fact it uses is bundled data in assets/.
+
+pub mod catalog;
+pub mod geo;
+pub mod namer;
+mod record;
+
+pub use namer::{
+    Attribution, Attributor, DISSECT_PACKET_LIMIT, FlowNaming, HasNaming, Namer, NamingStats,
+    StunSeen,
+};
