@@ -1006,9 +1006,9 @@ mod tests {
             .collect()
     }
 
-    const A2_V1: &str = include_str!("../../tests/vectors/rfc9001_a2_client_initial.hex");
-    const A2_V2: &str = include_str!("../../tests/vectors/rfc9369_a2_client_initial.hex");
-    const A2_FRAME: &str = include_str!("../../tests/vectors/rfc9001_a2_crypto_frame.hex");
+    const A2_V1: &str = include_str!("../../../tests/vectors/rfc9001_a2_client_initial.hex");
+    const A2_V2: &str = include_str!("../../../tests/vectors/rfc9369_a2_client_initial.hex");
+    const A2_FRAME: &str = include_str!("../../../tests/vectors/rfc9001_a2_crypto_frame.hex");
 
     #[test]
     fn key_block_size() {
