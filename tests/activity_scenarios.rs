@@ -14,7 +14,7 @@ use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::analysis::summarize;
 use onlooker::capture::Timestamp;
 use onlooker::capture::memory::MemorySource;
-use onlooker::model::Event;
+use onlooker::model::{Direction, Event, EventKind, PeerKind};
 use onlooker::naming::catalog::Catalog;
 use onlooker::naming::geo::Geo;
 use onlooker::scenario::Scenario;
@@ -43,7 +43,7 @@ fn flows_of(s: Scenario) -> Vec<FlowSummary> {
 fn calls(events: &[Event]) -> Vec<&Event> {
     events
         .iter()
-        .filter(|e| e.kind == "voice_call" || e.kind == "video_call")
+        .filter(|e| e.kind == EventKind::VoiceCall || e.kind == EventKind::VideoCall)
         .collect()
 }
 
@@ -74,11 +74,11 @@ fn a_call_of_two_seconds_is_found_from_its_rtp_streams() {
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 1, "{events:#?}");
-    assert_eq!(c[0].kind, "voice_call");
+    assert_eq!(c[0].kind, EventKind::VoiceCall);
     assert!((c[0].start_ts - at(10.0).as_secs_f64()).abs() < 0.5);
     assert!((c[0].end_ts - at(11.7).as_secs_f64()).abs() < 0.5);
-    assert_eq!(c[0].peer_kind, Some("direct"));
-    assert_eq!(c[0].peer_ip.as_deref(), Some("203.0.113.9"));
+    assert_eq!(c[0].peer_kind, Some(PeerKind::Direct));
+    assert_eq!(c[0].peer_ip.map(|ip| ip.to_string()).as_deref(), Some("203.0.113.9"));
     assert!(
         c[0].evidence.contains("RTP streams both ways"),
         "{}",
@@ -131,7 +131,7 @@ fn a_probe_before_the_ring_is_not_the_call_start_nor_video() {
     let events = infer(&flows_of(s));
     let c = calls(&events);
     assert_eq!(c.len(), 1, "{events:#?}");
-    assert_eq!(c[0].kind, "voice_call", "{}", c[0].evidence);
+    assert_eq!(c[0].kind, EventKind::VoiceCall, "{}", c[0].evidence);
     assert!(
         (c[0].start_ts - at(7.5).as_secs_f64()).abs() < 1.0,
         "{:?}",
@@ -171,7 +171,7 @@ fn silent_receipts_at_one_a_second_are_suspected_probing() {
     let events = infer(&flows_of(s));
     let p: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "probing_suspected")
+        .filter(|e| e.kind == EventKind::ProbingSuspected)
         .collect();
     assert_eq!(p.len(), 1, "{events:#?}");
     assert!(
@@ -183,7 +183,7 @@ fn silent_receipts_at_one_a_second_are_suspected_probing() {
     assert!(
         !events
             .iter()
-            .any(|e| e.kind == "online_session" && e.start_ts >= at(29.0).as_secs_f64()),
+            .any(|e| e.kind == EventKind::OnlineSession && e.start_ts >= at(29.0).as_secs_f64()),
         "probes are not the user's session: {events:#?}"
     );
 }
@@ -204,7 +204,7 @@ fn receipts_of_a_conversation_are_not_probing() {
     }
     let events = infer(&flows_of(s));
     assert!(
-        !events.iter().any(|e| e.kind == "probing_suspected"),
+        !events.iter().any(|e| e.kind == EventKind::ProbingSuspected),
         "{events:#?}"
     );
 }
@@ -227,7 +227,7 @@ fn a_push_after_idle_is_a_wakeup_and_a_heartbeat_is_not() {
     let t = s.tls_data(&mut apns, Timestamp(t.0 + 120_000_000_000), false, 300);
     s.tls_data(&mut apns, Timestamp(t.0 + 90_000_000), true, 40);
     let events = infer(&flows_of(s));
-    let w: Vec<_> = events.iter().filter(|e| e.kind == "push_wakeup").collect();
+    let w: Vec<_> = events.iter().filter(|e| e.kind == EventKind::PushWakeup).collect();
     assert_eq!(w.len(), 1, "{events:#?}");
     assert!(w[0].bytes_in >= 300, "{:?}", w[0]);
     assert!(
@@ -250,7 +250,7 @@ fn messages_beyond_the_buffer_are_counted_not_kept() {
     let flows = flows_of(s);
     let f = flows
         .iter()
-        .find(|f| f.record.server.ends_with(":443"))
+        .find(|f| f.record.server.port() == 443)
         .unwrap();
     assert_eq!(f.media.messages.len(), MAX_MESSAGES);
     // The login exchange is not a message; the rest beyond the buffer are counted.
@@ -316,7 +316,7 @@ fn successive_legs_to_one_media_server_are_one_call() {
     assert!((c[0].end_ts - last.as_secs_f64()).abs() < 0.1, "{:?}", c[0]);
     assert!(c[0].evidence.contains("5 legs"), "{}", c[0].evidence);
     assert!(
-        !events.iter().any(|e| e.kind == "call_attempt"),
+        !events.iter().any(|e| e.kind == EventKind::CallAttempt),
         "the one-way leg is part of the call: {events:#?}"
     );
 }
@@ -367,7 +367,7 @@ fn calls_far_apart_are_two_and_concurrent_streams_are_one() {
 fn downloads(events: &[Event]) -> Vec<&Event> {
     events
         .iter()
-        .filter(|e| e.kind == "media_download")
+        .filter(|e| e.kind == EventKind::MediaDownload)
         .collect()
 }
 
@@ -439,31 +439,31 @@ fn unanswered_chat_states_are_typing_and_answered_ones_after_a_message_are_recei
     let t = s.tls_data(&mut conn, Timestamp(t.0 + 6_000_000_000), true, 220);
     s.tls_data(&mut conn, Timestamp(t.0 + 120_000_000), false, 75);
     let events = infer(&flows_of(s));
-    let kinds: Vec<(&str, &str)> = events
+    let kinds: Vec<(EventKind, Direction)> = events
         .iter()
-        .filter(|e| e.kind != "online_session")
+        .filter(|e| e.kind != EventKind::OnlineSession)
         .map(|e| (e.kind, e.direction))
         .collect();
     assert_eq!(
         kinds,
         [
-            ("message_in", "in"),
-            ("read_receipt", "out"),
-            ("typing_indicator", "out"),
-            ("message_out", "out")
+            (EventKind::MessageIn, Direction::In),
+            (EventKind::ReadReceipt, Direction::Out),
+            (EventKind::TypingIndicator, Direction::Out),
+            (EventKind::MessageOut, Direction::Out)
         ],
         "{events:#?}"
     );
     let typing = events
         .iter()
-        .find(|e| e.kind == "typing_indicator")
+        .find(|e| e.kind == EventKind::TypingIndicator)
         .unwrap();
     assert!((typing.start_ts - typed.as_secs_f64()).abs() < 0.01);
     assert!(typing.confidence <= 0.5, "{typing:?}");
     assert!(
         events
             .iter()
-            .filter(|e| e.kind == "read_receipt")
+            .filter(|e| e.kind == EventKind::ReadReceipt)
             .all(|e| e.confidence <= 0.3)
     );
 }
@@ -522,7 +522,7 @@ fn a_sip_invite_never_answered_is_a_call_attempt() {
         "2 INVITE",
     );
     let events = infer(&flows_of(s));
-    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert!(
         (a[0].start_ts - at(1.0).as_secs_f64()).abs() < 0.01,
@@ -562,7 +562,7 @@ fn a_sip_invite_never_answered_is_a_call_attempt() {
     );
     let events = infer(&flows_of(s));
     assert!(
-        !events.iter().any(|e| e.kind == "call_attempt"),
+        !events.iter().any(|e| e.kind == EventKind::CallAttempt),
         "{events:#?}"
     );
 }
@@ -595,7 +595,7 @@ fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
     let mut s = Scenario::new(20);
     script(&mut s);
     let events = infer(&flows_of(s));
-    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert!(
         a[0].evidence
@@ -618,7 +618,7 @@ fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
     let events = infer(&flows_of(s));
     assert_eq!(calls(&events).len(), 1, "{events:#?}");
     assert!(
-        !events.iter().any(|e| e.kind == "call_attempt"),
+        !events.iter().any(|e| e.kind == EventKind::CallAttempt),
         "{events:#?}"
     );
 }
@@ -694,7 +694,7 @@ fn gquic_without_a_name_then_receiver_reports_only_is_a_call_attempt() {
         "{r:?}"
     );
     let events = infer(&flows);
-    let a: Vec<_> = events.iter().filter(|e| e.kind == "call_attempt").collect();
+    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert_eq!(a[0].service.as_deref(), Some("Snapchat"));
     assert!(calls(&events).is_empty(), "{events:#?}");

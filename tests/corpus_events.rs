@@ -13,7 +13,7 @@ use onlooker::activity::infer;
 use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::analysis::summarize;
 use onlooker::capture::offline::FileSource;
-use onlooker::model::Event;
+use onlooker::model::{Event, EventKind};
 use onlooker::naming::catalog::Catalog;
 use onlooker::naming::geo::Geo;
 
@@ -95,7 +95,7 @@ fn events_agree_with_the_verified_labels() {
                 calls += 1;
                 let hit = events
                     .iter()
-                    .filter(|e| is_call(e.kind) && overlaps(e, l, 2.0))
+                    .filter(|e| e.kind.is_call() && overlaps(e, l, 2.0))
                     .min_by(|a, b| {
                         (a.start_ts - l.start)
                             .abs()
@@ -104,11 +104,11 @@ fn events_agree_with_the_verified_labels() {
                 match hit {
                     Some(e) => {
                         found += 1;
-                        kind_ok += usize::from(e.kind == l.kind);
+                        kind_ok += usize::from(e.kind.as_str() == l.kind);
                         let t =
                             (e.start_ts - l.start).abs() <= 2.0 && (e.end_ts - l.end).abs() <= 2.0;
                         times_ok += usize::from(t);
-                        if e.kind != l.kind || !t {
+                        if e.kind.as_str() != l.kind || !t {
                             notes.push(format!(
                                 "{file}: {} {:.3}-{:.3} vs onlooker {} {:.3}-{:.3}",
                                 l.kind, l.start, l.end, e.kind, e.start_ts, e.end_ts
@@ -124,9 +124,9 @@ fn events_agree_with_the_verified_labels() {
                 attempts += 1;
                 let ok = events
                     .iter()
-                    .any(|e| e.kind == "call_attempt" && overlaps(e, l, 2.0))
+                    .any(|e| e.kind == EventKind::CallAttempt && overlaps(e, l, 2.0))
                     && !events.iter().any(|e| {
-                        is_call(e.kind)
+                        e.kind.is_call()
                             && overlaps(e, l, 0.0)
                             && !labels
                                 .iter()
@@ -143,7 +143,7 @@ fn events_agree_with_the_verified_labels() {
                 msgs += 1;
                 let hit = events
                     .iter()
-                    .any(|e| e.kind.starts_with("message_") && overlaps(e, l, 1.0));
+                    .any(|e| e.kind.is_message() && overlaps(e, l, 1.0));
                 msgs_found += usize::from(hit);
                 if !hit {
                     notes.push(format!(
@@ -154,9 +154,9 @@ fn events_agree_with_the_verified_labels() {
             } else if l.kind == "media_transfer_up" || l.kind == "media_transfer_down" {
                 media += 1;
                 let want = if l.kind.ends_with("up") {
-                    "media_upload"
+                    EventKind::MediaUpload
                 } else {
-                    "media_download"
+                    EventKind::MediaDownload
                 };
                 // The transfer that starts nearest the label's (two downloads one after the
                 // other both overlap a label within the margin). A row that sums several
@@ -208,10 +208,10 @@ fn events_agree_with_the_verified_labels() {
             }
         }
         // No capture of the corpus holds receipt probing: every report is a false one.
-        for e in events.iter().filter(|e| e.kind == "probing_suspected") {
+        for e in events.iter().filter(|e| e.kind == EventKind::ProbingSuspected) {
             probing.push(format!("{file}: {}", e.evidence));
         }
-        for e in events.iter().filter(|e| is_call(e.kind)) {
+        for e in events.iter().filter(|e| e.kind.is_call()) {
             reported_calls += 1;
             if !labels
                 .iter()

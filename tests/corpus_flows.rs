@@ -32,8 +32,8 @@ fn flows_agree_with_tshark_on_the_corpus() {
             let mut p: Pipeline<()> = Pipeline::new(PipelineConfig::default());
             p.run(&mut src, &mut |_, _, _| {}, &mut |f, reason| {
                 let r = FlowRecord::from_flow(&f, reason);
-                let (a, b) = common::ordered(r.client, r.server);
-                let e = ours.entry((r.proto, a, b)).or_default();
+                let (a, b) = common::ordered(r.client.to_string(), r.server.to_string());
+                let e = ours.entry((r.proto.to_string(), a, b)).or_default();
                 e.0 += r.packets_up + r.packets_down;
                 e.1 += r.bytes_up + r.bytes_down;
             });

@@ -13,12 +13,12 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::path::Path;
 
-use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
+use onlooker::analysis::{self, Depth, Engine, PipelineConfig};
 use onlooker::capture::offline::FileSource;
 use onlooker::model::FlowRecord;
 use onlooker::naming::catalog::Catalog;
 use onlooker::naming::geo::Geo;
-use onlooker::naming::{FlowNaming, Namer};
+use onlooker::naming::Namer;
 
 /// The targets: at least 97% of nDPI's messaging flows named the same, at most 1% of
 /// its other flows given a messaging name. Measured on 2026-11-24: 97.1% and 0.39%; the
@@ -42,19 +42,12 @@ fn our_flows(path: &Path) -> HashMap<Key, Vec<FlowRecord>> {
     let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("catalog: {e}"));
     let namer = Namer::new(catalog);
     let attributor = namer.attributor(Geo::bundled());
-    let namer = std::cell::RefCell::new(namer);
-    let mut p: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
-    p.run(
-        &mut src,
-        &mut |f, pkt, o| namer.borrow_mut().on_packet(f, pkt, o),
-        &mut |mut f, r| {
-            namer.borrow_mut().settle(&mut f);
-            let a = attributor.attribute(&f);
-            let rec = FlowRecord::named(&f, r, a);
-            let (x, y) = common::ordered(rec.client.clone(), rec.server.clone());
-            out.entry((rec.proto.clone(), x, y)).or_default().push(rec);
-        },
-    );
+    let mut engine = Engine::new(PipelineConfig::default(), namer, Depth::Names);
+    engine.run(&mut src, &mut |f, r| {
+        let rec = analysis::record(Some(&attributor), &f, r);
+        let (x, y) = common::ordered(rec.client.to_string(), rec.server.to_string());
+        out.entry((rec.proto.to_string(), x, y)).or_default().push(rec);
+    });
     out
 }
 

@@ -18,7 +18,7 @@ use onlooker::activity::infer;
 use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::analysis::summarize;
 use onlooker::capture::offline::FileSource;
-use onlooker::model::Event;
+use onlooker::model::{Event, EventKind};
 use onlooker::naming::catalog::Catalog;
 use onlooker::naming::geo::Geo;
 use onlooker::observer::Model;
@@ -69,13 +69,13 @@ fn our_names(label: &str) -> Vec<&'static str> {
 }
 
 /// The event kinds a label's activity maps to.
-fn kinds_of(activity: &str) -> &'static [&'static str] {
+fn kinds_of(activity: &str) -> &'static [EventKind] {
     match activity {
-        "voice_call" | "video_call" => &["voice_call", "video_call"],
-        "call_attempt" => &["call_attempt"],
-        "message_burst" => &["message_out", "message_in"],
-        "media_transfer_up" => &["media_upload"],
-        "media_transfer_down" => &["media_download"],
+        "voice_call" | "video_call" => &[EventKind::VoiceCall, EventKind::VideoCall],
+        "call_attempt" => &[EventKind::CallAttempt],
+        "message_burst" => &[EventKind::MessageOut, EventKind::MessageIn],
+        "media_transfer_up" => &[EventKind::MediaUpload],
+        "media_transfer_down" => &[EventKind::MediaDownload],
         _ => &[],
     }
 }
@@ -95,9 +95,13 @@ fn presence_kind(activity: &str) -> Option<&'static str> {
 /// Whether the model shows an event in the section of its kind.
 fn shown(m: &Model, e: &Event) -> bool {
     match e.kind {
-        "voice_call" | "video_call" | "call_attempt" => m.calls.iter().any(|c| c.event == e.id),
-        "media_upload" | "media_download" => m.media.iter().any(|x| x.event == e.id),
-        "message_out" | "message_in" => m
+        EventKind::VoiceCall | EventKind::VideoCall | EventKind::CallAttempt => {
+            m.calls.iter().any(|c| c.event == e.id)
+        }
+        EventKind::MediaUpload | EventKind::MediaDownload => {
+            m.media.iter().any(|x| x.event == e.id)
+        }
+        EventKind::MessageOut | EventKind::MessageIn => m
             .findings
             .iter()
             .any(|f| f.kind == "messages" && f.events.contains(&e.id)),
@@ -189,7 +193,7 @@ fn the_report_names_the_labelled_services_and_activities() {
                 .filter(|e| kinds.contains(&e.kind))
                 .filter(|e| e.start_ts <= end + margin && start <= e.end_ts + margin)
                 .collect();
-            let t = acts.entry(kinds[0]).or_default();
+            let t = acts.entry(kinds[0].as_str()).or_default();
             t.labels += 1;
             let any_shown = matching.iter().any(|e| shown(&model, e));
             t.shown += usize::from(any_shown);

@@ -188,9 +188,9 @@ fn every_supported_link_type_in_a_pcap_file_gives_its_flow() {
                 .iter()
                 .map(|r| {
                     (
-                        r.proto.clone(),
-                        r.client.clone(),
-                        r.server.clone(),
+                        r.proto.to_string(),
+                        r.client.to_string(),
+                        r.server.to_string(),
                         r.first_ts,
                         r.last_ts,
                         (r.packets_up, r.packets_down),

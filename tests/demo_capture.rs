@@ -4,7 +4,7 @@
 use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 use onlooker::capture::memory::MemorySource;
 use onlooker::capture::offline::FileSource;
-use onlooker::model::FlowRecord;
+use onlooker::model::{FlowRecord, Proto};
 
 fn flows_of(source: &mut dyn onlooker::capture::PacketSource) -> Vec<FlowRecord> {
     let mut out = Vec::new();
@@ -40,15 +40,15 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
     // The scenario scripts three DNS lookups, three TLS connections and one call.
     let udp53 = from_file
         .iter()
-        .filter(|f| f.server.ends_with(":53"))
+        .filter(|f| f.server.port() == 53)
         .count();
     let tls = from_file
         .iter()
-        .filter(|f| f.proto == "tcp" && f.server.ends_with(":443"))
+        .filter(|f| f.proto == Proto::TCP && f.server.port() == 443)
         .count();
     let call = from_file
         .iter()
-        .filter(|f| f.server.ends_with(":3478"))
+        .filter(|f| f.server.port() == 3478)
         .count();
     assert_eq!((udp53, tls, call), (3, 3, 1), "{from_file:#?}");
 }
@@ -58,6 +58,7 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
 #[test]
 fn demo_scenario_events_are_found() {
     use onlooker::activity::infer;
+    use onlooker::model::{EventKind, PeerKind, SizeClass};
     use onlooker::analysis::summarize;
     use onlooker::naming::catalog::Catalog;
     use onlooker::naming::geo::Geo;
@@ -68,15 +69,15 @@ fn demo_scenario_events_are_found() {
     let t0 = 1_772_571_480.0;
     let call = events
         .iter()
-        .find(|e| e.kind == "voice_call")
+        .find(|e| e.kind == EventKind::VoiceCall)
         .unwrap_or_else(|| panic!("no voice call in {events:#?}"));
     assert_eq!(call.service.as_deref(), Some("WhatsApp"));
-    assert_eq!(call.peer_kind, Some("relay"));
+    assert_eq!(call.peer_kind, Some(PeerKind::Relay));
     assert!((call.start_ts - (t0 + 203.0)).abs() < 2.0, "{call:?}");
     assert!((call.end_ts - call.start_ts - 95.0).abs() < 2.0, "{call:?}");
     let photo = events
         .iter()
-        .find(|e| e.kind == "media_download")
+        .find(|e| e.kind == EventKind::MediaDownload)
         .unwrap_or_else(|| panic!("no download in {events:#?}"));
     // 182,000 bytes of application data in TLS records of at most 16 KiB plus 5-byte headers.
     let expected = 182_000.0;
@@ -84,18 +85,18 @@ fn demo_scenario_events_are_found() {
         ((photo.bytes_in as f64) - expected).abs() <= 0.05 * expected,
         "{photo:?}"
     );
-    assert_eq!(photo.size_class, Some("photo"));
-    assert!(!events.iter().any(|e| e.kind == "video_call"));
+    assert_eq!(photo.size_class, Some(SizeClass::Photo));
+    assert!(!events.iter().any(|e| e.kind == EventKind::VideoCall));
     // The scenario uses WhatsApp, then Signal three minutes after WhatsApp's call ends.
     let sessions: Vec<_> = events
         .iter()
-        .filter(|e| e.kind == "online_session")
+        .filter(|e| e.kind == EventKind::OnlineSession)
         .filter_map(|e| e.service.as_deref())
         .collect();
     assert_eq!(sessions, ["WhatsApp", "Signal"]);
     let signal_out = events
         .iter()
-        .filter(|e| e.kind == "message_out" && e.service.as_deref() == Some("Signal"))
+        .filter(|e| e.kind == EventKind::MessageOut && e.service.as_deref() == Some("Signal"))
         .count();
     assert_eq!(signal_out, 4, "the scenario sends four Signal messages");
 }

@@ -134,8 +134,8 @@ fn a_tcp_conversation_is_one_flow_with_per_direction_counts() {
     let rec = FlowRecord::from_flow(f, *reason);
     assert_eq!(rec.tcp_flags, "SAPF");
     assert_eq!(rec.end_reason, "fin");
-    assert_eq!(rec.proto, "tcp");
-    assert_eq!(rec.client, "192.168.1.10:51515");
+    assert_eq!(rec.proto.to_string(), "tcp");
+    assert_eq!(rec.client.to_string(), "192.168.1.10:51515");
     // The hook saw every packet, in order, with its direction.
     let dirs: Vec<Dir> = r.seen.iter().map(|s| s.1).collect();
     let expected: Vec<Dir> = frames

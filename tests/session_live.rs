@@ -101,7 +101,7 @@ fn live_session_reads_unpaced_reports_drops_and_stops_through_the_flag() {
         s.packets == total && s.kernel_drops == Some(7)
     });
     assert!(!s.finished, "a live capture goes on until stopped");
-    assert!(s.events.iter().any(|e| e.kind == "voice_call"));
+    assert!(s.events.iter().any(|e| e.kind == onlooker::model::EventKind::VoiceCall));
     // A pause freezes the view only; the capture goes on.
     h.send(Control::TogglePause);
     wait_for(&h, "the pause", |s| s.paused);
@@ -148,7 +148,7 @@ fn live_session_on_loopback_shows_flows_as_they_come_and_stops() {
         let s = h.latest();
         if s.flows
             .iter()
-            .any(|f| f.end_reason == session::OPEN && f.server.ends_with(&format!(":{port}")))
+            .any(|f| f.end_reason == session::OPEN && f.server.port() == port)
         {
             break s;
         }
@@ -165,6 +165,6 @@ fn live_session_on_loopback_shows_flows_as_they_come_and_stops() {
     assert!(
         last.flows
             .iter()
-            .any(|f| f.end_reason == "end_of_input" && f.server.ends_with(&format!(":{port}")))
+            .any(|f| f.end_reason == "end_of_input" && f.server.port() == port)
     );
 }

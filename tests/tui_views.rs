@@ -156,7 +156,7 @@ fn demo_events() {
     let call = app
         .event_rows()
         .iter()
-        .position(|&i| snap.events[i as usize].kind == "voice_call")
+        .position(|&i| snap.events[i as usize].kind == onlooker::model::EventKind::VoiceCall)
         .expect("the demo has a voice call");
     for _ in 0..call {
         key(&mut app, KeyCode::Down);
@@ -214,7 +214,7 @@ fn corpus_call_views() {
     let calls = snap
         .events
         .iter()
-        .filter(|e| e.kind.ends_with("_call"))
+        .filter(|e| e.kind.is_call())
         .count();
     assert!(calls >= 1, "the capture holds a call");
     let o = tab(&snap, Tab::Observer, 80, 24);

@@ -2,10 +2,12 @@
 //! many flows of a few services and countries, shaped like a busy replay, deterministic.
 //! Included by `benches/tui_draw.rs` and `examples/dashboard-latency.rs` (`#[path]`).
 
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use onlooker::model::Event;
-use onlooker::model::FlowRecord;
+use onlooker::model::{
+    Direction, Event, EventKind, FlowRecord, PeerKind, Proto, Role, SizeClass,
+};
 use onlooker::session::{Snapshot, SourceKind, Speed};
 
 /// Flow number `i`.
@@ -14,15 +16,20 @@ pub fn flow(i: u32) -> FlowRecord {
     let countries = ["US", "DE", "PT", "IE", "NL", "BR", "JP", "IN"];
     let svc = services[(i % 4) as usize];
     FlowRecord {
-        proto: if i % 3 == 0 { "udp" } else { "tcp" }.into(),
-        client: format!("192.168.{}.{}:{}", i % 7, i % 250 + 1, 30_000 + i % 30_000),
-        server: format!(
-            "{}.{}.{}.{}:443",
-            31 + i % 100,
-            (i >> 8) % 256,
-            i % 256,
-            i % 200
-        ),
+        proto: if i % 3 == 0 { Proto::UDP } else { Proto::TCP },
+        client: SocketAddr::from((
+            [192, 168, (i % 7) as u8, (i % 250 + 1) as u8],
+            (30_000 + i % 30_000) as u16,
+        )),
+        server: SocketAddr::from((
+            [
+                (31 + i % 100) as u8,
+                ((i >> 8) % 256) as u8,
+                (i % 256) as u8,
+                (i % 200) as u8,
+            ],
+            443,
+        )),
         first_ts: 1_700_000_000.0 + f64::from(i) * 0.05,
         last_ts: 1_700_000_000.0 + f64::from(i) * 0.05 + f64::from(i % 600),
         packets_up: u64::from(i % 1000),
@@ -39,7 +46,7 @@ pub fn flow(i: u32) -> FlowRecord {
         dns_name: None,
         stun: None,
         service: svc.map(str::to_string),
-        service_role: svc.map(|_| "chat"),
+        service_role: svc.map(|_| Role::Chat),
         service_evidence: vec!["sni:g.example".into()],
         confidence: 0.9,
         asn: Some(32934),
@@ -51,26 +58,31 @@ pub fn flow(i: u32) -> FlowRecord {
 }
 
 pub fn event(i: u32) -> Event {
-    let kinds = ["message_out", "message_in", "voice_call", "media_download"];
+    let kinds = [
+        EventKind::MessageOut,
+        EventKind::MessageIn,
+        EventKind::VoiceCall,
+        EventKind::MediaDownload,
+    ];
     Event {
         id: u64::from(i) + 1,
         kind: kinds[(i % 4) as usize],
         service: Some(["WhatsApp", "Signal", "Telegram"][(i % 3) as usize].into()),
         start_ts: 1_700_000_000.0 + f64::from(i) * 2.0,
         end_ts: 1_700_000_000.0 + f64::from(i) * 2.0 + 30.0,
-        direction: "both",
+        direction: Direction::Both,
         bytes_out: 500,
         bytes_in: 70_000,
         packets_out: 3,
         packets_in: 3,
         flows: vec![],
-        peer_ip: Some("31.13.1.1".into()),
+        peer_ip: Some(IpAddr::from([31, 13, 1, 1])),
         peer_asn: None,
         peer_as_org: None,
         peer_country: Some("US".into()),
         peer_city: None,
-        peer_kind: Some("relay"),
-        size_class: Some("photo"),
+        peer_kind: Some(PeerKind::Relay),
+        size_class: Some(SizeClass::Photo),
         confidence: 0.7,
         evidence: "synthetic event".into(),
     }

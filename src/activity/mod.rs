@@ -26,7 +26,8 @@ use crate::dissect::h225::{H225_PORT, H225Calls};
 use crate::dissect::rtp::{self, UdpMediaKind};
 use crate::dissect::sip::{SIP_PORT, SipDialogs};
 use crate::flow::Dir;
-use crate::model::{Event, FlowRecord};
+use crate::naming::geo::is_local;
+use crate::model::{Direction, Event, EventKind, FlowRecord, FlowRef, PeerKind, Proto, Role, SizeClass};
 
 /// UDP payloads up to this size are not media: keep-alives, receipts and control messages of
 /// call protocols are shorter; the smallest audio frames (Opus at 6 kbit/s, 20 ms, plus RTP and
@@ -672,8 +673,8 @@ pub struct FlowSummary {
     pub media: MediaStats,
 }
 
-fn flow_ref(r: &FlowRecord) -> String {
-    format!("{} {} {} {:.6}", r.proto, r.client, r.server, r.first_ts)
+fn flow_ref(r: &FlowRecord) -> FlowRef {
+    r.flow_ref()
 }
 
 /// The finished flows the activity model keeps, bounded: at most as many as the flow table
@@ -719,9 +720,9 @@ pub fn relevant(f: &FlowSummary) -> bool {
     call_candidate(f)
         || m.bursts_up.iter().any(transfer)
         || m.bursts_down.iter().any(transfer)
-        || (f.record.service_role == Some("media")
+        || (f.record.service_role == Some(Role::Media)
             && (!m.bursts_up.is_empty() || !m.bursts_down.is_empty()))
-        || (!f.media.messages.is_empty() && f.record.service_role == Some("chat"))
+        || (!f.media.messages.is_empty() && f.record.service_role == Some(Role::Chat))
         || (!f.media.wakeups.is_empty() && push_channel(&f.record))
         || !f.media.receipt_runs.is_empty()
         || f.media.sip.invites > 0
@@ -731,12 +732,9 @@ pub fn relevant(f: &FlowSummary) -> bool {
 /// A connection that carries pushes: named as a push service, on the push ports of Apple
 /// (TCP 5223) or Google (TCP 5228-5230), or a messaging service's chat connection.
 fn push_channel(r: &FlowRecord) -> bool {
-    r.proto == "tcp"
-        && (matches!(r.service_role, Some("push" | "chat"))
-            || r.server.ends_with(":5223")
-            || r.server.ends_with(":5228")
-            || r.server.ends_with(":5229")
-            || r.server.ends_with(":5230"))
+    r.proto == Proto::TCP
+        && (matches!(r.service_role, Some(Role::Push | Role::Chat))
+            || matches!(r.server.port(), 5223 | 5228..=5230))
 }
 
 /// Whether a flow may be part of a call: UDP, not DNS or QUIC, with media or STUN, or named
@@ -751,16 +749,14 @@ fn call_candidate(f: &FlowSummary) -> bool {
     // RTCP alone after the handshake, on a flow the naming calls a call flow, counts too: an
     // unanswered call reports reception but sends no media (`ndpi/snapchat_call.pcapng`).
     let media_followed =
-        rtp >= CALL_MIN_MEDIA_PACKETS || (r.service_role == Some("call") && m.control_packets > 0);
+        rtp >= CALL_MIN_MEDIA_PACKETS || (r.service_role == Some(Role::Call) && m.control_packets > 0);
     let web = (r.quic_version.is_some() || r.sni.is_some()) && !media_followed;
-    r.proto == "udp"
+    r.proto == Proto::UDP
         && !web
-        && !r.server.ends_with(":53")
-        && !r.server.ends_with(":5353")
-        && !r.server.ends_with(":123")
+        && !matches!(r.server.port(), 53 | 5353 | 123)
         && (m.stun_packets > 0
             || r.stun.is_some()
-            || r.service_role == Some("call")
+            || r.service_role == Some(Role::Call)
             || m.best_run > 0
             || rtp >= RTP_CALL_MIN_PACKETS)
 }
@@ -804,7 +800,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     let probes = probing(flows, &events);
     // The inbound records of a suspected probe are the probe, not messages for the user.
     events.retain(|e| {
-        e.kind != "message_in"
+        e.kind != EventKind::MessageIn
             || probes.is_empty()
             || !probes
                 .iter()
@@ -817,7 +813,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     events.sort_by(|a, b| {
         a.start_ts
             .total_cmp(&b.start_ts)
-            .then(a.kind.cmp(b.kind))
+            .then(a.kind.cmp(&b.kind))
             .then(a.flows.cmp(&b.flows))
     });
     for (i, e) in events.iter_mut().enumerate() {
@@ -829,20 +825,12 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
 /// The endpoints a call's flows are linked through: the device's own sockets (private or
 /// local addresses), or the client's when neither side is local. Relay servers are shared by
 /// many calls and must not link them.
-fn link_endpoints(r: &FlowRecord) -> Vec<&str> {
-    let local = |ep: &str| {
-        ep.parse::<SocketAddr>()
-            .is_ok_and(|s| crate::naming::geo::is_local(s.ip()))
-    };
-    let eps: Vec<&str> = [r.client.as_str(), r.server.as_str()]
+fn link_endpoints(r: &FlowRecord) -> Vec<SocketAddr> {
+    let eps: Vec<SocketAddr> = [r.client, r.server]
         .into_iter()
-        .filter(|e| local(e))
+        .filter(|e| is_local(e.ip()))
         .collect();
-    if eps.is_empty() {
-        vec![r.client.as_str()]
-    } else {
-        eps
-    }
+    if eps.is_empty() { vec![r.client] } else { eps }
 }
 
 fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
@@ -862,7 +850,7 @@ fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
         }
         r
     }
-    let mut by_ep: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_ep: BTreeMap<SocketAddr, Vec<usize>> = BTreeMap::new();
     for (i, f) in cands.iter().enumerate() {
         for ep in link_endpoints(&f.record) {
             by_ep.entry(ep).or_default().push(i);
@@ -958,11 +946,12 @@ fn absorb(into: &mut Leg, other: Leg) {
     into.media += other.media;
     into.big += other.big;
     let video = f64::from(into.big) / f64::from(into.media.max(1)) >= VIDEO_SHARE;
-    e.kind = if video { "video_call" } else { "voice_call" };
+    e.kind = if video { EventKind::VideoCall } else { EventKind::VoiceCall };
     let streams = e.flows.len();
     e.evidence = format!(
         "{streams} concurrent media flows between one device and {} over the same {:.0} s are one call; {}; and {}",
-        e.peer_ip.as_deref().unwrap_or("the same remote"),
+        e.peer_ip
+            .map_or_else(|| "the same remote".to_string(), |ip| ip.to_string()),
         e.end_ts - e.start_ts,
         e.evidence,
         o.evidence
@@ -973,7 +962,7 @@ fn absorb(into: &mut Leg, other: Leg) {
 struct Leg {
     event: Event,
     /// Service, device address and remote endpoint (the media server or the peer).
-    key: Option<(String, String, String)>,
+    key: Option<(String, IpAddr, SocketAddr)>,
     is_call: bool,
     /// Media packets in all and video-sized ones.
     media: u32,
@@ -1036,9 +1025,9 @@ fn joined_call(chain: &[Leg]) -> Event {
     let video = f64::from(big) / f64::from(media.max(1)) >= VIDEO_SHARE;
     let calls = chain.iter().filter(|l| l.is_call).count();
     let first = chain.iter().find(|l| l.is_call).unwrap_or(&chain[0]);
-    let remote = first.key.as_ref().map_or("", |k| k.2.as_str());
+    let remote = first.key.as_ref().map(|k| k.2);
     let mut e = first.event.clone();
-    e.kind = if video { "video_call" } else { "voice_call" };
+    e.kind = if video { EventKind::VideoCall } else { EventKind::VoiceCall };
     e.start_ts = start;
     e.end_ts = end;
     e.flows = chain
@@ -1050,8 +1039,9 @@ fn joined_call(chain: &[Leg]) -> Event {
     e.packets_out = chain.iter().map(|l| l.event.packets_out).sum();
     e.packets_in = chain.iter().map(|l| l.event.packets_in).sum();
     e.evidence = format!(
-        "{} legs to {remote} from the same device, each within {CALL_REJOIN_SECS:.0} s of the previous, over {:.0} s ({calls} with a call's media, the others media one way); first call leg: {}",
+        "{} legs to {} from the same device, each within {CALL_REJOIN_SECS:.0} s of the previous, over {:.0} s ({calls} with a call's media, the others media one way); first call leg: {}",
         chain.len(),
+        remote.map(|r| r.to_string()).unwrap_or_default(),
         end - start,
         first.event.evidence
     );
@@ -1150,7 +1140,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         .filter_map(|f| f.record.service.clone())
         .find(|s| s != "Google" && s != "Meta" && s != "Microsoft");
     let any_marker = group.iter().any(|f| {
-        f.record.stun.is_some() || f.media.stun_packets > 0 || f.record.service_role == Some("call")
+        f.record.stun.is_some() || f.media.stun_packets > 0 || f.record.service_role == Some(Role::Call)
     });
     let (mut up, mut down, mut big, mut best) = (0u32, 0u32, 0u32, 0u32);
     let (mut rtcp_up, mut rtcp_down) = (0u32, 0u32);
@@ -1234,7 +1224,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         // Unnamed STUN with no media: connectivity checks of something unknown.
         return None;
     }
-    let flows: Vec<String> = group.iter().map(|f| flow_ref(&f.record)).collect();
+    let flows: Vec<FlowRef> = group.iter().map(|f| flow_ref(&f.record)).collect();
     let r = &main.record;
     let (start, end) = if media_call {
         let (mut a, mut b) = (first?.as_secs_f64(), last?.as_secs_f64());
@@ -1266,14 +1256,11 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     // The remote side, as flow records define it (docs/formats.md): the server, or the client
     // when the server is on a local address and the client is not (a direct leg opened by the
     // other party towards the device).
-    let local = |ep: &str| {
-        ep.parse::<SocketAddr>()
-            .is_ok_and(|s| crate::naming::geo::is_local(s.ip()))
-    };
+    let local = |ep: &SocketAddr| is_local(ep.ip());
     let remote = if local(&r.server) && !local(&r.client) {
-        r.client.as_str()
+        r.client
     } else {
-        r.server.as_str()
+        r.server
     };
     let relay = r
         .service_evidence
@@ -1281,15 +1268,13 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         // A vendor STUN marker or a service's own protocol prologue (Discord's voice IP
         // discovery, WhatsApp's edge routing) is spoken to the service's servers, not to a peer.
         .any(|e| e.starts_with("ip-list:") || e.starts_with("stun-") || e.starts_with("prologue:"))
-        || remote.ends_with(":3478")
-        || remote.ends_with(":443")
-        || remote.ends_with(":19302");
-    let peer: Option<SocketAddr> = remote.parse().ok();
+        || matches!(remote.port(), 3478 | 443 | 19302);
+    let peer = remote;
     let dur = (end - start).max(0.0);
     let kind = match (is_call, video) {
-        (false, _) => "call_attempt",
-        (true, true) => "video_call",
-        (true, false) => "voice_call",
+        (false, _) => EventKind::CallAttempt,
+        (true, true) => EventKind::VideoCall,
+        (true, false) => EventKind::VoiceCall,
     };
     let m = &main.media;
     let pps = |n: u32| if dur > 0.0 { f64::from(n) / dur } else { 0.0 };
@@ -1351,45 +1336,38 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         (a.fold(f64::MAX, f64::min), b.fold(f64::MIN, f64::max))
     });
     let device = if local(&r.server) && !local(&r.client) {
-        r.server.as_str()
+        r.server
     } else {
-        r.client.as_str()
+        r.client
     };
-    let device_ip = device
-        .parse::<SocketAddr>()
-        .ok()
-        .map(|s| s.ip().to_string());
-    let key = match (&service, device_ip) {
-        (Some(s), Some(d)) => Some((s.clone(), d, remote.to_string())),
-        _ => None,
-    };
+    let key = service.as_ref().map(|s| (s.clone(), device.ip(), remote));
     let event = Event {
         id: 0,
         kind,
         service,
         start_ts: start,
         end_ts: end,
-        direction: "both",
+        direction: Direction::Both,
         bytes_out,
         bytes_in,
         packets_out: pk_out,
         packets_in: pk_in,
         flows,
-        peer_ip: peer.map(|p| p.ip().to_string()),
+        peer_ip: Some(peer.ip()),
         peer_asn: r.asn,
         peer_as_org: r.as_org.clone(),
         peer_country: r.country.clone(),
         peer_city: r.city.clone(),
-        peer_kind: Some(if relay { "relay" } else { "direct" }),
+        peer_kind: Some(if relay {
+            PeerKind::Relay
+        } else {
+            PeerKind::Direct
+        }),
         size_class: None,
         confidence: if is_call { 0.8 } else { 0.6 },
         evidence,
     };
-    let hosts = device
-        .parse::<SocketAddr>()
-        .ok()
-        .zip(peer)
-        .map(|(d, p)| (d.ip(), p.ip()));
+    let hosts = Some((device.ip(), peer.ip()));
     Some(Leg {
         event,
         key,
@@ -1428,7 +1406,7 @@ fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 sip.refused,
                 end - start
             ),
-            ..on_flow(r, "call_attempt", service, (start, end), "both")
+            ..on_flow(r, EventKind::CallAttempt, service, (start, end), Direction::Both)
         });
     }
 }
@@ -1446,7 +1424,7 @@ fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
         };
         let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
         let media_call = out.iter().any(|e| {
-            matches!(e.kind, "voice_call" | "video_call")
+            matches!(e.kind, EventKind::VoiceCall | EventKind::VideoCall)
                 && e.start_ts <= end + CALL_LINK_SECS
                 && start <= e.end_ts + CALL_LINK_SECS
         });
@@ -1472,7 +1450,7 @@ fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 h.releases,
                 end - start
             ),
-            ..on_flow(r, "call_attempt", service, (start, end), "both")
+            ..on_flow(r, EventKind::CallAttempt, service, (start, end), Direction::Both)
         });
     }
 }
@@ -1480,11 +1458,11 @@ fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
 /// Size class of a transfer (payload bytes): voice notes are tens of KB (Opus at ~16 kbit/s is
 /// 2 KB/s), photos as sent by messengers 50 KB to 500 KB after recompression, videos beyond
 /// 2 MB; documents fall in between or anywhere, so a size alone stays a guess.
-fn size_class(bytes: u64) -> &'static str {
+fn size_class(bytes: u64) -> SizeClass {
     match bytes {
-        0..=60_000 => "voice_note",
-        60_001..=1_500_000 => "photo",
-        _ => "video",
+        0..=60_000 => SizeClass::VoiceNote,
+        60_001..=1_500_000 => SizeClass::Photo,
+        _ => SizeClass::Video,
     }
 }
 
@@ -1505,11 +1483,11 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
             // to make a session of their own.
             if !matches!(
                 e.kind,
-                "call_attempt"
-                    | "push_wakeup"
-                    | "probing_suspected"
-                    | "typing_indicator"
-                    | "read_receipt"
+                EventKind::CallAttempt
+                    | EventKind::PushWakeup
+                    | EventKind::ProbingSuspected
+                    | EventKind::TypingIndicator
+                    | EventKind::ReadReceipt
             ) {
                 by_service.entry(s).or_default().push(e);
             }
@@ -1527,14 +1505,14 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
                 end = end.max(evs[j].end_ts);
             }
             let part = &evs[i..=j];
-            let count = |k: &str| part.iter().filter(|e| e.kind.starts_with(k)).count();
+            let count = |is: fn(EventKind) -> bool| part.iter().filter(|e| is(e.kind)).count();
             out.push(Event {
                 id: 0,
-                kind: "online_session",
+                kind: EventKind::OnlineSession,
                 service: Some(service.to_string()),
                 start_ts: evs[i].start_ts,
                 end_ts: end,
-                direction: "both",
+                direction: Direction::Both,
                 bytes_out: part.iter().map(|e| e.bytes_out).sum(),
                 bytes_in: part.iter().map(|e| e.bytes_in).sum(),
                 packets_out: part.iter().map(|e| e.packets_out).sum(),
@@ -1552,9 +1530,9 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
                     "{} activities of {service} without a pause of {} min: {} messages, {} calls, {} media transfers, over {:.0} min",
                     part.len(),
                     SESSION_GAP_SECS / 60.0,
-                    count("message_"),
-                    part.iter().filter(|e| e.kind.ends_with("_call")).count(),
-                    count("media_"),
+                    count(EventKind::is_message),
+                    count(EventKind::is_call),
+                    count(EventKind::is_media),
                     (end - evs[i].start_ts) / 60.0
                 ),
             });
@@ -1568,10 +1546,10 @@ fn online_sessions(events: &[Event]) -> Vec<Event> {
 /// confidence and evidence are the caller's.
 fn on_flow(
     r: &FlowRecord,
-    kind: &'static str,
+    kind: EventKind,
     service: &str,
     (start, end): (f64, f64),
-    direction: &'static str,
+    direction: Direction,
 ) -> Event {
     Event {
         id: 0,
@@ -1585,11 +1563,7 @@ fn on_flow(
         packets_out: 0,
         packets_in: 0,
         flows: vec![flow_ref(r)],
-        peer_ip: r
-            .server
-            .parse::<SocketAddr>()
-            .ok()
-            .map(|p| p.ip().to_string()),
+        peer_ip: Some(r.server.ip()),
         peer_asn: r.asn,
         peer_as_org: r.as_org.clone(),
         peer_country: r.country.clone(),
@@ -1604,7 +1578,7 @@ fn on_flow(
 fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
     for f in flows {
         let r = &f.record;
-        if r.service_role != Some("chat") {
+        if r.service_role != Some(Role::Chat) {
             continue;
         }
         let Some(service) = r.service.clone() else {
@@ -1614,8 +1588,8 @@ fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
         for m in &f.media.messages {
             let Some((dir, lead)) = m.lead else { continue };
             let (kind, direction) = match dir {
-                Dir::Up => ("message_out", "out"),
-                Dir::Down => ("message_in", "in"),
+                Dir::Up => (EventKind::MessageOut, Direction::Out),
+                Dir::Down => (EventKind::MessageIn, Direction::In),
             };
             let (start, end) = (m.start.as_secs_f64(), m.end.as_secs_f64());
             out.push(Event {
@@ -1677,7 +1651,11 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
             continue;
         }
         let dir = if x.first_down { Dir::Down } else { Dir::Up };
-        let direction = if dir == Dir::Up { "out" } else { "in" };
+        let direction = if dir == Dir::Up {
+            Direction::Out
+        } else {
+            Direction::In
+        };
         let largest = if dir == Dir::Up { x.max.0 } else { x.max.1 };
         let (start, end) = (x.start.as_secs_f64(), x.end.as_secs_f64());
         let one_way = (x.packets_up == 0) != (x.packets_down == 0);
@@ -1692,7 +1670,7 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
             });
             match next {
                 Some(n) => (
-                    "typing_indicator",
+                    EventKind::TypingIndicator,
                     0.5,
                     format!(
                         "unanswered, as chat-state notifications are, and followed {:.1} s later by a message the same way",
@@ -1700,7 +1678,7 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
                     ),
                 ),
                 None => (
-                    "typing_indicator",
+                    EventKind::TypingIndicator,
                     0.3,
                     format!(
                         "unanswered, as chat-state notifications are; no message followed the same way within {TYPING_LEAD_SECS:.0} s (typing given up, or a keep-alive)"
@@ -1715,7 +1693,7 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
             });
             let Some(n) = before else { continue };
             (
-                "read_receipt",
+                EventKind::ReadReceipt,
                 0.3,
                 format!(
                     "answered, {:.1} s after a message the other way (a read receipt, or a heartbeat of the same size)",
@@ -1768,17 +1746,23 @@ struct Part<'a> {
 }
 
 /// The device end of a flow record (its client's address, without the port).
-fn device_of(r: &FlowRecord) -> &str {
-    r.client
-        .rsplit_once(':')
-        .map_or(r.client.as_str(), |(ip, _)| ip)
+fn device_of(r: &FlowRecord) -> IpAddr {
+    r.client.ip()
+}
+
+/// A socket's address without its port, as written in a socket (IPv6 in brackets).
+fn host_text(s: SocketAddr) -> String {
+    match s {
+        SocketAddr::V4(a) => a.ip().to_string(),
+        SocketAddr::V6(a) => format!("[{}]", a.ip()),
+    }
 }
 
 fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
     // Parts on a service's media hosts, by service, device and direction.
-    let mut parts: BTreeMap<(&str, &str, bool), Vec<Part<'_>>> = BTreeMap::new();
+    let mut parts: BTreeMap<(&str, IpAddr, bool), Vec<Part<'_>>> = BTreeMap::new();
     // Networks (AS numbers) each service's hosts were seen on, per device.
-    let mut media_nets: BTreeMap<(&str, u32), Vec<&str>> = BTreeMap::new();
+    let mut media_nets: BTreeMap<(IpAddr, u32), Vec<&str>> = BTreeMap::new();
     for f in flows {
         let r = &f.record;
         // Bulk transfers to a messaging service's media or chat hosts.
@@ -1788,7 +1772,7 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
         let device = device_of(r);
         // The service's own hosts, whatever they serve; a resolver's network is not one.
         if let (Some(role), Some(asn)) = (r.service_role, r.asn)
-            && role != "dns"
+            && role != Role::Dns
         {
             let v = media_nets.entry((device, asn)).or_default();
             if !v.contains(&service) {
@@ -1797,7 +1781,7 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
         }
         for (bursts, up) in [(&f.media.bursts_up, true), (&f.media.bursts_down, false)] {
             match r.service_role {
-                Some("media") => {
+                Some(Role::Media) => {
                     parts
                         .entry((service, device, up))
                         .or_default()
@@ -1808,7 +1792,7 @@ fn media(flows: &[FlowSummary], out: &mut Vec<Event>) {
                         }))
                 }
                 // Inside the chat stream, each transfer stands alone.
-                Some("chat") => {
+                Some(Role::Chat) => {
                     for &burst in bursts.iter().filter(|b| b.bytes >= BULK_MIN_BYTES) {
                         out.push(transfer(
                             service,
@@ -1946,9 +1930,9 @@ fn trim_context<'a>(group: &[Part<'a>], a: usize, b: usize) -> Vec<Part<'a>> {
 /// A media transfer from the bursts that make it (one, or parallel ones of one service).
 fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
     let (kind, direction) = if up {
-        ("media_upload", "out")
+        (EventKind::MediaUpload, Direction::Out)
     } else {
-        ("media_download", "in")
+        (EventKind::MediaDownload, Direction::In)
     };
     let bytes: u64 = parts.iter().map(|p| p.burst.bytes).sum();
     let packets: u64 = parts.iter().map(|p| u64::from(p.burst.packets)).sum();
@@ -1974,24 +1958,22 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
             r.service_evidence.first().map_or("", String::as_str)
         )
     } else {
-        let mut servers: Vec<&str> = parts.iter().map(|p| p.flow.server.as_str()).collect();
+        let mut servers: Vec<String> = parts.iter().map(|p| p.flow.server.to_string()).collect();
         servers.sort_unstable();
         servers.dedup();
         format!(
             "{} bursts on {} connections of {service}'s media hosts from {} ({}), overlapping in time or pieces under {} KB within {BULK_GAP_SECS} s of each other: {packets} packets over {} B carrying {:.1} KB of payload {way} in {:.1} s",
             parts.len(),
             {
-                let mut c: Vec<(&str, &str)> = parts
+                let mut c: Vec<(SocketAddr, SocketAddr)> = parts
                     .iter()
-                    .map(|p| (p.flow.client.as_str(), p.flow.server.as_str()))
+                    .map(|p| (p.flow.client, p.flow.server))
                     .collect();
                 c.sort_unstable();
                 c.dedup();
                 c.len()
             },
-            r.client
-                .rsplit_once(':')
-                .map_or(r.client.as_str(), |(ip, _)| ip),
+            host_text(r.client),
             servers.join(", "),
             BULK_MIN_BYTES / 1000,
             BULK_PAYLOAD,
@@ -2017,7 +1999,7 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
             context.join(", ")
         )
     };
-    let mut flows: Vec<String> = parts.iter().map(|p| flow_ref(p.flow)).collect();
+    let mut flows: Vec<FlowRef> = parts.iter().map(|p| flow_ref(p.flow)).collect();
     flows.sort();
     flows.dedup();
     Event {
@@ -2042,7 +2024,7 @@ fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
     // Events by start time, for the "what followed" look-up in O(log n) per push.
     let mut by_start: Vec<&Event> = activity
         .iter()
-        .filter(|e| e.kind != "online_session")
+        .filter(|e| e.kind != EventKind::OnlineSession)
         .collect();
     by_start.sort_by(|a, b| a.start_ts.total_cmp(&b.start_ts));
     let mut out = Vec::new();
@@ -2059,7 +2041,7 @@ fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
         for w in &f.media.wakeups {
             let (start, end) = (w.start.as_secs_f64(), w.end.as_secs_f64());
             // On a chat connection, an exchange that carried a message is that message.
-            if r.service_role == Some("chat") && f.media.messages.iter().any(|m| m.start == w.start)
+            if r.service_role == Some(Role::Chat) && f.media.messages.iter().any(|m| m.start == w.start)
             {
                 continue;
             }
@@ -2085,7 +2067,7 @@ fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
                     "{} {} {}: {} B in (and {} B out) after {} s of silence on the push channel; {followed}",
                     r.proto, r.client, r.server, w.bytes_down, w.bytes_up, w.idle_secs
                 ),
-                ..on_flow(r, "push_wakeup", &service, (start, end), "in")
+                ..on_flow(r, EventKind::PushWakeup, &service, (start, end), Direction::In)
             });
         }
     }
@@ -2096,7 +2078,7 @@ fn push_wakeups(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
 fn user_activity(e: &Event) -> bool {
     matches!(
         e.kind,
-        "message_out" | "media_upload" | "voice_call" | "video_call" | "call_attempt"
+        EventKind::MessageOut | EventKind::MediaUpload | EventKind::VoiceCall | EventKind::VideoCall | EventKind::CallAttempt
     )
 }
 
@@ -2148,7 +2130,7 @@ fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
                     RECEIPT_ANSWER_NANOS as f64 / 1e9,
                     run.max_up
                 ),
-                ..on_flow(r, "probing_suspected", &service, (start, end), "in")
+                ..on_flow(r, EventKind::ProbingSuspected, &service, (start, end), Direction::In)
             });
         }
     }

@@ -6,9 +6,13 @@
 //! people (views make the text); only data, its serde form, and checked conversions.
 
 mod event;
+mod flowref;
 mod record;
 mod role;
+mod words;
 
 pub use event::Event;
+pub use flowref::{FlowRef, Proto};
 pub use record::FlowRecord;
 pub use role::Role;
+pub use words::{Direction, EventKind, PeerKind, SizeClass};

@@ -5,16 +5,20 @@
 //! names and meanings are the documented output format (docs/formats.md): changing one is a
 //! breaking change for people's scripts.
 
+use std::net::SocketAddr;
+
 use serde::Serialize;
 
-use crate::flow::{EndReason, Flow, proto_name, tcp_flags_str};
+use super::{FlowRef, Proto, Role};
+use crate::flow::{EndReason, Flow, tcp_flags_str};
 
 /// One flow as exported.
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FlowRecord {
-    pub proto: String,
-    pub client: String,
-    pub server: String,
+    pub proto: Proto,
+    /// `ip:port`, IPv6 in brackets (`[2001:db8::1]:443`) when written.
+    pub client: SocketAddr,
+    pub server: SocketAddr,
     pub first_ts: f64,
     pub last_ts: f64,
     pub packets_up: u64,
@@ -38,7 +42,7 @@ pub struct FlowRecord {
     /// STUN seen on the flow: message types, vendor attributes, realm, software.
     pub stun: Option<String>,
     pub service: Option<String>,
-    pub service_role: Option<&'static str>,
+    pub service_role: Option<Role>,
     /// Evidence, strongest first ("sni:mmg.whatsapp.net", "stun-attr:0x4000", ...).
     pub service_evidence: Vec<String>,
     /// 0 to 1: the weight of the evidence that decided `service`.
@@ -63,17 +67,63 @@ pub struct FlowRecord {
     pub company_services: std::sync::Arc<[String]>,
 }
 
-/// `ip:port`, with IPv6 in brackets (`[2001:db8::1]:443`), as `SocketAddr` prints it.
-fn endpoint(e: (std::net::IpAddr, u16)) -> String {
-    std::net::SocketAddr::from(e).to_string()
+impl Default for FlowRecord {
+    /// An empty record between unspecified sockets (a base for test fixtures).
+    fn default() -> Self {
+        let any = SocketAddr::from(([0, 0, 0, 0], 0));
+        Self {
+            proto: Proto::default(),
+            client: any,
+            server: any,
+            first_ts: 0.0,
+            last_ts: 0.0,
+            packets_up: 0,
+            packets_down: 0,
+            bytes_up: 0,
+            bytes_down: 0,
+            tcp_flags: String::new(),
+            end_reason: "",
+            sni: None,
+            alpn: Vec::new(),
+            tls_version: None,
+            ech: false,
+            quic_version: None,
+            dns_name: None,
+            stun: None,
+            service: None,
+            service_role: None,
+            service_evidence: Vec::new(),
+            confidence: 0.0,
+            asn: None,
+            as_org: None,
+            country: None,
+            city: None,
+            client_ttl: None,
+            syn_window: None,
+            syn_options: None,
+            syn_mss: None,
+            syn_wscale: None,
+            company_services: std::sync::Arc::default(),
+        }
+    }
 }
 
 impl FlowRecord {
+    /// The reference other values name this flow by.
+    pub fn flow_ref(&self) -> FlowRef {
+        FlowRef {
+            proto: self.proto,
+            client: self.client,
+            server: self.server,
+            first_ts: self.first_ts,
+        }
+    }
+
     pub fn from_flow<T>(flow: &Flow<T>, reason: EndReason) -> Self {
         Self {
-            proto: proto_name(flow.proto()).into_owned(),
-            client: endpoint(flow.client()),
-            server: endpoint(flow.server()),
+            proto: Proto(flow.proto()),
+            client: SocketAddr::from(flow.client()),
+            server: SocketAddr::from(flow.server()),
             first_ts: flow.first_ts.as_secs_f64(),
             last_ts: flow.last_ts.as_secs_f64(),
             packets_up: flow.up.packets,

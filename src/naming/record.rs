@@ -1,7 +1,6 @@
 //! A finished flow's record with what naming found: the handshake fields read in the clear and
 //! the service decided, in the shared form of [`FlowRecord`].
 
-use super::catalog::Role;
 use super::namer::{Attribution, HasNaming};
 use crate::dissect::quic::QuicVersionKind;
 use crate::flow::{EndReason, Flow};
@@ -24,7 +23,7 @@ impl FlowRecord {
         r.dns_name = n.dns_name.clone().or_else(|| n.dns_query.clone());
         r.stun = n.stun.as_ref().map(|s| s.summary());
         r.service = a.service;
-        r.service_role = a.role.map(Role::as_str);
+        r.service_role = a.role;
         r.service_evidence = a.evidence;
         r.confidence = a.confidence;
         r.company_services = a.company_services;

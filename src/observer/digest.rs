@@ -9,11 +9,11 @@
 //! record itself.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::model::FlowRecord;
+use crate::model::{FlowRecord, Role};
 
 /// Distinct DNS names and TLS/QUIC server names kept: a day of a phone's traffic names a few
 /// hundred hosts; beyond this cap further names are only counted.
@@ -125,10 +125,6 @@ pub struct Digest {
     pub clients_dropped: u64,
 }
 
-fn ip_port(ep: &str) -> Option<(IpAddr, u16)> {
-    ep.parse::<SocketAddr>().ok().map(|s| (s.ip(), s.port()))
-}
-
 /// The first part of an evidence string: `sni:mmg.whatsapp.net` → `sni`.
 pub fn evidence_kind(e: &str) -> &str {
     e.split(':').next().unwrap_or(e)
@@ -148,8 +144,8 @@ impl Digest {
         self.flows += 1;
         self.first_ts = Some(self.first_ts.map_or(r.first_ts, |t| t.min(r.first_ts)));
         self.last_ts = Some(self.last_ts.map_or(r.last_ts, |t| t.max(r.last_ts)));
-        let flow_ref = || format!("{} {} {} {:.6}", r.proto, r.client, r.server, r.first_ts);
-        let server_port = ip_port(&r.server).map(|(_, p)| p);
+        let flow_ref = || r.flow_ref().to_string();
+        let server_port = Some(r.server.port());
         if let Some(service) = &r.service {
             let s = self.services.entry(service.clone()).or_default();
             if s.flows == 0 {
@@ -170,7 +166,7 @@ impl Digest {
             }
             // DNS flows go to the resolver, not to the service: they say nothing of where the
             // service's traffic goes.
-            if r.service_role != Some("dns") {
+            if r.service_role != Some(Role::Dns) {
                 if let Some(c) = &r.country {
                     let e = s.countries.entry(c.clone()).or_default();
                     e.0 += 1;
@@ -221,17 +217,18 @@ impl Digest {
         if encrypted_dns {
             self.encrypted_dns_flows += 1;
         }
-        if let Some((ip, _)) = ip_port(&r.client) {
+        {
+            let ip = r.client.ip();
             let known = self.clients.contains_key(&ip);
             if known || self.clients.len() < MAX_CLIENTS {
                 let c = self.clients.entry(ip).or_default();
                 c.flows += 1;
                 // Packets to multicast and broadcast addresses carry TTLs their protocols fix
                 // (mDNS 255, RFC 6762 §11; SSDP and LLMNR 1 to 4), not the system's default.
-                let unicast = ip_port(&r.server).is_some_and(|(ip, _)| match ip {
+                let unicast = match r.server.ip() {
                     IpAddr::V4(v4) => !(v4.is_multicast() || v4.is_broadcast()),
                     IpAddr::V6(v6) => !v6.is_multicast(),
-                });
+                };
                 if let (Some(ttl), true) = (r.client_ttl, unicast) {
                     *c.ttl.entry(ttl).or_default() += 1;
                 }

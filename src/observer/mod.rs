@@ -22,7 +22,8 @@ use std::net::IpAddr;
 
 use serde::Serialize;
 
-use crate::model::Event;
+use crate::model::{Event, EventKind, FlowRef, PeerKind};
+use crate::naming::geo::is_local;
 use crate::model::FlowRecord;
 use digest::{Digest, NameAgg};
 use redact::Redactor;
@@ -111,7 +112,12 @@ pub const DAYS_MIN_SPAN_SECS: f64 = 20.0 * 3600.0;
 /// received, a call attempt (it may be one that rang unanswered), a push wakeup, a keep-alive
 /// or probing all happen while the user sleeps, and would move "wake" earlier and "sleep"
 /// later: they say when others or the servers were active.
-pub const USER_ACT_KINDS: [&str; 4] = ["message_out", "media_upload", "voice_call", "video_call"];
+pub const USER_ACT_KINDS: [EventKind; 4] = [
+    EventKind::MessageOut,
+    EventKind::MediaUpload,
+    EventKind::VoiceCall,
+    EventKind::VideoCall,
+];
 /// Days whose times one sentence lists; a longer capture's further days are counted.
 const DAYS_IN_SENTENCE: usize = 7;
 /// Device hints shown: the clients with the most flows.
@@ -122,18 +128,18 @@ const NAMES_IN_SENTENCE: usize = 4;
 const MAX_FLOW_REFS: usize = 16;
 
 /// Event kinds read from record sizes alone, with low confidence (see [`score::SIZE_HINT`]).
-const SIZE_HINT_KINDS: [&str; 2] = ["typing_indicator", "read_receipt"];
+const SIZE_HINT_KINDS: [EventKind; 2] = [EventKind::TypingIndicator, EventKind::ReadReceipt];
 
 /// Event kinds the observer words itself; any other kind is reported generically.
-const KNOWN_KINDS: [&str; 8] = [
-    "voice_call",
-    "video_call",
-    "call_attempt",
-    "message_out",
-    "message_in",
-    "media_upload",
-    "media_download",
-    "online_session",
+const KNOWN_KINDS: [EventKind; 8] = [
+    EventKind::VoiceCall,
+    EventKind::VideoCall,
+    EventKind::CallAttempt,
+    EventKind::MessageOut,
+    EventKind::MessageIn,
+    EventKind::MediaUpload,
+    EventKind::MediaDownload,
+    EventKind::OnlineSession,
 ];
 
 /// The whole model: every section of the report.
@@ -395,7 +401,7 @@ pub struct PeerRow {
 #[derive(Clone, Debug, Serialize)]
 pub struct OtherRow {
     pub event: u64,
-    pub kind: String,
+    pub kind: EventKind,
     pub service: Option<String>,
     pub start_ts: f64,
     pub start: String,
@@ -485,32 +491,19 @@ pub fn headline<'a>(
 /// when a direct leg was opened from the far end, that side is the device itself (a local
 /// address), and the flow's other endpoint, the one the event's network and place describe,
 /// is the peer.
-pub fn call_peer(e: &Event) -> Option<String> {
-    let ip = e.peer_ip.as_deref()?;
-    let parsed: IpAddr = ip.parse().ok()?;
-    if e.peer_kind != Some("direct") || !crate::naming::geo::is_local(parsed) {
-        return Some(ip.to_string());
+pub fn call_peer(e: &Event) -> Option<IpAddr> {
+    let ip = e.peer_ip?;
+    if e.peer_kind != Some(PeerKind::Direct) || !is_local(ip) {
+        return Some(ip);
     }
-    for f in &e.flows {
-        let mut parts = f.split(' ').skip(1);
-        let (Some(client), Some(server)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let (Ok(c), Ok(sv)) = (
-            client.parse::<std::net::SocketAddr>(),
-            server.parse::<std::net::SocketAddr>(),
-        ) else {
-            continue;
-        };
-        if sv.ip() == parsed && !crate::naming::geo::is_local(c.ip()) {
-            return Some(c.ip().to_string());
-        }
-    }
-    Some(ip.to_string())
+    e.flows
+        .iter()
+        .find(|f| f.server.ip() == ip && !is_local(f.client.ip()))
+        .map_or(Some(ip), |f| Some(f.client.ip()))
 }
 
-fn is_call(kind: &str) -> bool {
-    kind == "voice_call" || kind == "video_call"
+fn is_call(kind: EventKind) -> bool {
+    kind.is_call()
 }
 
 fn service_name(s: Option<&str>) -> &str {
@@ -544,12 +537,12 @@ fn local_side_name(name: &str) -> bool {
 
 /// Deduplicated flow references of some events, in order, at most [`MAX_FLOW_REFS`].
 fn flows_of<'e>(events: impl IntoIterator<Item = &'e Event>) -> Vec<String> {
-    let mut seen = BTreeSet::new();
+    let mut seen: BTreeSet<FlowRef> = BTreeSet::new();
     let mut out = Vec::new();
     for e in events {
         for f in &e.flows {
-            if out.len() < MAX_FLOW_REFS && seen.insert(f.clone()) {
-                out.push(f.clone());
+            if out.len() < MAX_FLOW_REFS && seen.insert(*f) {
+                out.push(f.to_string());
             }
         }
     }
@@ -586,8 +579,8 @@ impl Model {
         if redact {
             // Peers first: a peer that opened the direct leg is also a flow's client.
             for e in events {
-                if e.peer_kind == Some("direct") {
-                    if let Some(ip) = call_peer(e).and_then(|s| s.parse::<IpAddr>().ok()) {
+                if e.peer_kind == Some(PeerKind::Direct) {
+                    if let Some(ip) = call_peer(e) {
                         red.peer(ip);
                     }
                 }
@@ -656,7 +649,7 @@ impl Model {
                     .any(|r| matches!(r.as_str(), "chat" | "media" | "call"))
         }) || events
             .iter()
-            .any(|e| e.kind != "online_session" && e.service.is_some());
+            .any(|e| e.kind != EventKind::OnlineSession && e.service.is_some());
         let (first, last) = (digest.first_ts, digest.last_ts);
         Model {
             zone: zone.info.clone(),
@@ -735,16 +728,16 @@ impl<'a> Builder<'a> {
 
     fn calls(&mut self) -> Vec<CallRow> {
         let mut rows = Vec::new();
-        for e in self.events_of(|e| is_call(e.kind) || e.kind == "call_attempt") {
+        for e in self.events_of(|e| is_call(e.kind) || e.kind == EventKind::CallAttempt) {
             let dur = (e.end_ts - e.start_ts).max(0.0);
             let path = match e.peer_kind {
-                Some("relay") => "relay",
-                Some("direct") => "direct",
+                Some(PeerKind::Relay) => "relay",
+                Some(PeerKind::Direct) => "direct",
                 _ => "unknown",
             };
             let media = match e.kind {
-                "video_call" => "video",
-                "voice_call" => "voice",
+                EventKind::VideoCall => "video",
+                EventKind::VoiceCall => "voice",
                 _ => "none",
             };
             let network = words::network(e.peer_asn, e.peer_as_org.as_deref());
@@ -752,10 +745,7 @@ impl<'a> Builder<'a> {
             let peer = call_peer(e);
             // A private peer address names no network or place: the peer is on the same local
             // network (or reached through a VPN).
-            let private_peer = peer
-                .as_deref()
-                .and_then(|p| p.parse::<IpAddr>().ok())
-                .is_some_and(crate::naming::geo::is_local);
+            let private_peer = peer.is_some_and(is_local);
             let where_ = |prefix: &str| {
                 let mut s = prefix.to_string();
                 if let Some(n) = &network {
@@ -766,7 +756,7 @@ impl<'a> Builder<'a> {
                 }
                 s
             };
-            let (sentence, kind, mitigation, score) = if e.kind == "call_attempt" {
+            let (sentence, kind, mitigation, score) = if e.kind == EventKind::CallAttempt {
                 (
                     format!(
                         "{}: {} call attempt, {} of call set-up and connectivity checks without \
@@ -798,7 +788,7 @@ impl<'a> Builder<'a> {
                         format!(
                             "{what}, direct to a device at {}, a private address: the peer is \
                              on the same local network or reached through a VPN.",
-                            peer.as_deref().unwrap_or("a private address")
+                            peer.map_or_else(|| "a private address".to_string(), |p| p.to_string())
                         ),
                         "direct_call",
                         "relay_calls",
@@ -813,7 +803,6 @@ impl<'a> Builder<'a> {
                     ),
                     "direct" => {
                         let at = peer
-                            .as_deref()
                             .map(|ip| format!("direct to a device at {ip}"))
                             .unwrap_or_else(|| "direct to the peer's device".into());
                         let exposed = match (network.is_some(), place.is_some()) {
@@ -851,12 +840,12 @@ impl<'a> Builder<'a> {
                 score: score.min(1.0),
                 sentence,
                 events: vec![e.id],
-                flows: e.flows.iter().take(MAX_FLOW_REFS).cloned().collect(),
+                flows: e.flows.iter().take(MAX_FLOW_REFS).map(ToString::to_string).collect(),
                 kind: kind.into(),
                 mitigation: mitigation.into(),
                 start_ts: Some(e.start_ts),
             });
-            let peer_ip = peer.as_deref().map(|ip| self.red.text(ip));
+            let peer_ip = peer.map(|ip| self.red.text(&ip.to_string()));
             rows.push(CallRow {
                 event: e.id,
                 service: e.service.clone(),
@@ -872,7 +861,7 @@ impl<'a> Builder<'a> {
                 asn: e.peer_asn,
                 country: e.peer_country.clone(),
                 city: e.peer_city.clone(),
-                flows: e.flows.iter().map(|f| self.red.text(f)).collect(),
+                flows: e.flows.iter().map(|f| self.red.text(&f.to_string())).collect(),
             });
         }
         rows
@@ -880,8 +869,8 @@ impl<'a> Builder<'a> {
 
     fn media(&mut self) -> Vec<MediaRow> {
         let mut rows = Vec::new();
-        for e in self.events_of(|e| e.kind == "media_upload" || e.kind == "media_download") {
-            let up = e.kind == "media_upload";
+        for e in self.events_of(|e| e.kind == EventKind::MediaUpload || e.kind == EventKind::MediaDownload) {
+            let up = e.kind == EventKind::MediaUpload;
             let bytes = if up { e.bytes_out } else { e.bytes_in };
             let likely = words::size_class(e.size_class).to_string();
             let what = if up { "upload" } else { "download" };
@@ -904,7 +893,7 @@ impl<'a> Builder<'a> {
                 score: score::MEDIA + bonus,
                 sentence,
                 events: vec![e.id],
-                flows: e.flows.clone(),
+                flows: e.flows.iter().map(ToString::to_string).collect(),
                 kind: "media".into(),
                 mitigation: "timing_volume".into(),
                 start_ts: Some(e.start_ts),
@@ -917,7 +906,7 @@ impl<'a> Builder<'a> {
                 start: self.zone.day_time(e.start_ts),
                 duration_secs: (e.end_ts - e.start_ts).max(0.0),
                 bytes,
-                size_class: e.size_class.map(str::to_string),
+                size_class: e.size_class.map(|c| c.to_string()),
                 likely,
             });
         }
@@ -926,7 +915,7 @@ impl<'a> Builder<'a> {
 
     fn messages(&mut self) -> Messages {
         let mut by_service: BTreeMap<String, Vec<&Event>> = BTreeMap::new();
-        for e in self.events_of(|e| e.kind == "message_out" || e.kind == "message_in") {
+        for e in self.events_of(|e| e.kind == EventKind::MessageOut || e.kind == EventKind::MessageIn) {
             by_service
                 .entry(service_name(e.service.as_deref()).to_string())
                 .or_default()
@@ -935,7 +924,7 @@ impl<'a> Builder<'a> {
         let mut out = Messages::default();
         let mut hours: BTreeMap<(String, String), MsgHour> = BTreeMap::new();
         for (service, evs) in &by_service {
-            let sent = evs.iter().filter(|e| e.kind == "message_out").count() as u64;
+            let sent = evs.iter().filter(|e| e.kind == EventKind::MessageOut).count() as u64;
             let received = evs.len() as u64 - sent;
             let first = evs.iter().map(|e| e.start_ts).fold(f64::MAX, f64::min);
             let last = evs.iter().map(|e| e.end_ts).fold(f64::MIN, f64::max);
@@ -950,7 +939,7 @@ impl<'a> Builder<'a> {
                     j += 1;
                 }
                 let run = &evs[i..=j];
-                let s = run.iter().filter(|e| e.kind == "message_out").count() as u64;
+                let s = run.iter().filter(|e| e.kind == EventKind::MessageOut).count() as u64;
                 let r = run.len() as u64 - s;
                 if s > 0 && r > 0 {
                     let turns = run.windows(2).filter(|w| w[0].kind != w[1].kind).count() as u64;
@@ -980,7 +969,7 @@ impl<'a> Builder<'a> {
                         sent: 0,
                         received: 0,
                     });
-                if e.kind == "message_out" {
+                if e.kind == EventKind::MessageOut {
                     h.sent += 1;
                 } else {
                     h.received += 1;
@@ -1053,7 +1042,7 @@ impl<'a> Builder<'a> {
 
     fn rhythm(&mut self) -> Rhythm {
         let sessions: Vec<SessionRow> = self
-            .events_of(|e| e.kind == "online_session")
+            .events_of(|e| e.kind == EventKind::OnlineSession)
             .into_iter()
             .map(|e| SessionRow {
                 event: e.id,
@@ -1067,7 +1056,7 @@ impl<'a> Builder<'a> {
         // The messaging activities the observer words itself; pushes, probing and kinds it has
         // no wording for (keep-alives, background traffic) say nothing of when the user is up.
         let activities =
-            self.events_of(|e| e.kind != "online_session" && KNOWN_KINDS.contains(&e.kind));
+            self.events_of(|e| e.kind != EventKind::OnlineSession && KNOWN_KINDS.contains(&e.kind));
         let mut by_hour = vec![0u64; 24];
         for e in &activities {
             if let Some(h) = by_hour.get_mut(self.zone.hour(e.start_ts)) {
@@ -1234,7 +1223,7 @@ impl<'a> Builder<'a> {
             let evs = self.events_of(|e| e.service.as_deref() == Some(name.as_str()));
             let active: f64 = evs
                 .iter()
-                .filter(|e| e.kind == "online_session")
+                .filter(|e| e.kind == EventKind::OnlineSession)
                 .map(|e| (e.end_ts - e.start_ts).max(0.0))
                 // Not `sum()`: an empty f64 sum is -0.0, which JSON would print as such.
                 .fold(0.0, |a, b| a + b);
@@ -1413,7 +1402,7 @@ impl<'a> Builder<'a> {
             .iter()
             .map(|e| OtherRow {
                 event: e.id,
-                kind: e.kind.to_string(),
+                kind: e.kind,
                 service: e.service.clone(),
                 start_ts: e.start_ts,
                 start: self.zone.day_time(e.start_ts),
@@ -1421,7 +1410,7 @@ impl<'a> Builder<'a> {
                 evidence: self.red.text(&e.evidence),
             })
             .collect();
-        let mut groups: BTreeMap<(&str, &str), Vec<&Event>> = BTreeMap::new();
+        let mut groups: BTreeMap<(EventKind, &str), Vec<&Event>> = BTreeMap::new();
         for e in &evs {
             groups
                 .entry((e.kind, service_name(e.service.as_deref())))
@@ -1438,7 +1427,7 @@ impl<'a> Builder<'a> {
                     words::kind(kind)
                 )
             } else {
-                let mut what = words::kind(kind);
+                let mut what = words::kind(kind).to_string();
                 if let Some(c) = what.get_mut(0..1) {
                     c.make_ascii_uppercase();
                 }
@@ -1607,7 +1596,7 @@ impl<'a> Builder<'a> {
             .collect();
         let probing = others
             .iter()
-            .filter(|o| o.kind.contains("prob"))
+            .filter(|o| o.kind == EventKind::ProbingSuspected)
             .cloned()
             .collect();
         let mut clients: Vec<(&IpAddr, &digest::ClientAgg)> = d.clients.iter().collect();
@@ -1675,27 +1664,34 @@ impl SentenceEnd for String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Direction, SizeClass};
+    use std::net::SocketAddr;
 
-    fn event(id: u64, kind: &'static str, start: f64, end: f64) -> Event {
+    fn event(id: u64, kind: EventKind, start: f64, end: f64) -> Event {
         Event {
             id,
             kind,
             service: Some("WhatsApp".into()),
             start_ts: start,
             end_ts: end,
-            direction: "both",
+            direction: Direction::Both,
             bytes_out: 100_000,
             bytes_in: 0,
             packets_out: 10,
             packets_in: 10,
-            flows: vec![format!("udp 192.168.1.5:4000 203.0.113.9:5000 {start:.6}")],
-            peer_ip: Some("203.0.113.9".into()),
+            flows: vec![FlowRef {
+                proto: crate::model::Proto::UDP,
+                client: SocketAddr::from(([192, 168, 1, 5], 4000)),
+                server: SocketAddr::from(([203, 0, 113, 9], 5000)),
+                first_ts: start,
+            }],
+            peer_ip: Some(IpAddr::from([203, 0, 113, 9])),
             peer_asn: Some(64500),
             peer_as_org: Some("Example Mobile".into()),
             peer_country: Some("PT".into()),
             peer_city: Some("Porto".into()),
             peer_kind: None,
-            size_class: Some("photo"),
+            size_class: Some(SizeClass::Photo),
             confidence: 0.8,
             evidence: "test evidence from 192.168.1.5".into(),
         }
@@ -1703,13 +1699,13 @@ mod tests {
 
     #[test]
     fn a_direct_call_leads_and_unknown_kinds_are_reported_generically() {
-        let mut call = event(1, "video_call", 1_764_623_040.0, 1_764_623_040.0 + 1980.0);
-        call.peer_kind = Some("direct");
+        let mut call = event(1, EventKind::VideoCall, 1_764_623_040.0, 1_764_623_040.0 + 1980.0);
+        call.peer_kind = Some(PeerKind::Direct);
         let mut events = vec![
             call,
-            event(2, "media_upload", 1_764_623_100.0, 1_764_623_101.0),
+            event(2, EventKind::MediaUpload, 1_764_623_100.0, 1_764_623_101.0),
         ];
-        for (i, k) in ["probing_suspected", "push_wakeup", "push_wakeup"]
+        for (i, k) in [EventKind::ProbingSuspected, EventKind::PushWakeup, EventKind::PushWakeup]
             .into_iter()
             .enumerate()
         {
@@ -1750,7 +1746,7 @@ mod tests {
             .map(|i| {
                 event(
                     i + 1,
-                    "media_download",
+                    EventKind::MediaDownload,
                     1e9 + 100.0 * i as f64,
                     1e9 + 100.0 * i as f64 + 1.0,
                 )
@@ -1764,7 +1760,7 @@ mod tests {
         );
         // Two events worded alike appear once in the headline, both in the findings.
         let same: Vec<Event> = (0..2)
-            .map(|i| event(i + 1, "media_download", 1e9, 1e9 + 1.0))
+            .map(|i| event(i + 1, EventKind::MediaDownload, 1e9, 1e9 + 1.0))
             .collect();
         let m = Model::build(&Digest::default(), &same, &Zone::utc(), false);
         assert_eq!(m.findings.iter().filter(|f| f.kind == "media").count(), 2);
@@ -1774,9 +1770,9 @@ mod tests {
 
     #[test]
     fn redaction_reaches_sentences_flows_and_evidence() {
-        let mut call = event(1, "voice_call", 1e9, 1e9 + 60.0);
-        call.peer_kind = Some("direct");
-        let events = vec![call, event(2, "push_wakeup", 1e9 + 5.0, 1e9 + 6.0)];
+        let mut call = event(1, EventKind::VoiceCall, 1e9, 1e9 + 60.0);
+        call.peer_kind = Some(PeerKind::Direct);
+        let events = vec![call, event(2, EventKind::PushWakeup, 1e9 + 5.0, 1e9 + 6.0)];
         let m = Model::build(&Digest::default(), &events, &Zone::utc(), true);
         let all = serde_json::to_string(&m).unwrap_or_default();
         assert!(!all.contains("203.0.113.9"), "the direct peer is shown");

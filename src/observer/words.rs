@@ -3,6 +3,7 @@
 //! sentences. It must never read the clock or the network: the zone comes from the options or
 //! the machine's configuration, times from packet timestamps.
 
+use crate::model::{EventKind, SizeClass};
 use jiff::tz::TimeZone;
 use serde::Serialize;
 
@@ -376,32 +377,30 @@ pub fn network(asn: Option<u32>, org: Option<&str>) -> Option<String> {
 }
 
 /// An event kind in words: "video call", "probing suspected" (unknown kinds generically).
-pub fn kind(kind: &str) -> String {
+pub fn kind(kind: EventKind) -> &'static str {
     match kind {
-        "voice_call" => "voice call".into(),
-        "video_call" => "video call".into(),
-        "call_attempt" => "call attempt".into(),
-        "message_out" => "message sent".into(),
-        "message_in" => "message received".into(),
-        "media_upload" => "media upload".into(),
-        "media_download" => "media download".into(),
-        "online_session" => "online session".into(),
-        "typing_indicator" => "likely typing indicator".into(),
-        "read_receipt" => "likely read receipt".into(),
-        "probing_suspected" => "suspected silent-receipt probing".into(),
-        "push_wakeup" => "push wakeup".into(),
-        other => other.replace('_', " "),
+        EventKind::VoiceCall => "voice call",
+        EventKind::VideoCall => "video call",
+        EventKind::CallAttempt => "call attempt",
+        EventKind::MessageOut => "message sent",
+        EventKind::MessageIn => "message received",
+        EventKind::MediaUpload => "media upload",
+        EventKind::MediaDownload => "media download",
+        EventKind::OnlineSession => "online session",
+        EventKind::TypingIndicator => "likely typing indicator",
+        EventKind::ReadReceipt => "likely read receipt",
+        EventKind::ProbingSuspected => "suspected silent-receipt probing",
+        EventKind::PushWakeup => "push wakeup",
     }
 }
 
 /// A media size class in words.
-pub fn size_class(c: Option<&str>) -> &'static str {
+pub fn size_class(c: Option<SizeClass>) -> &'static str {
     match c {
-        Some("voice_note") => "a voice note or small file",
-        Some("photo") => "a photo",
-        Some("video") => "a video",
-        Some("document") => "a document",
-        _ => "a file",
+        Some(SizeClass::VoiceNote) => "a voice note or small file",
+        Some(SizeClass::Photo) => "a photo",
+        Some(SizeClass::Video) => "a video",
+        None => "a file",
     }
 }
 

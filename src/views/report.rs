@@ -12,7 +12,8 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::observer::words::{self};
+use crate::model::EventKind;
+use crate::observer::words;
 use crate::observer::{Finding, Model};
 
 /// Output format of the report.
@@ -959,7 +960,7 @@ impl Doc {
         let others: Vec<_> = m
             .other_activities
             .iter()
-            .filter(|o| !o.kind.contains("prob"))
+            .filter(|o| o.kind != EventKind::ProbingSuspected)
             .collect();
         if !others.is_empty() {
             self.sub("Other activities");
@@ -968,7 +969,7 @@ impl Doc {
                 .map(|o| {
                     vec![
                         o.start.clone(),
-                        words::kind(&o.kind),
+                        words::kind(o.kind).to_string(),
                         o.service.clone().unwrap_or_else(|| "?".into()),
                         format!("{} (event {})", o.evidence, o.event),
                     ]

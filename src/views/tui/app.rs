@@ -21,8 +21,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use super::filter::{self, Filter, FilterError};
 use super::places::{self, Centroid};
 use super::worker::Worker;
-use crate::model::Event;
-use crate::model::FlowRecord;
+use crate::model::{Event, EventKind, FlowRecord, FlowRef, PeerKind, Role};
 use crate::session::{Control, Snapshot, SourceKind, Speed};
 
 /// The tabs, in the order of the tab bar.
@@ -128,9 +127,9 @@ impl FlowCol {
         let s = |o: &Option<String>| o.as_deref().unwrap_or("").to_ascii_lowercase();
         match self {
             FlowCol::Start => a.first_ts.total_cmp(&b.first_ts),
-            FlowCol::Proto => a.proto.cmp(&b.proto),
-            FlowCol::Client => endpoint_order(&a.client, &b.client),
-            FlowCol::Server => endpoint_order(&a.server, &b.server),
+            FlowCol::Proto => a.proto.to_string().cmp(&b.proto.to_string()),
+            FlowCol::Client => endpoint_order(a.client, b.client),
+            FlowCol::Server => endpoint_order(a.server, b.server),
             // Unnamed flows sort after named ones in ascending order.
             FlowCol::Service => match (&a.service, &b.service) {
                 (Some(_), None) => Ordering::Less,
@@ -139,8 +138,8 @@ impl FlowCol {
             },
             FlowCol::Role => a
                 .service_role
-                .unwrap_or("~")
-                .cmp(b.service_role.unwrap_or("~")),
+                .map_or("~", Role::as_str)
+                .cmp(b.service_role.map_or("~", Role::as_str)),
             FlowCol::Country => match (&a.country, &b.country) {
                 (Some(_), None) => Ordering::Less,
                 (None, Some(_)) => Ordering::Greater,
@@ -172,23 +171,15 @@ fn f64_key(x: f64) -> u128 {
     u128::from(if b >> 63 == 1 { !b } else { b | (1 << 63) })
 }
 
-fn endpoint_key(e: &str) -> SortKey {
-    match e.parse::<std::net::SocketAddr>() {
-        Ok(a) => SortKey {
-            rank: u8::from(a.is_ipv6()),
-            num: match a.ip() {
-                std::net::IpAddr::V4(v) => u128::from(u32::from(v)),
-                std::net::IpAddr::V6(v) => u128::from(v),
-            },
-            port: a.port(),
-            text: String::new(),
+fn endpoint_key(a: std::net::SocketAddr) -> SortKey {
+    SortKey {
+        rank: u8::from(a.is_ipv6()),
+        num: match a.ip() {
+            std::net::IpAddr::V4(v) => u128::from(u32::from(v)),
+            std::net::IpAddr::V6(v) => u128::from(v),
         },
-        Err(_) => SortKey {
-            rank: 2,
-            num: 0,
-            port: 0,
-            text: e.to_string(),
-        },
+        port: a.port(),
+        text: String::new(),
     }
 }
 
@@ -209,11 +200,11 @@ impl FlowCol {
         };
         match self {
             FlowCol::Start => num(f64_key(r.first_ts)),
-            FlowCol::Proto => text(Some(&r.proto)),
-            FlowCol::Client => endpoint_key(&r.client),
-            FlowCol::Server => endpoint_key(&r.server),
+            FlowCol::Proto => text(Some(&r.proto.to_string())),
+            FlowCol::Client => endpoint_key(r.client),
+            FlowCol::Server => endpoint_key(r.server),
             FlowCol::Service => text(r.service.as_deref()),
-            FlowCol::Role => text(r.service_role),
+            FlowCol::Role => text(r.service_role.map(Role::as_str)),
             FlowCol::Country => text(r.country.as_deref()),
             FlowCol::Packets => num(u128::from(r.packets_up + r.packets_down)),
             FlowCol::Bytes => num(u128::from(r.bytes_up + r.bytes_down)),
@@ -222,15 +213,9 @@ impl FlowCol {
     }
 }
 
-/// Endpoints ordered by address (numerically when both parse), then port.
-fn endpoint_order(a: &str, b: &str) -> Ordering {
-    match (
-        a.parse::<std::net::SocketAddr>(),
-        b.parse::<std::net::SocketAddr>(),
-    ) {
-        (Ok(x), Ok(y)) => x.ip().cmp(&y.ip()).then(x.port().cmp(&y.port())),
-        _ => a.cmp(b),
-    }
+/// Endpoints ordered by address, then port.
+fn endpoint_order(x: std::net::SocketAddr, y: std::net::SocketAddr) -> Ordering {
+    x.ip().cmp(&y.ip()).then(x.port().cmp(&y.port()))
 }
 
 /// A list's cursor. `offset` (first visible row) and `page` (visible rows) are written while
@@ -394,7 +379,7 @@ pub struct Derived {
     pub places: Vec<Place>,
     pub lanes: Vec<Lane>,
     /// Flow reference ("proto client server first_ts") → ids of the events resting on it.
-    pub flow_events: HashMap<String, Vec<u64>>,
+    pub flow_events: HashMap<FlowRef, Vec<u64>>,
     pub first_ts: f64,
     pub last_ts: f64,
 }
@@ -437,16 +422,16 @@ fn derive(snap: &Snapshot) -> Derived {
     let c = &mut d.counters;
     for (i, e) in snap.events.iter().enumerate() {
         match e.kind {
-            "message_out" => c.messages_out += 1,
-            "message_in" => c.messages_in += 1,
-            "voice_call" => c.voice_calls += 1,
-            "video_call" => c.video_calls += 1,
-            "call_attempt" => c.call_attempts += 1,
-            "media_upload" => c.media_up += 1,
-            "media_download" => c.media_down += 1,
+            EventKind::MessageOut => c.messages_out += 1,
+            EventKind::MessageIn => c.messages_in += 1,
+            EventKind::VoiceCall => c.voice_calls += 1,
+            EventKind::VideoCall => c.video_calls += 1,
+            EventKind::CallAttempt => c.call_attempts += 1,
+            EventKind::MediaUpload => c.media_up += 1,
+            EventKind::MediaDownload => c.media_down += 1,
             _ => {}
         }
-        if e.kind.starts_with("media_") {
+        if e.kind.is_media() {
             c.media_bytes += e.bytes_out + e.bytes_in;
         }
         if let Some(s) = e.service.as_deref() {
@@ -457,13 +442,13 @@ fn derive(snap: &Snapshot) -> Derived {
         if let (Some(kind), Some(cc)) = (e.peer_kind, e.peer_country.as_deref()) {
             if let Some((p, _)) = places.get_mut(cc) {
                 match kind {
-                    "relay" => p.relays += 1,
-                    _ => p.directs += 1,
+                    PeerKind::Relay => p.relays += 1,
+                    PeerKind::Direct => p.directs += 1,
                 }
             }
         }
         for f in &e.flows {
-            d.flow_events.entry(f.clone()).or_default().push(e.id);
+            d.flow_events.entry(*f).or_default().push(e.id);
         }
     }
     c.services = services.len();
@@ -520,11 +505,6 @@ fn derive(snap: &Snapshot) -> Derived {
     d
 }
 
-/// The reference by which events name a flow (as `activity` writes it).
-pub fn flow_ref(r: &FlowRecord) -> String {
-    format!("{} {} {} {:.6}", r.proto, r.client, r.server, r.first_ts)
-}
-
 /// What a key asks of the program beyond the dashboard's own state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
@@ -533,31 +513,7 @@ pub enum Action {
 }
 
 /// Identity of a flow, to keep it selected while new snapshots arrive.
-#[derive(Clone, Debug, PartialEq)]
-pub(super) struct FlowKey {
-    proto: String,
-    client: String,
-    server: String,
-    first_ts: f64,
-}
-
-impl FlowKey {
-    fn of(r: &FlowRecord) -> Self {
-        Self {
-            proto: r.proto.clone(),
-            client: r.client.clone(),
-            server: r.server.clone(),
-            first_ts: r.first_ts,
-        }
-    }
-
-    fn is(&self, r: &FlowRecord) -> bool {
-        self.first_ts == r.first_ts
-            && self.server == r.server
-            && self.client == r.client
-            && self.proto == r.proto
-    }
-}
+pub(super) type FlowKey = FlowRef;
 
 /// What the rows depend on besides the snapshot: rows made for other parameters are stale.
 #[derive(Clone, Debug, PartialEq)]
@@ -572,13 +528,13 @@ pub(super) struct ViewParams {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(super) struct Selection {
     flow: Option<FlowKey>,
-    event: Option<(&'static str, f64)>,
+    event: Option<(EventKind, f64)>,
 }
 
 impl Selection {
     fn flow_in(&self, snap: &Snapshot, rows: &[u32]) -> Option<usize> {
         let k = self.flow.as_ref()?;
-        rows.iter().position(|&i| k.is(&snap.flows[i as usize]))
+        rows.iter().position(|&i| *k == snap.flows[i as usize].flow_ref())
     }
 
     fn event_in(&self, snap: &Snapshot, rows: &[u32]) -> Option<usize> {
@@ -995,7 +951,7 @@ impl App {
             .flow_rows
             .get(self.flows.selected)
             .and_then(|&i| snap.flows.get(i as usize))
-            .map(|r| FlowKey::of(r));
+            .map(|r| r.flow_ref());
         self.selection.event = self
             .event_rows
             .get(self.events.selected)
@@ -1231,13 +1187,14 @@ pub fn speed_label(s: Speed) -> &'static str {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use crate::model::{Direction, Proto};
     use crossterm::event::KeyEvent;
 
     fn flow(i: u32, service: Option<&str>, country: Option<&str>, bytes: u64) -> FlowRecord {
         FlowRecord {
-            proto: if i % 2 == 0 { "tcp" } else { "udp" }.into(),
-            client: format!("192.168.1.{}:4000{}", 10 + i, i % 10),
-            server: format!("10.0.{}.{}:443", i % 3, 200 - i),
+            proto: if i % 2 == 0 { Proto::TCP } else { Proto::UDP },
+            client: format!("192.168.1.{}:4000{}", 10 + i, i % 10).parse().unwrap(),
+            server: format!("10.0.{}.{}:443", i % 3, 200 - i).parse().unwrap(),
             first_ts: 1000.0 + f64::from(i),
             last_ts: 1000.0 + f64::from(i) + f64::from(10 - i % 10),
             packets_up: u64::from(i),
@@ -1246,7 +1203,7 @@ mod tests {
             bytes_down: 0,
             end_reason: "idle",
             service: service.map(str::to_string),
-            service_role: service.map(|_| "chat"),
+            service_role: service.map(|_| Role::Chat),
             confidence: 0.5,
             country: country.map(str::to_string),
             ..Default::default()
@@ -1333,9 +1290,9 @@ mod tests {
                 )
             })
             .collect();
-        flows[3].server = "[2001:db8::1]:443".into();
-        flows[4].server = "10.0.0.9:80".into();
-        flows[5].server = "9.0.0.1:443".into();
+        flows[3].server = "[2001:db8::1]:443".parse().unwrap();
+        flows[4].server = "10.0.0.9:80".parse().unwrap();
+        flows[5].server = "9.0.0.1:443".parse().unwrap();
         flows[6].first_ts = -1.0;
         for c in FlowCol::ALL {
             for a in &flows {
@@ -1517,19 +1474,19 @@ mod tests {
         );
     }
 
-    fn event(i: u32, service: &str, kind: &'static str, flow: &FlowRecord) -> Event {
+    fn event(i: u32, service: &str, kind: EventKind, flow: &FlowRecord) -> Event {
         Event {
             id: u64::from(i) + 1,
             kind,
             service: Some(service.into()),
             start_ts: flow.first_ts + 0.5,
             end_ts: flow.first_ts + 1.5,
-            direction: "out",
+            direction: Direction::Out,
             bytes_out: u64::from(i) * 100,
             bytes_in: 10,
             packets_out: 2,
             packets_in: 1,
-            flows: vec![flow_ref(flow)],
+            flows: vec![flow.flow_ref()],
             peer_ip: None,
             peer_asn: None,
             peer_as_org: None,
@@ -1555,11 +1512,13 @@ mod tests {
                     u64::from(i * 7919 % 1000) + extra_bytes * u64::from(i % 3),
                 );
                 f.first_ts = 1000.0 + f64::from(i) * 0.25;
-                f.client = format!("192.168.{}.{}:{}", i % 3, i % 200 + 1, 40000 + i);
+                f.client = format!("192.168.{}.{}:{}", i % 3, i % 200 + 1, 40000 + i)
+                    .parse()
+                    .unwrap();
                 f
             })
             .collect();
-        let kinds = ["message_out", "message_in", "voice_call", "media_upload"];
+        let kinds = [EventKind::MessageOut, EventKind::MessageIn, EventKind::VoiceCall, EventKind::MediaUpload];
         let events = flows
             .iter()
             .enumerate()
@@ -1657,7 +1616,7 @@ mod tests {
                 second
                     .flows
                     .iter()
-                    .find(|f| FlowKey::of(c).is(f))
+                    .find(|f| c.flow_ref() == f.flow_ref())
                     .unwrap()
                     .as_ref()
             })

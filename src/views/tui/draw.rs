@@ -13,9 +13,9 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
 use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
 
-use super::app::{App, FlowCol, ListKind, Tab, flow_ref, speed_label};
+use super::app::{App, FlowCol, ListKind, Tab, speed_label};
 use super::fmt;
-use crate::model::Event;
+use crate::model::{Event, EventKind, PeerKind, Role, SizeClass};
 use crate::model::FlowRecord;
 use crate::session::{Snapshot, SourceKind};
 
@@ -179,28 +179,28 @@ pub fn describe(e: &Event) -> String {
         .map(|c| format!(" ({c})"))
         .unwrap_or_default();
     let peer = match e.peer_kind {
-        Some("direct") => format!(", direct to the peer{cc}"),
+        Some(PeerKind::Direct) => format!(", direct to the peer{cc}"),
         Some(k) => format!(" via {k}{cc}"),
         None => String::new(),
     };
     let dur = fmt::duration(e.end_ts - e.start_ts);
     match e.kind {
-        "message_out" => format!("message sent, {}", fmt::bytes(e.bytes_out)),
-        "message_in" => format!("message received, {}", fmt::bytes(e.bytes_in)),
-        "voice_call" => format!("voice call{peer}, {dur}"),
-        "video_call" => format!("video call{peer}, {dur}"),
-        "call_attempt" => format!("call attempt{peer}"),
-        "media_upload" => format!(
+        EventKind::MessageOut => format!("message sent, {}", fmt::bytes(e.bytes_out)),
+        EventKind::MessageIn => format!("message received, {}", fmt::bytes(e.bytes_in)),
+        EventKind::VoiceCall => format!("voice call{peer}, {dur}"),
+        EventKind::VideoCall => format!("video call{peer}, {dur}"),
+        EventKind::CallAttempt => format!("call attempt{peer}"),
+        EventKind::MediaUpload => format!(
             "media sent, {} ({})",
             fmt::bytes(e.bytes_out),
-            e.size_class.unwrap_or("?")
+            e.size_class.map_or("?", SizeClass::as_str)
         ),
-        "media_download" => format!(
+        EventKind::MediaDownload => format!(
             "media received, {} ({})",
             fmt::bytes(e.bytes_in),
-            e.size_class.unwrap_or("?")
+            e.size_class.map_or("?", SizeClass::as_str)
         ),
-        "online_session" => format!("online for {dur}"),
+        EventKind::OnlineSession => format!("online for {dur}"),
         k => format!("{k}, {dur}"),
     }
 }
@@ -319,10 +319,10 @@ fn observer(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: T
 
 fn event_style(e: &Event, th: Theme) -> Style {
     match e.kind {
-        "voice_call" => th.voice(),
-        "video_call" => th.video(),
-        k if k.ends_with("_out") || k.ends_with("_upload") => th.out(),
-        k if k.ends_with("_in") || k.ends_with("_download") => th.inbound(),
+        EventKind::VoiceCall => th.voice(),
+        EventKind::VideoCall => th.video(),
+        EventKind::MessageOut | EventKind::MediaUpload => th.out(),
+        EventKind::MessageIn | EventKind::MediaDownload => th.inbound(),
         _ => Style::new(),
     }
 }
@@ -425,7 +425,7 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
                 .iter()
                 .filter_map(|&i| snap.events.get(i as usize))
         };
-        for e in evs().filter(|e| e.kind == "online_session") {
+        for e in evs().filter(|e| e.kind == EventKind::OnlineSession) {
             if let Some((c0, c1)) = cols(e.start_ts, e.end_ts) {
                 for c in c0..=c1 {
                     buf.set_string(plot_x + c, y_mid, "░", th.dim());
@@ -434,9 +434,9 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         }
         for e in evs() {
             let (sym, st) = match e.kind {
-                "voice_call" => ("━", th.voice().add_modifier(Modifier::BOLD)),
-                "video_call" => ("█", th.video()),
-                "call_attempt" => ("╌", Style::new()),
+                EventKind::VoiceCall => ("━", th.voice().add_modifier(Modifier::BOLD)),
+                EventKind::VideoCall => ("█", th.video()),
+                EventKind::CallAttempt => ("╌", Style::new()),
                 _ => continue,
             };
             if let Some((c0, c1)) = cols(e.start_ts, e.end_ts) {
@@ -447,14 +447,14 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         }
         for e in evs() {
             let (row, sym, st) = match e.kind {
-                "message_out" => (y_out, "╷", th.out()),
-                "message_in" => (y_in, "╵", th.inbound()),
-                "media_upload" => (
+                EventKind::MessageOut => (y_out, "╷", th.out()),
+                EventKind::MessageIn => (y_in, "╵", th.inbound()),
+                EventKind::MediaUpload => (
                     y_out,
                     media_mark(e.bytes_out),
                     th.out().add_modifier(Modifier::BOLD),
                 ),
-                "media_download" => (
+                EventKind::MediaDownload => (
                     y_in,
                     media_mark(e.bytes_in),
                     th.inbound().add_modifier(Modifier::BOLD),
@@ -533,11 +533,11 @@ fn flow_columns(width: u16) -> Vec<(FlowCol, usize)> {
 fn flow_cell(r: &FlowRecord, c: FlowCol) -> String {
     match c {
         FlowCol::Start => fmt::time(r.first_ts),
-        FlowCol::Proto => r.proto.clone(),
-        FlowCol::Client => r.client.clone(),
-        FlowCol::Server => r.server.clone(),
+        FlowCol::Proto => r.proto.to_string(),
+        FlowCol::Client => r.client.to_string(),
+        FlowCol::Server => r.server.to_string(),
         FlowCol::Service => r.service.clone().unwrap_or_else(|| "-".into()),
-        FlowCol::Role => r.service_role.unwrap_or("-").to_string(),
+        FlowCol::Role => r.service_role.map_or("-", Role::as_str).to_string(),
         FlowCol::Country => r.country.clone().unwrap_or_else(|| "-".into()),
         FlowCol::Packets => fmt::count(r.packets_up + r.packets_down),
         FlowCol::Bytes => fmt::bytes(r.bytes_up + r.bytes_down),
@@ -736,7 +736,7 @@ fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th
     if !net.is_empty() {
         lines.push(kv("network", net.join(" · ")));
     }
-    if let Some(ids) = app.derived().flow_events.get(&flow_ref(r)) {
+    if let Some(ids) = app.derived().flow_events.get(&r.flow_ref()) {
         let list: Vec<String> = ids
             .iter()
             .filter_map(|id| snap.events.iter().find(|e| e.id == *id))
@@ -835,7 +835,7 @@ fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: The
     if let Some(ip) = &e.peer_ip {
         head.push_str(&format!("; peer {ip}"));
         let net: Vec<String> = [
-            e.peer_kind.map(str::to_string),
+            e.peer_kind.map(|k| k.to_string()),
             e.peer_asn.map(|a| format!("AS{a}")),
             e.peer_as_org.clone(),
             e.peer_country.clone(),
@@ -987,7 +987,7 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
     if let Some(f) = sel_flow {
         lines.push(Line::raw(""));
         lines.push(Line::styled("selected (↑/↓):", th.bold()));
-        lines.push(Line::raw(fmt::fit(&f.server, 26)));
+        lines.push(Line::raw(fmt::fit(&f.server.to_string(), 26)));
         lines.push(Line::raw(fmt::fit(
             &format!(
                 "{} {}",

@@ -5,7 +5,7 @@
 //! Matching is case-insensitive and allocates nothing per row, so filtering 100,000 flows once
 //! per snapshot stays a few milliseconds.
 
-use crate::model::Event;
+use crate::model::{Event, PeerKind, Role, SizeClass};
 use crate::model::FlowRecord;
 
 /// What one term looks at.
@@ -167,23 +167,27 @@ fn flow_term(t: &Term, r: &FlowRecord) -> bool {
     match t.field {
         Field::Service => contains_ci(opt(&r.service), v),
         Field::Kind => {
-            r.service_role.is_some_and(|k| k.eq_ignore_ascii_case(v))
-                || r.proto.eq_ignore_ascii_case(v)
+            r.service_role
+                .is_some_and(|k| k.as_str().eq_ignore_ascii_case(v))
+                || r.proto.to_string().eq_ignore_ascii_case(v)
                 || (v == "quic" && r.quic_version.is_some())
                 || (v == "tls" && r.tls_version.is_some())
         }
         Field::Country => opt(&r.country).eq_ignore_ascii_case(v),
-        Field::Ip => starts_with_ci(ip_of(&r.client), v) || starts_with_ci(ip_of(&r.server), v),
+        Field::Ip => {
+            starts_with_ci(&r.client.ip().to_string(), v)
+                || starts_with_ci(&r.server.ip().to_string(), v)
+        }
         Field::Text => {
             [
-                r.proto.as_str(),
-                r.client.as_str(),
-                r.server.as_str(),
+                r.proto.to_string().as_str(),
+                r.client.to_string().as_str(),
+                r.server.to_string().as_str(),
                 opt(&r.sni),
                 opt(&r.dns_name),
                 opt(&r.stun),
                 opt(&r.service),
-                r.service_role.unwrap_or(""),
+                r.service_role.map_or("", Role::as_str),
                 opt(&r.as_org),
                 opt(&r.country),
                 opt(&r.city),
@@ -197,28 +201,28 @@ fn flow_term(t: &Term, r: &FlowRecord) -> bool {
 
 fn event_term(t: &Term, e: &Event) -> bool {
     let v = t.value.as_str();
+    let peer_ip = e.peer_ip.map(|ip| ip.to_string()).unwrap_or_default();
     match t.field {
         Field::Service => contains_ci(opt(&e.service), v),
-        Field::Kind => contains_ci(e.kind, v),
+        Field::Kind => contains_ci(e.kind.as_str(), v),
         Field::Country => opt(&e.peer_country).eq_ignore_ascii_case(v),
         Field::Ip => {
-            starts_with_ci(opt(&e.peer_ip), v)
+            starts_with_ci(&peer_ip, v)
                 || e.flows.iter().any(|f| {
-                    f.split(' ')
-                        .skip(1)
-                        .take(2)
-                        .any(|ep| starts_with_ci(ip_of(ep), v))
+                    [f.client, f.server]
+                        .iter()
+                        .any(|ep| starts_with_ci(&ep.ip().to_string(), v))
                 })
         }
         Field::Text => [
-            e.kind,
+            e.kind.as_str(),
             opt(&e.service),
-            opt(&e.peer_ip),
+            &peer_ip,
             opt(&e.peer_as_org),
             opt(&e.peer_country),
             opt(&e.peer_city),
-            e.peer_kind.unwrap_or(""),
-            e.size_class.unwrap_or(""),
+            e.peer_kind.map_or("", PeerKind::as_str),
+            e.size_class.map_or("", SizeClass::as_str),
             e.evidence.as_str(),
         ]
         .iter()
@@ -231,11 +235,11 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn flow(service: &str, role: &'static str, server: &str, country: &str) -> FlowRecord {
+    fn flow(service: &str, role: Role, server: &str, country: &str) -> FlowRecord {
         let mut r = FlowRecord {
-            proto: "udp".into(),
-            client: "192.168.1.10:50000".into(),
-            server: server.into(),
+            proto: crate::model::Proto::UDP,
+            client: "192.168.1.10:50000".parse().unwrap(),
+            server: server.parse().unwrap(),
             first_ts: 0.0,
             last_ts: 1.0,
             packets_up: 1,
@@ -306,8 +310,8 @@ mod tests {
 
     #[test]
     fn flow_terms_match_the_right_fields() {
-        let wa = flow("WhatsApp", "call", "157.240.1.2:3478", "PT");
-        let sig = flow("Signal", "chat", "[2600:9000::1]:443", "US");
+        let wa = flow("WhatsApp", Role::Call, "157.240.1.2:3478", "PT");
+        let sig = flow("Signal", Role::Chat, "[2600:9000::1]:443", "US");
         let m = |s: &str, r: &FlowRecord| parse(s).unwrap().matches_flow(r);
         assert!(m("service:whatsapp", &wa));
         assert!(!m("service:whatsapp", &sig));
