@@ -78,7 +78,10 @@ fn a_call_of_two_seconds_is_found_from_its_rtp_streams() {
     assert!((c[0].start_ts - at(10.0).as_secs_f64()).abs() < 0.5);
     assert!((c[0].end_ts - at(11.7).as_secs_f64()).abs() < 0.5);
     assert_eq!(c[0].peer_kind, Some(PeerKind::Direct));
-    assert_eq!(c[0].peer_ip.map(|ip| ip.to_string()).as_deref(), Some("203.0.113.9"));
+    assert_eq!(
+        c[0].peer_ip.map(|ip| ip.to_string()).as_deref(),
+        Some("203.0.113.9")
+    );
     assert!(
         c[0].evidence.contains("RTP streams both ways"),
         "{}",
@@ -227,7 +230,10 @@ fn a_push_after_idle_is_a_wakeup_and_a_heartbeat_is_not() {
     let t = s.tls_data(&mut apns, Timestamp(t.0 + 120_000_000_000), false, 300);
     s.tls_data(&mut apns, Timestamp(t.0 + 90_000_000), true, 40);
     let events = infer(&flows_of(s));
-    let w: Vec<_> = events.iter().filter(|e| e.kind == EventKind::PushWakeup).collect();
+    let w: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::PushWakeup)
+        .collect();
     assert_eq!(w.len(), 1, "{events:#?}");
     assert!(w[0].bytes_in >= 300, "{:?}", w[0]);
     assert!(
@@ -522,7 +528,10 @@ fn a_sip_invite_never_answered_is_a_call_attempt() {
         "2 INVITE",
     );
     let events = infer(&flows_of(s));
-    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
+    let a: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::CallAttempt)
+        .collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert!(
         (a[0].start_ts - at(1.0).as_secs_f64()).abs() < 0.01,
@@ -595,7 +604,10 @@ fn an_h323_setup_without_media_is_a_call_attempt_and_with_media_is_not() {
     let mut s = Scenario::new(20);
     script(&mut s);
     let events = infer(&flows_of(s));
-    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
+    let a: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::CallAttempt)
+        .collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert!(
         a[0].evidence
@@ -694,7 +706,10 @@ fn gquic_without_a_name_then_receiver_reports_only_is_a_call_attempt() {
         "{r:?}"
     );
     let events = infer(&flows);
-    let a: Vec<_> = events.iter().filter(|e| e.kind == EventKind::CallAttempt).collect();
+    let a: Vec<_> = events
+        .iter()
+        .filter(|e| e.kind == EventKind::CallAttempt)
+        .collect();
     assert_eq!(a.len(), 1, "{events:#?}");
     assert_eq!(a[0].service.as_deref(), Some("Snapchat"));
     assert!(calls(&events).is_empty(), "{events:#?}");

@@ -208,7 +208,10 @@ fn events_agree_with_the_verified_labels() {
             }
         }
         // No capture of the corpus holds receipt probing: every report is a false one.
-        for e in events.iter().filter(|e| e.kind == EventKind::ProbingSuspected) {
+        for e in events
+            .iter()
+            .filter(|e| e.kind == EventKind::ProbingSuspected)
+        {
             probing.push(format!("{file}: {}", e.evidence));
         }
         for e in events.iter().filter(|e| e.kind.is_call()) {

@@ -16,9 +16,9 @@ use std::path::Path;
 use onlooker::analysis::{self, Depth, Engine, PipelineConfig};
 use onlooker::capture::offline::FileSource;
 use onlooker::model::FlowRecord;
+use onlooker::naming::Namer;
 use onlooker::naming::catalog::Catalog;
 use onlooker::naming::geo::Geo;
-use onlooker::naming::Namer;
 
 /// The targets: at least 97% of nDPI's messaging flows named the same, at most 1% of
 /// its other flows given a messaging name. Measured on 2026-11-24: 97.1% and 0.39%; the
@@ -46,7 +46,9 @@ fn our_flows(path: &Path) -> HashMap<Key, Vec<FlowRecord>> {
     engine.run(&mut src, &mut |f, r| {
         let rec = analysis::record(Some(&attributor), &f, r);
         let (x, y) = common::ordered(rec.client.to_string(), rec.server.to_string());
-        out.entry((rec.proto.to_string(), x, y)).or_default().push(rec);
+        out.entry((rec.proto.to_string(), x, y))
+            .or_default()
+            .push(rec);
     });
     out
 }

@@ -38,18 +38,12 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
     let from_memory = flows_of(&mut mem);
     assert_eq!(from_file, from_memory);
     // The scenario scripts three DNS lookups, three TLS connections and one call.
-    let udp53 = from_file
-        .iter()
-        .filter(|f| f.server.port() == 53)
-        .count();
+    let udp53 = from_file.iter().filter(|f| f.server.port() == 53).count();
     let tls = from_file
         .iter()
         .filter(|f| f.proto == Proto::TCP && f.server.port() == 443)
         .count();
-    let call = from_file
-        .iter()
-        .filter(|f| f.server.port() == 3478)
-        .count();
+    let call = from_file.iter().filter(|f| f.server.port() == 3478).count();
     assert_eq!((udp53, tls, call), (3, 3, 1), "{from_file:#?}");
 }
 
@@ -58,8 +52,8 @@ fn demo_file_and_memory_replay_give_the_same_flows() {
 #[test]
 fn demo_scenario_events_are_found() {
     use onlooker::activity::infer;
-    use onlooker::model::{EventKind, PeerKind, SizeClass};
     use onlooker::analysis::summarize;
+    use onlooker::model::{EventKind, PeerKind, SizeClass};
     use onlooker::naming::catalog::Catalog;
     use onlooker::naming::geo::Geo;
     let mut src = MemorySource::new(onlooker::scenario::demo().into_frames());

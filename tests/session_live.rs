@@ -101,7 +101,11 @@ fn live_session_reads_unpaced_reports_drops_and_stops_through_the_flag() {
         s.packets == total && s.kernel_drops == Some(7)
     });
     assert!(!s.finished, "a live capture goes on until stopped");
-    assert!(s.events.iter().any(|e| e.kind == onlooker::model::EventKind::VoiceCall));
+    assert!(
+        s.events
+            .iter()
+            .any(|e| e.kind == onlooker::model::EventKind::VoiceCall)
+    );
     // A pause freezes the view only; the capture goes on.
     h.send(Control::TogglePause);
     wait_for(&h, "the pause", |s| s.paused);

@@ -300,7 +300,11 @@ fn a_call_shows_as_an_event_while_it_is_going() {
     );
     open.store(true, Ordering::Relaxed);
     let end = wait_for(&h, "the end", |s| s.finished);
-    let final_call = end.events.iter().find(|e| e.kind == EventKind::VoiceCall).unwrap();
+    let final_call = end
+        .events
+        .iter()
+        .find(|e| e.kind == EventKind::VoiceCall)
+        .unwrap();
     assert_eq!(final_call.start_ts, call.start_ts);
     assert!(
         final_call.end_ts > call.end_ts,

@@ -211,11 +211,7 @@ fn corpus_call_views() {
         return;
     }
     let snap = replayed(&p, SourceKind::Replay, "whatsapp_login_call.pcap");
-    let calls = snap
-        .events
-        .iter()
-        .filter(|e| e.kind.is_call())
-        .count();
+    let calls = snap.events.iter().filter(|e| e.kind.is_call()).count();
     assert!(calls >= 1, "the capture holds a call");
     let o = tab(&snap, Tab::Observer, 80, 24);
     insta::assert_snapshot!("corpus_call_observer", o);

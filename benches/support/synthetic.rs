@@ -5,9 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use onlooker::model::{
-    Direction, Event, EventKind, FlowRecord, PeerKind, Proto, Role, SizeClass,
-};
+use onlooker::model::{Direction, Event, EventKind, FlowRecord, PeerKind, Proto, Role, SizeClass};
 use onlooker::session::{Snapshot, SourceKind, Speed};
 
 /// Flow number `i`.

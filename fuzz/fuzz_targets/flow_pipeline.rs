@@ -1,6 +1,7 @@
 //! The whole per-packet path: decode, IP fragment reassembly, the flow table and every
 //! dissector the naming stage drives (DNS, TLS ClientHello, server certificates, QUIC Initial,
-//! STUN/TURN, RTP), through `Pipeline<FlowNaming>` with a `Namer` over the bundled catalog.
+//! STUN/TURN, RTP) and the activity counters, through the analysis engine with a `Namer` over
+//! the bundled catalog.
 //!
 //! Input: a sequence of records `[len_hi, len_lo, dt, frame bytes (len)...]`; `dt` adds
 //! `dt * 10 ms` to the clock, with `dt == 255` jumping 10 minutes ahead so flow timeouts and
@@ -13,9 +14,9 @@ use std::sync::OnceLock;
 use libfuzzer_sys::fuzz_target;
 use onlooker::capture::memory::{MemorySource, OwnedFrame};
 use onlooker::capture::{LinkType, Timestamp};
+use onlooker::analysis::{Depth, Engine, PipelineConfig};
+use onlooker::naming::Namer;
 use onlooker::naming::catalog::Catalog;
-use onlooker::naming::{FlowNaming, Namer};
-use onlooker::analysis::pipeline::{Pipeline, PipelineConfig};
 
 /// Bounds the work per input (libFuzzer's -max_len bounds the bytes anyway).
 const MAX_FRAMES: usize = 256;
@@ -52,21 +53,11 @@ fuzz_target!(|data: &[u8]| {
     }
     let n = frames.len() as u64;
     let mut source = MemorySource::new(frames);
-    let mut namer = Namer::new(catalog().clone());
-    let mut pipeline: Pipeline<FlowNaming> = Pipeline::new(PipelineConfig::default());
+    let namer = Namer::new(catalog().clone());
+    let mut engine = Engine::new(PipelineConfig::default(), namer, Depth::Activity);
     let mut ended = 0u64;
-    {
-        let namer = std::cell::RefCell::new(&mut namer);
-        pipeline.run(
-            &mut source,
-            &mut |f, p, o| namer.borrow_mut().on_packet(f, p, o),
-            &mut |mut f, _why| {
-                namer.borrow_mut().settle(&mut f);
-                ended += 1;
-            },
-        );
-    }
-    let stats = pipeline.stats();
+    engine.run(&mut source, &mut |_f, _why| ended += 1);
+    let stats = engine.stats();
     assert_eq!(stats.frames, n);
     let _ = ended;
 });

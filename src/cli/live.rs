@@ -1,13 +1,13 @@
-//! Live capture without the dashboard (`onlooker live --headless`), and the list of capture
-//! interfaces (`onlooker interfaces`).
+//! Live capture without the dashboard (`onlooker live --headless`): flows as NDJSON until
+//! Ctrl-C, SIGTERM or SIGHUP.
 
-use std::io::{self, Write};
+use std::io;
 use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 
-use super::files::spawn_writer;
+use super::flows::spawn_writer;
 use super::{Failure, FlowArgs, config, exit};
 use crate::analysis::{Depth, Engine, RunEnd, RunStats};
 use crate::capture::PacketSource;
@@ -144,39 +144,4 @@ fn progress_line(
         ended,
         f.flows_evicted
     )
-}
-
-pub(super) fn interfaces(json: bool) -> Result<u8, Failure> {
-    let list = crate::capture::live::list_interfaces()?;
-    let mut out = io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &list).context("writing the interface list")?;
-        writeln!(out).context("writing the interface list")?;
-    } else {
-        for i in &list {
-            let state = if i.capture_permitted {
-                "capture permitted".to_string()
-            } else {
-                format!(
-                    "capture NOT permitted: {}",
-                    i.reason.as_deref().unwrap_or("unknown")
-                )
-            };
-            writeln!(
-                out,
-                "{}{}{}\n    addresses: {}\n    {}",
-                i.name,
-                if i.up { " (up)" } else { " (down)" },
-                if i.loopback { " loopback" } else { "" },
-                if i.addresses.is_empty() {
-                    "none".to_string()
-                } else {
-                    i.addresses.join(", ")
-                },
-                state
-            )
-            .context("writing the interface list")?;
-        }
-    }
-    Ok(exit::OK)
 }

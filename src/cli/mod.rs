@@ -23,8 +23,11 @@ use crate::naming::{Attributor, Namer};
 use crate::views::export::Format;
 
 mod dashboard;
-mod files;
+mod events;
+mod flows;
+mod interfaces;
 mod live;
+mod report;
 
 /// Exit codes. Documented in the README; scripts rely on them.
 pub mod exit {
@@ -347,12 +350,12 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             stats,
             flow,
             files,
-        }) => files::flows(format, stats, &flow, &files),
+        }) => flows::flows(format, stats, &flow, &files),
         Some(Command::Events {
             format,
             flow,
             files,
-        }) => files::events(format, &flow, &files),
+        }) => events::events(format, &flow, &files),
         Some(Command::Report {
             format,
             tz,
@@ -365,7 +368,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                     code: exit::USAGE,
                     error: anyhow::Error::new(e).context("--tz"),
                 })?;
-            files::report(format, &zone, redact, &flow, &files)
+            report::report(format, &zone, redact, &flow, &files)
         }
         Some(Command::Live {
             interface,
@@ -410,7 +413,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             no_color,
             flow,
         }) => Ok(dashboard::demo(speed, flow.dashboard(no_color)?)?),
-        Some(Command::Interfaces { json }) => live::interfaces(json),
+        Some(Command::Interfaces { json }) => interfaces::interfaces(json),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();

@@ -1,4 +1,4 @@
-//! The commands that read capture files to their end: `flows`, `events` and `report`.
+//! `onlooker flows`: one record per flow, from capture files.
 
 use std::io::{self, Write};
 use std::path::PathBuf;
@@ -9,9 +9,7 @@ use super::{Failure, FlowArgs, config, exit_of_run};
 use crate::analysis::{self, Depth, Engine, FILE_BATCH, Stage};
 use crate::capture::offline::FileSource;
 use crate::capture::threaded::ThreadedSource;
-use crate::observer::words::Zone;
 use crate::views::export::{Format, RecordWriter, stats_text};
-use crate::views::report::{Inputs, ReportFormat};
 
 /// `onlooker flows`: one record per flow. Reading, analysis and writing run on three threads:
 /// deciding each flow's service, building its record and writing it happen on the writer's.
@@ -76,48 +74,4 @@ pub(super) fn spawn_writer<W: Write + Send + 'static>(
         }
         (Some(w), result)
     })
-}
-
-/// `onlooker events`: the activities inferred, one record each.
-pub(super) fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
-    let (namer, attributor) = flow.namer()?;
-    let (events, run) = analysis::collect_events(&mut source, namer, attributor, config(flow))
-        .context("collecting flows")?;
-    let mut out = RecordWriter::new(format, io::BufWriter::new(io::stdout()));
-    for e in &events {
-        out.write(e).context("writing events")?;
-    }
-    out.flush().context("writing events")?;
-    eprint!("{}", stats_text(&run.stats));
-    eprintln!("  events: {}", events.len());
-    if run.kept.dropped > 0 {
-        eprintln!(
-            "  flows not kept for events: {} (more call candidates than --max-flows allows)",
-            run.kept.dropped
-        );
-    }
-    exit_of_run(run.end, &run.stats)
-}
-
-/// `onlooker report`: analyse, then write the report to stdout.
-pub(super) fn report(
-    format: ReportFormat,
-    zone: &Zone,
-    redact: bool,
-    flow: &FlowArgs,
-    files: &[PathBuf],
-) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
-    let (namer, attributor) = flow.namer()?;
-    let (model, end, stats) =
-        analysis::model_of(&mut source, namer, attributor, config(flow), zone, redact)
-            .context("starting the collector")?;
-    let inputs = Inputs::new(files, &stats.partial_inputs);
-    let mut out = io::BufWriter::new(io::stdout().lock());
-    crate::views::report::write(&mut out, &model, &inputs, format).context("writing the report")?;
-    eprint!("{}", stats_text(&stats));
-    exit_of_run(end, &stats)
 }
