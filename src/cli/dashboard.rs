@@ -11,10 +11,8 @@ use anyhow::Context;
 use super::exit;
 use crate::analysis::PipelineConfig;
 use crate::capture::PacketSource;
-use crate::capture::live::{LiveOptions, LiveSource};
+use crate::capture::live::LiveOptions;
 use crate::capture::memory::MemorySource;
-use crate::capture::offline::FileSource;
-use crate::capture::threaded::ThreadedSource;
 use crate::naming::catalog::Catalog;
 use crate::naming::geo::Geo;
 use crate::session::{self, SessionConfig, Snapshot, SourceKind, Speed};
@@ -88,7 +86,7 @@ fn file_label(files: &[PathBuf]) -> String {
 
 /// `onlooker replay FILE...`: the dashboard over capture files, at the capture's pace.
 pub fn replay(files: &[PathBuf], speed: SpeedArg, setup: Setup) -> anyhow::Result<u8> {
-    let source = ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let source = super::read_files(files)?;
     let (cfg, no_color) = setup.session(SourceKind::Replay, file_label(files), speed.into());
     let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
     let last = crate::views::tui::run(handle, no_color, || {})?;
@@ -108,10 +106,7 @@ pub const DEMO_SPEED: SpeedArg = SpeedArg::X10;
 /// needs no privileges and no files at all.
 pub fn demo(speed: Option<SpeedArg>, setup: Setup) -> anyhow::Result<u8> {
     let source: Box<dyn PacketSource + Send> = if Path::new(DEMO_PATH).is_file() {
-        Box::new(
-            ThreadedSource::spawn(FileSource::new(&[PathBuf::from(DEMO_PATH)])?)
-                .context("starting the reader")?,
-        )
+        Box::new(super::read_files(&[PathBuf::from(DEMO_PATH)])?)
     } else {
         Box::new(MemorySource::new(crate::scenario::demo().into_frames()))
     };
@@ -130,15 +125,7 @@ pub fn demo(speed: Option<SpeedArg>, setup: Setup) -> anyhow::Result<u8> {
 /// opened, every privilege dropped, and only then do other threads start.
 pub fn live(opts: LiveOptions, setup: Setup) -> anyhow::Result<u8> {
     let stop = Arc::new(AtomicBool::new(false));
-    let source = LiveSource::open(&opts, Arc::clone(&stop))?;
-    match crate::capture::privileges::drop_privileges() {
-        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
-        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
-        Err(e) => {
-            drop(source);
-            return Err(anyhow::Error::new(e));
-        }
-    }
+    let source = super::open_live(&opts, Arc::clone(&stop))?;
     let (cfg, no_color) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1);
     // Only now, with privileges given up, the capture thread starts: it only copies frames out
     // of the kernel ring, so the ring is emptied however busy the analysis is.

@@ -5,16 +5,13 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run};
+use super::{Failure, FlowArgs, config, exit_of_run, read_files};
 use crate::analysis;
-use crate::capture::offline::FileSource;
-use crate::capture::threaded::ThreadedSource;
 use crate::views::export::{Format, RecordWriter, stats_text};
 
 /// `onlooker events`: the activities inferred, one record each.
 pub(super) fn events(format: Format, flow: &FlowArgs, files: &[PathBuf]) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let mut source = read_files(files)?;
     let (namer, attributor) = flow.namer()?;
     let (events, run) = analysis::collect_events(&mut source, namer, attributor, config(flow))
         .context("collecting flows")?;

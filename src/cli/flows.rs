@@ -5,10 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run};
+use super::{Failure, FlowArgs, config, exit_of_run, read_files};
 use crate::analysis::{self, Depth, Engine, FILE_BATCH, Stage};
-use crate::capture::offline::FileSource;
-use crate::capture::threaded::ThreadedSource;
 use crate::views::export::{Format, RecordWriter, stats_text};
 
 /// `onlooker flows`: one record per flow. Reading, analysis and writing run on three threads:
@@ -19,8 +17,7 @@ pub(super) fn flows(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let mut source = read_files(files)?;
     let (namer, attributor) = flow.namer()?;
     let depth = if flow.no_names {
         Depth::Bare

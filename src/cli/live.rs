@@ -11,7 +11,7 @@ use super::flows::spawn_writer;
 use super::{Failure, FlowArgs, config, exit};
 use crate::analysis::{Depth, Engine, RunEnd, RunStats};
 use crate::capture::PacketSource;
-use crate::capture::live::{LiveOptions, LiveSource};
+use crate::capture::live::LiveOptions;
 use crate::capture::threaded::ThreadedSource;
 use crate::views::export::{Format, stats_text};
 
@@ -30,18 +30,7 @@ pub(super) fn headless(
             .context("installing signal handlers")?;
     }
     let (namer, attributor) = flow.namer()?;
-    let live = LiveSource::open(&opts, Arc::clone(&stop))?;
-    // The handle is open: nothing from here on needs a privilege, so give them all up before
-    // the first packet is read and before any other thread starts (capabilities are per
-    // thread). Failing to drop stops the run.
-    match crate::capture::privileges::drop_privileges() {
-        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
-        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
-        Err(e) => {
-            drop(live);
-            return Err(anyhow::Error::new(e).into());
-        }
-    }
+    let live = super::open_live(&opts, Arc::clone(&stop))?;
     // The capture thread only empties the kernel ring into the batches; analysis runs on the
     // thread below, so a slow moment there is absorbed by the batches and the ring.
     let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;

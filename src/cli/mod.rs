@@ -6,16 +6,20 @@
 //! This module must never analyse anything itself; it only wires sources, the pipeline and
 //! views together.
 
-use std::io::{self};
+use std::io;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::analysis::pipeline::{PipelineConfig, RunEnd};
 use crate::capture::CaptureError;
-use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions};
+use crate::capture::live::{DEFAULT_SNAPLEN, LiveOptions, LiveSource};
+use crate::capture::offline::FileSource;
+use crate::capture::threaded::ThreadedSource;
 use crate::flow::{DEFAULT_MAX_FLOWS, Timeouts};
 use crate::naming::catalog::Catalog;
 use crate::naming::geo::Geo;
@@ -420,6 +424,27 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             Ok(exit::USAGE)
         }
     }
+}
+
+/// Capture files, read in order as one capture on a reader thread of their own.
+pub(crate) fn read_files(files: &[PathBuf]) -> anyhow::Result<ThreadedSource> {
+    ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")
+}
+
+/// Open a live capture, then give up every privilege at once: nothing from here on needs
+/// one, and they are dropped before the first packet is read and before any other thread
+/// starts (capabilities are per thread). Failing to drop stops the run, handle closed.
+pub(crate) fn open_live(opts: &LiveOptions, stop: Arc<AtomicBool>) -> anyhow::Result<LiveSource> {
+    let live = LiveSource::open(opts, stop)?;
+    match crate::capture::privileges::drop_privileges() {
+        Ok(Some(dropped)) => eprintln!("onlooker: {dropped}"),
+        Ok(None) => eprintln!("onlooker: no privileges to drop (no capabilities held)"),
+        Err(e) => {
+            drop(live);
+            return Err(anyhow::Error::new(e));
+        }
+    }
+    Ok(live)
 }
 
 pub(crate) fn config(flow: &FlowArgs) -> PipelineConfig {

@@ -5,10 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run};
+use super::{Failure, FlowArgs, config, exit_of_run, read_files};
 use crate::analysis;
-use crate::capture::offline::FileSource;
-use crate::capture::threaded::ThreadedSource;
 use crate::observer::words::Zone;
 use crate::views::export::stats_text;
 use crate::views::report::{Inputs, ReportFormat};
@@ -21,8 +19,7 @@ pub(super) fn report(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source =
-        ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")?;
+    let mut source = read_files(files)?;
     let (namer, attributor) = flow.namer()?;
     let (model, end, stats) =
         analysis::model_of(&mut source, namer, attributor, config(flow), zone, redact)

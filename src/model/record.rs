@@ -132,27 +132,12 @@ impl FlowRecord {
             bytes_down: flow.down.bytes,
             tcp_flags: tcp_flags_str(flow.tcp_flags()),
             end_reason: reason.as_str(),
-            sni: None,
-            alpn: Vec::new(),
-            tls_version: None,
-            ech: false,
-            quic_version: None,
-            dns_name: None,
-            stun: None,
-            service: None,
-            service_role: None,
-            service_evidence: Vec::new(),
-            confidence: 0.0,
-            asn: None,
-            as_org: None,
-            country: None,
-            city: None,
             client_ttl: flow.client_ttl,
             syn_window: flow.client_syn.map(|(w, _)| w),
             syn_options: flow.client_syn.map(|(_, o)| o.layout()),
             syn_mss: flow.client_syn.and_then(|(_, o)| o.mss),
             syn_wscale: flow.client_syn.and_then(|(_, o)| o.wscale),
-            company_services: std::sync::Arc::default(),
+            ..Self::default()
         }
     }
 }
