@@ -15,6 +15,7 @@ mod ffi;
 pub mod live;
 pub mod memory;
 pub mod offline;
+pub mod pcapng;
 pub mod privileges;
 pub mod threaded;
 pub mod writer;

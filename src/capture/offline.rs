@@ -1,5 +1,6 @@
 //! Saved captures: pcap (both byte orders, micro- and nanosecond timestamps, the "modified"
-//! variant) and pcapng, read by libpcap, several files in order as one capture.
+//! variant) and pcapng, read by libpcap, several files in order as one capture. pcapng files
+//! whose interfaces differ in link type, which libpcap refuses, are read by `pcapng`.
 //!
 //! Before libpcap sees a file, its first bytes are checked, so a compressed file or something
 //! that is not a capture at all gets a one-line explanation instead of libpcap's terse error.
@@ -16,6 +17,7 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
+use super::pcapng::PcapngReader;
 use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, RecordAnomalies, Timestamp};
 
@@ -130,6 +132,15 @@ enum Reader {
     Libpcap(Capture<Offline>),
     /// A pcap variant libpcap cannot read (see `classic`).
     Classic(ClassicReader),
+    /// A pcapng file whose interfaces differ in link type (see `pcapng`).
+    Pcapng(PcapngReader),
+}
+
+/// libpcap's messages for a pcapng file whose interfaces differ in link type or snapshot
+/// length, which it refuses to read.
+fn mixed_link_types(message: &str) -> bool {
+    message.contains("different from the type of the first interface")
+        || message.contains("different from the snapshot length of the first interface")
 }
 
 /// The file currently open.
@@ -151,6 +162,7 @@ impl OpenFile {
     fn stop_offset(&mut self) -> u64 {
         let cap = match (&self.reader, self.kind) {
             (Reader::Classic(r), _) => return r.offset,
+            (Reader::Pcapng(r), _) => return r.offset,
             (_, FileKind::Pcap { .. }) => return self.offset,
             (Reader::Libpcap(cap), FileKind::Pcapng) => cap,
         };
@@ -272,12 +284,18 @@ fn open_file(path: PathBuf) -> Result<OpenFile, CaptureError> {
                 Err(e) => return Err(open_err(e.to_string())),
             }
         }
-        _ => {
-            let cap = Capture::from_file_with_precision(&path, Precision::Nano)
-                .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
-            let link = LinkType(cap.get_datalink().0 as u32);
-            (Reader::Libpcap(cap), link)
-        }
+        _ => match Capture::from_file_with_precision(&path, Precision::Nano) {
+            Ok(cap) => {
+                let link = LinkType(cap.get_datalink().0 as u32);
+                (Reader::Libpcap(cap), link)
+            }
+            Err(e) if kind == FileKind::Pcapng && mixed_link_types(&e.to_string()) => {
+                let r = PcapngReader::open(&path, 0).map_err(|e| open_err(e.message))?;
+                // Each frame carries its own interface's link type.
+                (Reader::Pcapng(r), LinkType::ETHERNET)
+            }
+            Err(e) => return Err(open_err(explain_libpcap(&e.to_string()))),
+        },
     };
     Ok(OpenFile {
         path,
@@ -312,6 +330,23 @@ impl PacketSource for FileSource {
             };
             let cap = match &mut f.reader {
                 Reader::Libpcap(cap) => cap,
+                Reader::Pcapng(r) => match r.advance() {
+                    Ok(true) => break (std::ptr::null_mut(), std::ptr::null()),
+                    Ok(false) => {
+                        self.current = None;
+                        continue;
+                    }
+                    Err(e) => {
+                        let err = CaptureError::Partial {
+                            path: f.path.clone(),
+                            offset: e.offset,
+                            records: f.records,
+                            message: e.message,
+                        };
+                        self.current = None;
+                        return Err(err);
+                    }
+                },
                 Reader::Classic(r) => match r.advance() {
                     Ok(true) => break (std::ptr::null_mut(), std::ptr::null()),
                     Ok(false) => {
@@ -342,6 +377,14 @@ impl PacketSource for FileSource {
                 _ => {
                     // SAFETY: the handle is open.
                     let message = unsafe { error_message(handle(cap)) };
+                    if f.kind == FileKind::Pcapng && mixed_link_types(&message) {
+                        // An interface of another link type declared mid-file: read on with
+                        // the pcapng reader, past the records libpcap returned.
+                        if let Ok(r) = PcapngReader::open(&f.path, f.records) {
+                            f.reader = Reader::Pcapng(r);
+                            continue;
+                        }
+                    }
                     let err = CaptureError::Partial {
                         path: f.path.clone(),
                         offset: f.stop_offset(),
@@ -356,6 +399,18 @@ impl PacketSource for FileSource {
         let Some(f) = self.current.as_mut() else {
             return Ok(Next::End);
         };
+        if let Reader::Pcapng(r) = &f.reader {
+            f.records += 1;
+            let (ts, wire_len, link, snaplen, data) = r.last();
+            let caplen = u32::try_from(data.len()).unwrap_or(u32::MAX);
+            self.anomalies.count(ts, caplen, wire_len, snaplen);
+            return Ok(Next::Frame(Frame {
+                ts,
+                wire_len: wire_len.max(caplen),
+                link,
+                data,
+            }));
+        }
         if let Reader::Classic(r) = &f.reader {
             f.records += 1;
             let (ts, wire_len, data) = r.last();
