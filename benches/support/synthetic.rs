@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use onlooker::model::Event;
 use onlooker::model::FlowRecord;
+use onlooker::model::{Evidence, EvidenceKind};
 use onlooker::session::{Snapshot, SourceKind, Speed};
 
 /// Flow number `i`.
@@ -40,7 +41,7 @@ pub fn flow(i: u32) -> FlowRecord {
         stun: None,
         service: svc.map(str::to_string),
         service_role: svc.map(|_| "chat"),
-        service_evidence: vec!["sni:g.example".into()],
+        service_evidence: vec![Evidence::new(EvidenceKind::Sni, "g.example")],
         confidence: 0.9,
         asn: Some(32934),
         as_org: Some("Example AS".into()),

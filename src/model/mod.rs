@@ -6,9 +6,11 @@
 //! people (views make the text); only data, its serde form, and checked conversions.
 
 mod event;
+mod evidence;
 mod record;
 mod role;
 
 pub use event::Event;
+pub use evidence::{Evidence, EvidenceKind};
 pub use record::FlowRecord;
 pub use role::Role;
