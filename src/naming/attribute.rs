@@ -100,7 +100,7 @@ impl Attributor {
         } else {
             self.geo.lookup(f.remote_ip)
         };
-        decide(&self.catalog, &f, remote)
+        weigh(&self.catalog, &f, remote)
     }
 }
 
@@ -199,7 +199,7 @@ impl<'c> Draft<'c> {
 }
 
 /// The driver: every tier in order, strongest first (see the module doc).
-fn decide(catalog: &Catalog, f: &Facts<'_>, remote: GeoInfo) -> Attribution {
+fn weigh(catalog: &Catalog, f: &Facts<'_>, remote: GeoInfo) -> Attribution {
     let mut d = Draft::new(catalog, remote);
     client_hello_name(f, &mut d);
     clear_text_names(f, &mut d);
@@ -551,7 +551,7 @@ mod tests {
             n.hello = hello("g.whatsapp.net", false);
             n.dns_name = Some("chat.signal.org".into());
         });
-        let a = decide(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
+        let a = weigh(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
         assert_eq!(a.service.as_deref(), Some("WhatsApp"));
         assert_eq!(a.role, Some(Role::Chat));
         assert_eq!(a.confidence, weight::SNI);
@@ -561,7 +561,7 @@ mod tests {
         );
         // Without the SNI, the DNS name decides.
         let n = naming(|n| n.dns_name = Some("chat.signal.org".into()));
-        let a = decide(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
+        let a = weigh(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
         assert_eq!(a.service.as_deref(), Some("Signal"));
         assert_eq!(a.confidence, weight::DNS);
     }
@@ -598,7 +598,7 @@ mod tests {
         let n = naming(|n| {
             n.hello = hello("www.example.org", false);
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::TCP, 8448, NOWHERE),
             GeoInfo::default(),
@@ -616,7 +616,7 @@ mod tests {
                 conversed,
                 ..facts(&n, proto::TCP, port, NOWHERE)
             };
-            decide(&c, &f, GeoInfo::default())
+            weigh(&c, &f, GeoInfo::default())
         };
         let a = name(8448, true);
         assert_eq!(a.service.as_deref(), Some("Matrix"));
@@ -645,7 +645,7 @@ mod tests {
             as_org: Some("Facebook, Inc.".into()),
             ..GeoInfo::default()
         };
-        let a = decide(&c, &facts(&n, proto::TCP, 443, NOWHERE), meta);
+        let a = weigh(&c, &facts(&n, proto::TCP, 443, NOWHERE), meta);
         assert_eq!(a.service.as_deref(), Some("Meta"));
         assert_eq!(a.role, None);
         assert_eq!(a.confidence, weight::ASN);
@@ -686,7 +686,7 @@ mod tests {
         let n = naming(|n| {
             n.xml = true;
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::TCP, 5222, NOWHERE),
             GeoInfo::default(),
@@ -716,7 +716,7 @@ mod tests {
         let n = naming(|n| {
             n.dns_query = Some("g.whatsapp.net".into());
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 53, "9.9.9.9"),
             GeoInfo::default(),
@@ -739,7 +739,7 @@ mod tests {
             n.prologue = vec![u16::try_from(zoom_sfu).unwrap()];
         });
         // On a Zoom port.
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 8801, NOWHERE),
             GeoInfo::default(),
@@ -748,7 +748,7 @@ mod tests {
         assert_eq!(a.confidence, weight::PREFIX_AND_PORT);
         assert_eq!(texts(&a), ["prologue:0x010002", "port:udp/8801 Zoom"]);
         // To a Zoom range: the range decides, the prologue backs it.
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 9999, "3.7.35.10"),
             GeoInfo::default(),
@@ -757,7 +757,7 @@ mod tests {
         assert_eq!(a.confidence, weight::IP_LIST);
         assert_eq!(texts(&a), ["ip-list:Zoom 3.7.35.0/25", "prologue:0x010002"]);
         // Elsewhere: three bytes are too common to say anything.
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 9999, NOWHERE),
             GeoInfo::default(),
@@ -775,7 +775,7 @@ mod tests {
                 ..crate::naming::StunSeen::default()
             }));
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 3478, "91.108.4.7"),
             GeoInfo::default(),
@@ -812,7 +812,7 @@ mod tests {
             n.socket_claim = Some((zoom, claim));
             n.hello = hello("g.whatsapp.net", false);
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 50000, NOWHERE),
             GeoInfo::default(),
@@ -828,7 +828,7 @@ mod tests {
             n.rtp_confirmed = true;
             n.dtls = true;
         });
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::ICMP, 0, "91.108.4.7"),
             GeoInfo::default(),
@@ -836,7 +836,7 @@ mod tests {
         assert_eq!(a.service, None);
         assert_eq!(a.confidence, 0.0);
         assert_eq!(texts(&a), ["ip-list:Telegram 91.108.4.0/22", "rtp", "dtls"]);
-        let a = decide(
+        let a = weigh(
             &c,
             &facts(&n, proto::UDP, 40000, "91.108.4.7"),
             GeoInfo::default(),
