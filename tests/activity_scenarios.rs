@@ -702,7 +702,9 @@ fn gquic_without_a_name_then_receiver_reports_only_is_a_call_attempt() {
     let r = &flows[0].record;
     assert_eq!(r.service.as_deref(), Some("Snapchat"), "{r:?}");
     assert!(
-        r.service_evidence[0].starts_with("quic-then-rtp:Q046"),
+        r.service_evidence[0]
+            .to_string()
+            .starts_with("quic-then-rtp:Q046"),
         "{r:?}"
     );
     let events = infer(&flows);

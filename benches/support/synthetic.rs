@@ -5,7 +5,10 @@
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
-use onlooker::model::{Direction, Event, EventKind, FlowRecord, PeerKind, Proto, Role, SizeClass};
+use onlooker::model::{
+    Direction, Event, EventKind, Evidence, EvidenceKind, FlowRecord, PeerKind, Proto, Role,
+    SizeClass,
+};
 use onlooker::session::{Snapshot, SourceKind, Speed};
 
 /// Flow number `i`.
@@ -45,7 +48,7 @@ pub fn flow(i: u32) -> FlowRecord {
         stun: None,
         service: svc.map(str::to_string),
         service_role: svc.map(|_| Role::Chat),
-        service_evidence: vec!["sni:g.example".into()],
+        service_evidence: vec![Evidence::new(EvidenceKind::Sni, "g.example")],
         confidence: 0.9,
         asn: Some(32934),
         as_org: Some("Example AS".into()),

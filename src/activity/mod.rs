@@ -1267,7 +1267,18 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         .iter()
         // A vendor STUN marker or a service's own protocol prologue (Discord's voice IP
         // discovery, WhatsApp's edge routing) is spoken to the service's servers, not to a peer.
-        .any(|e| e.starts_with("ip-list:") || e.starts_with("stun-") || e.starts_with("prologue:"))
+        .any(|e| {
+            use crate::model::EvidenceKind as K;
+            matches!(
+                e.kind,
+                K::IpList
+                    | K::StunAttr
+                    | K::StunType
+                    | K::StunRealm
+                    | K::StunSoftware
+                    | K::Prologue
+            )
+        })
         || matches!(remote.port(), 3478 | 443 | 19302);
     let peer = remote;
     let dur = (end - start).max(0.0);
@@ -1955,7 +1966,9 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
             BULK_PAYLOAD,
             bytes as f64 / 1000.0,
             end - start,
-            r.service_evidence.first().map_or("", String::as_str)
+            r.service_evidence
+                .first()
+                .map_or_else(String::new, ToString::to_string)
         )
     } else {
         let mut servers: Vec<String> = parts.iter().map(|p| p.flow.server.to_string()).collect();

@@ -6,12 +6,14 @@
 //! people (views make the text); only data, its serde form, and checked conversions.
 
 mod event;
+mod evidence;
 mod flowref;
 mod record;
 mod role;
 mod words;
 
 pub use event::Event;
+pub use evidence::{Evidence, EvidenceKind};
 pub use flowref::{FlowRef, Proto};
 pub use record::FlowRecord;
 pub use role::Role;

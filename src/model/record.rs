@@ -43,8 +43,9 @@ pub struct FlowRecord {
     pub stun: Option<String>,
     pub service: Option<String>,
     pub service_role: Option<Role>,
-    /// Evidence, strongest first ("sni:mmg.whatsapp.net", "stun-attr:0x4000", ...).
-    pub service_evidence: Vec<String>,
+    /// Evidence, strongest first; each is written as its text ("sni:mmg.whatsapp.net",
+    /// "stun-attr:0x4000", ...).
+    pub service_evidence: Vec<crate::model::Evidence>,
     /// 0 to 1: the weight of the evidence that decided `service`.
     pub confidence: f64,
     /// The remote side's autonomous system, organisation, country and city.

@@ -80,6 +80,10 @@ pub enum Marker {
     /// 5-tuple (written as the version's four ASCII characters, `Q046`): a call stack that opens
     /// its media path with a QUIC handshake.
     QuicThenRtp(u32),
+    /// A clear-text XML stream (a first TCP payload that opens with an XML stanza: `<?xml`,
+    /// `<stream:stream`, `<iq`) on a port the catalog lists for this service (written
+    /// `stanza`).
+    XmlStream,
 }
 
 /// A marker entry.
@@ -255,154 +259,134 @@ impl Catalog {
     }
 
     fn add_row(&mut self, table: Table, cols: &[&str]) -> Result<(), String> {
-        let col = |i: usize| -> Result<&str, String> {
-            cols.get(i)
-                .map(|s| s.trim())
-                .filter(|s| !s.is_empty())
-                .ok_or_else(|| format!("missing column {}", i + 1))
-        };
-        let role = |s: &str| Role::parse(s).ok_or_else(|| format!("unknown role {s:?}"));
         match table {
-            Table::Domain => {
-                let service = self.intern(col(0)?);
-                let role = role(col(1)?)?;
-                let text = col(2)?.to_ascii_lowercase();
-                let entry = |suffix| DomainEntry {
-                    service,
-                    role,
-                    suffix,
-                };
-                match col(3)? {
-                    "suffix" => {
-                        self.domains
-                            .insert(text.trim_end_matches('.').to_string(), entry(true));
-                    }
-                    "exact" => {
-                        self.domains
-                            .insert(text.trim_end_matches('.').to_string(), entry(false));
-                    }
-                    "prefix" => self.name_patterns.push((text, true, entry(false))),
-                    "text-suffix" => self.name_patterns.push((text, false, entry(false))),
-                    m => {
-                        return Err(format!(
-                            "match must be suffix, exact, prefix or text-suffix, not {m:?}"
-                        ));
-                    }
-                }
+            Table::Domain => self.add_domain(cols),
+            Table::Ip => self.add_range(cols),
+            Table::Asn => self.add_asn(cols),
+            Table::Port => self.add_port(cols),
+            Table::Stun => self.add_marker(cols),
+        }
+    }
+
+    /// `service role domain match ...`
+    fn add_domain(&mut self, cols: &[&str]) -> Result<(), String> {
+        let service = self.intern(col(cols, 0)?);
+        let role = parse_role(col(cols, 1)?)?;
+        let text = col(cols, 2)?.to_ascii_lowercase();
+        let entry = |suffix| DomainEntry {
+            service,
+            role,
+            suffix,
+        };
+        match col(cols, 3)? {
+            "suffix" => {
+                self.domains
+                    .insert(text.trim_end_matches('.').to_string(), entry(true));
             }
-            Table::Ip => {
-                let service = self.intern(col(0)?);
-                let role = role(col(1)?)?;
-                let cidr = col(2)?;
-                let (net, len) = parse_cidr(cidr).ok_or_else(|| format!("bad CIDR {cidr:?}"))?;
-                self.ranges.insert(
-                    (len, net),
-                    RangeEntry {
-                        service,
-                        role,
-                        cidr: cidr.to_string(),
-                    },
-                );
+            "exact" => {
+                self.domains
+                    .insert(text.trim_end_matches('.').to_string(), entry(false));
             }
-            Table::Asn => {
-                let asn = col(0)?;
-                let n: u32 = asn
-                    .trim_start_matches("AS")
-                    .parse()
-                    .map_err(|_| format!("bad ASN {asn:?}"))?;
-                let org = col(1)?.to_string();
-                let company = col(2)?.to_string();
-                let names: Vec<String> = cols
-                    .get(3)
-                    .map(|s| {
-                        s.split(',')
-                            .map(str::trim)
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_string)
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                let services = names.iter().map(|s| self.intern(s)).collect();
-                self.asns.insert(
-                    n,
-                    AsnEntry {
-                        org,
-                        company,
-                        services,
-                        service_names: names.into(),
-                    },
-                );
-            }
-            Table::Port => {
-                let service = self.intern(col(0)?);
-                let role = role(col(1)?)?;
-                let proto = match col(2)? {
-                    "tcp" => crate::decode::proto::TCP,
-                    "udp" => crate::decode::proto::UDP,
-                    p => return Err(format!("proto must be tcp or udp, not {p:?}")),
-                };
-                let ports = col(3)?;
-                let (lo, hi) = match ports.split_once('-') {
-                    Some((a, b)) => (a.parse(), b.parse()),
-                    None => (ports.parse(), ports.parse()),
-                };
-                let (Ok(lo), Ok(hi)) = (lo, hi) else {
-                    return Err(format!("bad port range {ports:?}"));
-                };
-                self.ports.push(PortEntry {
-                    service,
-                    role,
-                    proto,
-                    lo,
-                    hi,
-                });
-            }
-            Table::Stun => {
-                let service = self.intern(col(0)?);
-                let value = col(2)?;
-                let hex16 = |v: &str| {
-                    u16::from_str_radix(v.trim_start_matches("0x"), 16)
-                        .map_err(|_| format!("bad hex value {v:?}"))
-                };
-                let marker = match col(1)? {
-                    "attr" => Marker::Attr(hex16(value)?),
-                    "msgtype" => Marker::MsgType(hex16(value)?),
-                    "software" => Marker::Software(value.to_ascii_lowercase()),
-                    "realm" => Marker::Realm(value.to_ascii_lowercase()),
-                    "prefix" => {
-                        let (hex, len) = match value.split_once('/') {
-                            Some((h, l)) => (
-                                h,
-                                Some(
-                                    l.parse::<usize>()
-                                        .map_err(|_| format!("bad length in {value:?}"))?,
-                                ),
-                            ),
-                            None => (value, None),
-                        };
-                        let bytes = parse_hex(hex.trim_start_matches("0x"))
-                            .ok_or_else(|| format!("bad hex prefix {value:?}"))?;
-                        match len {
-                            Some(len) => Marker::Packet { prefix: bytes, len },
-                            None => Marker::Prefix(bytes),
-                        }
-                    }
-                    "quic-rtp" => match value.as_bytes() {
-                        &[a, b, c, d] => Marker::QuicThenRtp(u32::from_be_bytes([a, b, c, d])),
-                        _ => return Err(format!("bad QUIC version {value:?} (four characters)")),
-                    },
-                    k => return Err(format!("unknown marker kind {k:?}")),
-                };
-                self.markers.push(MarkerEntry {
-                    service,
-                    marker,
-                    meaning: cols
-                        .get(3)
-                        .map(|s| s.trim().to_string())
-                        .unwrap_or_default(),
-                });
+            "prefix" => self.name_patterns.push((text, true, entry(false))),
+            "text-suffix" => self.name_patterns.push((text, false, entry(false))),
+            m => {
+                return Err(format!(
+                    "match must be suffix, exact, prefix or text-suffix, not {m:?}"
+                ));
             }
         }
+        Ok(())
+    }
+
+    /// `service role cidr ...`
+    fn add_range(&mut self, cols: &[&str]) -> Result<(), String> {
+        let service = self.intern(col(cols, 0)?);
+        let role = parse_role(col(cols, 1)?)?;
+        let cidr = col(cols, 2)?;
+        let (net, len) = parse_cidr(cidr).ok_or_else(|| format!("bad CIDR {cidr:?}"))?;
+        self.ranges.insert(
+            (len, net),
+            RangeEntry {
+                service,
+                role,
+                cidr: cidr.to_string(),
+            },
+        );
+        Ok(())
+    }
+
+    /// `asn org company services ...`
+    fn add_asn(&mut self, cols: &[&str]) -> Result<(), String> {
+        let asn = col(cols, 0)?;
+        let n: u32 = asn
+            .trim_start_matches("AS")
+            .parse()
+            .map_err(|_| format!("bad ASN {asn:?}"))?;
+        let org = col(cols, 1)?.to_string();
+        let company = col(cols, 2)?.to_string();
+        let names: Vec<String> = cols
+            .get(3)
+            .map(|s| {
+                s.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let services = names.iter().map(|s| self.intern(s)).collect();
+        self.asns.insert(
+            n,
+            AsnEntry {
+                org,
+                company,
+                services,
+                service_names: names.into(),
+            },
+        );
+        Ok(())
+    }
+
+    /// `service role proto ports ...`
+    fn add_port(&mut self, cols: &[&str]) -> Result<(), String> {
+        let service = self.intern(col(cols, 0)?);
+        let role = parse_role(col(cols, 1)?)?;
+        let proto = match col(cols, 2)? {
+            "tcp" => crate::decode::proto::TCP,
+            "udp" => crate::decode::proto::UDP,
+            p => return Err(format!("proto must be tcp or udp, not {p:?}")),
+        };
+        let ports = col(cols, 3)?;
+        let (lo, hi) = match ports.split_once('-') {
+            Some((a, b)) => (a.parse(), b.parse()),
+            None => (ports.parse(), ports.parse()),
+        };
+        let (Ok(lo), Ok(hi)) = (lo, hi) else {
+            return Err(format!("bad port range {ports:?}"));
+        };
+        self.ports.push(PortEntry {
+            service,
+            role,
+            proto,
+            lo,
+            hi,
+        });
+        Ok(())
+    }
+
+    /// `service kind value meaning ...`
+    fn add_marker(&mut self, cols: &[&str]) -> Result<(), String> {
+        let service = self.intern(col(cols, 0)?);
+        let value = col(cols, 2)?;
+        let marker = parse_marker(col(cols, 1)?, value)?;
+        self.markers.push(MarkerEntry {
+            service,
+            marker,
+            meaning: cols
+                .get(3)
+                .map(|s| s.trim().to_string())
+                .unwrap_or_default(),
+        });
         Ok(())
     }
 
@@ -531,6 +515,59 @@ impl Catalog {
     }
 }
 
+/// Column `i` of a row, trimmed and not empty.
+fn col<'a>(cols: &[&'a str], i: usize) -> Result<&'a str, String> {
+    cols.get(i)
+        .map(|s| s.trim())
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| format!("missing column {}", i + 1))
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    Role::parse(s).ok_or_else(|| format!("unknown role {s:?}"))
+}
+
+/// A stun.tsv row's marker from its `kind` and `value` columns.
+fn parse_marker(kind: &str, value: &str) -> Result<Marker, String> {
+    let hex16 = |v: &str| {
+        u16::from_str_radix(v.trim_start_matches("0x"), 16)
+            .map_err(|_| format!("bad hex value {v:?}"))
+    };
+    Ok(match kind {
+        "attr" => Marker::Attr(hex16(value)?),
+        "msgtype" => Marker::MsgType(hex16(value)?),
+        "software" => Marker::Software(value.to_ascii_lowercase()),
+        "realm" => Marker::Realm(value.to_ascii_lowercase()),
+        "prefix" => {
+            let (hex, len) = match value.split_once('/') {
+                Some((h, l)) => (
+                    h,
+                    Some(
+                        l.parse::<usize>()
+                            .map_err(|_| format!("bad length in {value:?}"))?,
+                    ),
+                ),
+                None => (value, None),
+            };
+            let bytes = parse_hex(hex.trim_start_matches("0x"))
+                .ok_or_else(|| format!("bad hex prefix {value:?}"))?;
+            match len {
+                Some(len) => Marker::Packet { prefix: bytes, len },
+                None => Marker::Prefix(bytes),
+            }
+        }
+        "quic-rtp" => match value.as_bytes() {
+            &[a, b, c, d] => Marker::QuicThenRtp(u32::from_be_bytes([a, b, c, d])),
+            _ => return Err(format!("bad QUIC version {value:?} (four characters)")),
+        },
+        "xml-stream" => match value {
+            "stanza" => Marker::XmlStream,
+            _ => return Err(format!("xml-stream value must be stanza, not {value:?}")),
+        },
+        k => return Err(format!("unknown marker kind {k:?}")),
+    })
+}
+
 fn ip_from_u32(a: u32) -> IpAddr {
     IpAddr::V4(a.into())
 }
@@ -640,6 +677,26 @@ mod tests {
         assert_eq!(c.service_name(r.service), "Narrow");
         let r = c.range("10.9.9.9".parse().unwrap()).unwrap();
         assert_eq!(c.service_name(r.service), "Wide");
+    }
+
+    #[test]
+    fn the_service_a_clear_text_xml_stream_names_is_data() {
+        let c = Catalog::bundled().unwrap();
+        let xml: Vec<&str> = c
+            .markers()
+            .iter()
+            .filter(|m| m.marker == Marker::XmlStream)
+            .map(|m| c.service_name(m.service))
+            .collect();
+        assert_eq!(xml, ["XMPP"]);
+        let mut c = Catalog::default();
+        let e = c
+            .load_str(
+                "stun.tsv",
+                "service\tkind\tvalue\nX\txml-stream\tjson\tm\ts\td\n",
+            )
+            .unwrap_err();
+        assert!(e.to_string().contains("must be stanza"), "{e}");
     }
 
     #[test]

@@ -6,12 +6,11 @@
 //! bytes, never look at more than the first packets of a flow, and never make a network
 //! connection (no reverse DNS, no downloads): every fact it uses is bundled data in assets/.
 
+pub mod attribute;
 pub mod catalog;
 pub mod geo;
 pub mod namer;
 mod record;
 
-pub use namer::{
-    Attribution, Attributor, DISSECT_PACKET_LIMIT, FlowNaming, HasNaming, Namer, NamingStats,
-    StunSeen,
-};
+pub use attribute::{Attribution, Attributor};
+pub use namer::{DISSECT_PACKET_LIMIT, FlowNaming, HasNaming, Namer, NamingStats, StunSeen};

@@ -1,22 +1,14 @@
-//! Naming a flow: run the dissectors on its first packets, then weigh what they found.
+//! Naming a flow, first half: run the dissectors on its first packets and keep what they read.
 //!
 //! Per flow, [`FlowNaming`] holds what the dissectors read in the clear (the ClientHello of TLS
 //! or QUIC, the name this client looked up for this server in DNS, STUN attributes, a protocol
 //! prologue) and the small bounded trackers still at work. [`Namer::on_packet`] feeds a flow's
 //! packets to the trackers until each is done or the flow has passed
 //! [`DISSECT_PACKET_LIMIT`] packets; after that a packet costs one comparison. When the flow
-//! ends, [`Namer::attribute`] decides its service.
+//! ends, [`Attributor::attribute`] decides its service.
 //!
-//! Deciding: the strongest evidence wins, and every piece found is listed, strongest first:
-//! 1. the server name of a TLS or QUIC ClientHello (`sni:`), unless Encrypted Client Hello
-//!    makes it a cover name;
-//! 2. the name the client looked up in DNS for this server (`dns:`);
-//! 3. vendor STUN markers or a protocol prologue (`stun-attr:`, `stun-realm:`, `prologue:`);
-//! 4. the service's published address ranges (`ip-list:`);
-//! 5. the autonomous system, which names the company, never the app (`asn:`);
-//! 6. the port (`port:`), the weakest hint, used alone only when it points to one service.
-//!
-//! A DNS flow is named after the service of the name it asks for, with the role `dns`.
+//! Deciding is [`super::attribute`]'s: it weighs what this module found, strongest evidence
+//! first.
 //!
 //! This module must never keep payload bytes: trackers drop their buffers as soon as they are
 //! done, and only parsed fields stay.
@@ -27,8 +19,9 @@ use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
-use super::catalog::{Catalog, Marker, Role, ServiceId};
-use super::geo::{Geo, GeoInfo, is_local};
+use super::attribute::Attributor;
+use super::catalog::{Catalog, Marker, RangeEntry, ServiceId};
+use super::geo::{Geo, is_local};
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
 use crate::dissect::cert::ServerCertReader;
@@ -38,6 +31,7 @@ use crate::dissect::stun::{self, StunInfo};
 use crate::dissect::tls::{ClientHelloInfo, TlsClientHelloReassembler};
 use crate::dissect::{Progress, dns};
 use crate::flow::{Dir, Flow, Observed};
+use crate::model::{Evidence, EvidenceKind};
 
 /// Packets of a flow the dissectors look at. Handshakes (DNS, TLS, QUIC, STUN) finish within
 /// the first few packets; 64 leaves room for retransmissions and for STUN checks that precede
@@ -151,9 +145,9 @@ pub struct FlowNaming {
     pub xml: bool,
     /// The call service this flow's own markers name, decided as soon as they are seen so
     /// other flows of the same socket can be named by it.
-    pub call_marker: Option<(ServiceId, String)>,
+    pub call_marker: Option<(ServiceId, Evidence)>,
     /// A call service another flow of the same socket was named by (set by `Namer::settle`).
-    pub socket_claim: Option<(ServiceId, String)>,
+    pub socket_claim: Option<(ServiceId, Evidence)>,
 }
 
 /// Per-flow state that carries a [`FlowNaming`]: the naming stage works on any flow table whose
@@ -175,22 +169,6 @@ impl AsMut<FlowNaming> for FlowNaming {
     }
 }
 
-/// The decision for one flow.
-#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
-pub struct Attribution {
-    pub service: Option<String>,
-    pub role: Option<Role>,
-    /// Evidence strings, strongest first.
-    pub evidence: Vec<String>,
-    /// 0 to 1: how much the deciding evidence is worth.
-    pub confidence: f64,
-    /// What is known about the server side.
-    pub remote: GeoInfo,
-    /// When only the network named the company behind the flow: the services it runs.
-    #[serde(skip)]
-    pub company_services: Arc<[String]>,
-}
-
 /// Counters of the naming stage.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NamingStats {
@@ -208,7 +186,7 @@ pub struct NamingStats {
 #[derive(Clone, Debug)]
 struct SocketClaim {
     service: ServiceId,
-    evidence: String,
+    evidence: Evidence,
     since: Timestamp,
 }
 
@@ -234,29 +212,6 @@ impl std::fmt::Debug for Namer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Namer").field("stats", &self.stats).finish()
     }
-}
-
-/// Weight of each kind of evidence, the confidence reported when it decides.
-mod weight {
-    pub const SNI: f64 = 0.95;
-    /// A server name next to an Encrypted Client Hello extension: browsers send a GREASE one
-    /// with the real name, so a service's own name there was not hidden.
-    pub const SNI_WITH_ECH: f64 = 0.9;
-    pub const HTTP_HOST: f64 = 0.9;
-    /// A name in the server's clear-text certificate: chosen by the server, so it names the
-    /// service as surely as the SNI, but a shared certificate may cover several services.
-    pub const CERT: f64 = 0.85;
-    pub const DNS: f64 = 0.85;
-    /// Another flow of the same socket carried a call service's markers.
-    pub const SAME_SOCKET: f64 = 0.75;
-    /// A short protocol prologue on a port its service uses.
-    pub const PREFIX_AND_PORT: f64 = 0.7;
-    /// A port one service uses, on an AS of the company that runs that service.
-    pub const ASN_AND_PORT: f64 = 0.6;
-    pub const MARKER: f64 = 0.8;
-    pub const IP_LIST: f64 = 0.7;
-    pub const ASN: f64 = 0.4;
-    pub const PORT: f64 = 0.3;
 }
 
 impl Namer {
@@ -285,11 +240,7 @@ impl Namer {
                 let ends = [flow.client(), flow.server()];
                 let remote = if is_local(server) { client } else { server };
                 if let Some(r) = self.catalog.range(remote) {
-                    let ev = format!(
-                        "ip-list:{} {}",
-                        self.catalog.service_name(r.service),
-                        r.cidr
-                    );
+                    let ev = range_evidence(&self.catalog, r);
                     let service = r.service;
                     flow.ext.as_mut().call_marker = Some((service, ev.clone()));
                     self.claim_sockets(ends, service, &ev, pkt.ts);
@@ -299,12 +250,7 @@ impl Namer {
                         .filter(|c| c.since.plus_secs(SOCKET_CLAIM_SECS) >= pkt.ts)
                         .map(|c| (*ep, c.clone()))
                 }) {
-                    let ev = format!(
-                        "same-socket:{} as a {} call flow ({})",
-                        std::net::SocketAddr::from(ep),
-                        self.catalog.service_name(c.service),
-                        c.evidence
-                    );
+                    let ev = same_socket_evidence(&self.catalog, ep, c.service, &c.evidence);
                     flow.ext.as_mut().call_marker = Some((c.service, ev));
                     self.claim_sockets(ends, c.service, &c.evidence, pkt.ts);
                 }
@@ -485,16 +431,9 @@ impl Namer {
                 } else {
                     ends[1].0
                 };
-                self.catalog.range(remote).map(|r| {
-                    (
-                        r.service,
-                        format!(
-                            "ip-list:{} {}",
-                            self.catalog.service_name(r.service),
-                            r.cidr
-                        ),
-                    )
-                })
+                self.catalog
+                    .range(remote)
+                    .map(|r| (r.service, range_evidence(&self.catalog, r)))
             });
             if let Some((service, evidence)) = &n.call_marker {
                 self.claim_sockets(ends, *service, evidence, pkt.ts);
@@ -508,7 +447,7 @@ impl Namer {
         &mut self,
         ends: [(IpAddr, u16); 2],
         service: ServiceId,
-        evidence: &str,
+        evidence: &Evidence,
         ts: Timestamp,
     ) {
         let mut local: Vec<(IpAddr, u16)> =
@@ -541,7 +480,7 @@ impl Namer {
                 ep,
                 SocketClaim {
                     service,
-                    evidence: evidence.to_string(),
+                    evidence: evidence.clone(),
                     since: ts,
                 },
             );
@@ -549,7 +488,7 @@ impl Namer {
     }
 
     /// The call service a flow's own STUN markers or UDP prologue name, with the evidence.
-    fn call_marker(&self, n: &FlowNaming) -> Option<(ServiceId, String)> {
+    fn call_marker(&self, n: &FlowNaming) -> Option<(ServiceId, Evidence)> {
         let markers = self.catalog.markers();
         for &i in &n.prologue {
             if let Some(m) = markers.get(usize::from(i)) {
@@ -655,12 +594,7 @@ impl Namer {
             {
                 flow.ext.as_mut().socket_claim = Some((
                     c.service,
-                    format!(
-                        "same-socket:{} as a {} call flow ({})",
-                        std::net::SocketAddr::from(ep),
-                        self.catalog.service_name(c.service),
-                        c.evidence
-                    ),
+                    same_socket_evidence(&self.catalog, ep, c.service, &c.evidence),
                 ));
                 return;
             }
@@ -669,342 +603,90 @@ impl Namer {
 
     /// What decides a flow's service: the catalog (shared) and the IP databases.
     pub fn attributor(&self, geo: Geo) -> Attributor {
-        Attributor {
-            catalog: Arc::clone(&self.catalog),
-            geo,
-        }
+        Attributor::new(Arc::clone(&self.catalog), geo)
     }
 }
 
-/// Decides a flow's service from its settled naming state alone, so it can run on another
-/// thread than the analysis (the writer's), and gives the same answer wherever it runs.
-pub struct Attributor {
-    catalog: Arc<Catalog>,
-    geo: Geo,
+/// The evidence of a published address range: `ip-list:SERVICE CIDR`.
+pub(super) fn range_evidence(catalog: &Catalog, r: &RangeEntry) -> Evidence {
+    Evidence::new(
+        EvidenceKind::IpList,
+        format!("{} {}", catalog.service_name(r.service), r.cidr),
+    )
 }
 
-impl std::fmt::Debug for Attributor {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Attributor").finish_non_exhaustive()
-    }
+/// The evidence of a socket that another flow showed to carry a call service's markers.
+fn same_socket_evidence(
+    catalog: &Catalog,
+    ep: (IpAddr, u16),
+    service: ServiceId,
+    because: &Evidence,
+) -> Evidence {
+    Evidence::new(
+        EvidenceKind::SameSocket,
+        format!(
+            "{} as a {} call flow ({because})",
+            std::net::SocketAddr::from(ep),
+            catalog.service_name(service),
+        ),
+    )
 }
 
-impl Attributor {
-    /// Decide the service of a flow from everything found, strongest evidence first.
-    pub fn attribute<T: HasNaming>(&self, flow: &Flow<T>) -> Attribution {
-        let n = flow.ext.as_ref();
-        let (server_ip, server_port) = flow.server();
-        let (client_ip, _) = flow.client();
-        // The remote side: the server, unless the server is local and the client is not.
-        let remote_ip = if is_local(server_ip) && !is_local(client_ip) {
-            client_ip
-        } else {
-            server_ip
-        };
-        let remote = if is_local(remote_ip) {
-            GeoInfo::default()
-        } else {
-            self.geo.lookup(remote_ip)
-        };
-        let mut a = Attribution {
-            remote,
-            ..Attribution::default()
-        };
-        let decide = |a: &mut Attribution, id: ServiceId, role: Role, w: f64| {
-            if a.service.is_none() {
-                a.service = Some(self.catalog.service_name(id).to_string());
-                a.role = Some(role);
-                a.confidence = w;
-            }
-        };
-        let media_role = |r: Role| {
-            if n.stun.is_some() || n.rtp_confirmed || n.dtls {
-                Role::Call
-            } else {
-                r
-            }
-        };
-        // 1. The server name of a TLS or QUIC ClientHello, or of a clear-text HTTP request.
-        if let Some(sni) = n.hello.as_ref().and_then(|h| h.sni.as_ref()) {
-            let ech = n.hello.as_ref().is_some_and(|h| h.ech);
-            match (self.catalog.domain(sni), ech) {
-                (Some((_, e)), false) => {
-                    a.evidence.push(format!("sni:{sni}"));
-                    decide(&mut a, e.service, media_role(e.role), weight::SNI);
-                }
-                (Some((_, e)), true) => {
-                    a.evidence.push(format!(
-                        "sni:{sni} (beside an ECH extension, name not hidden)"
-                    ));
-                    decide(&mut a, e.service, media_role(e.role), weight::SNI_WITH_ECH);
-                }
-                (None, true) => a
-                    .evidence
-                    .push(format!("sni:{sni} (ECH: may be a cover name)")),
-                (None, false) => a.evidence.push(format!("sni:{sni}")),
-            }
-        }
-        if let Some(host) = &n.http_host {
-            a.evidence.push(format!("http-host:{host}"));
-            if let Some((_, e)) = self.catalog.domain(host) {
-                decide(&mut a, e.service, e.role, weight::HTTP_HOST);
-            }
-        }
-        // The server certificate's subject name (TLS 1.2 and older). Only the subject decides:
-        // shared certificates list many services among their alternative names.
-        if let Some(cn) = n.cert_names.first() {
-            a.evidence.push(format!("cert:{cn}"));
-            if let Some((_, e)) = self.catalog.domain(cn.trim_start_matches("*.")) {
-                decide(&mut a, e.service, media_role(e.role), weight::CERT);
-            }
-        }
-        // DNS flows: the name asked for.
-        if let Some(q) = &n.dns_query {
-            a.evidence.push(format!("dns-query:{q}"));
-            if let Some((_, e)) = self.catalog.domain(q) {
-                decide(&mut a, e.service, Role::Dns, weight::DNS);
-            }
-        }
-        // 2. The name looked up for this server.
-        if let Some(name) = &n.dns_name {
-            a.evidence.push(format!("dns:{name}"));
-            if let Some((_, e)) = self.catalog.domain(name) {
-                decide(&mut a, e.service, media_role(e.role), weight::DNS);
-            }
-        }
-        // 3. Vendor STUN markers and protocol prologues.
-        let markers = self.catalog.markers();
-        let mut weak_prefix: Vec<(ServiceId, String)> = Vec::new();
-        for &i in &n.prologue {
-            if let Some(m) = markers.get(usize::from(i)) {
-                if let Some((ev, standalone)) = prologue_evidence(&m.marker) {
-                    if standalone {
-                        a.evidence.push(ev);
-                        let role = if flow.proto() == proto::UDP {
-                            Role::Call
-                        } else {
-                            Role::Chat
-                        };
-                        decide(&mut a, m.service, role, weight::MARKER);
-                    } else {
-                        weak_prefix.push((m.service, ev));
-                    }
-                }
-            }
-        }
-        if n.rtp_after_quic {
-            for m in markers {
-                if let Some(ev) = quic_then_rtp_hit(n, &m.marker) {
-                    a.evidence.push(ev);
-                    decide(&mut a, m.service, Role::Call, weight::MARKER);
-                }
-            }
-        }
-        if let Some(s) = &n.stun {
-            for m in markers {
-                if let Some(ev) = stun_hit(s, &m.marker) {
-                    if !a.evidence.contains(&ev) {
-                        a.evidence.push(ev);
-                    }
-                    decide(&mut a, m.service, Role::Call, weight::MARKER);
-                }
-            }
-        }
-        if n.xml {
-            let xmpp = self.catalog.service_id("XMPP");
-            let on_xmpp_port = self
-                .catalog
-                .ports(flow.proto(), server_port)
-                .any(|p| Some(p.service) == xmpp);
-            if let (Some(x), true) = (xmpp, on_xmpp_port) {
-                a.evidence.push("xml-stream".into());
-                decide(&mut a, x, Role::Chat, weight::MARKER);
-            }
-        }
-        // 3b. Another flow of the same socket carried a call service's markers.
-        if let Some((svc, ev)) = n
-            .call_marker
-            .as_ref()
-            .filter(|(_, ev)| ev.starts_with("same-socket:"))
-        {
-            a.evidence.push(ev.clone());
-            decide(&mut a, *svc, Role::Call, weight::SAME_SOCKET);
-        }
-        if let Some((svc, ev)) = &n.socket_claim {
-            if a.service.is_none() {
-                a.evidence.push(ev.clone());
-                decide(&mut a, *svc, Role::Call, weight::SAME_SOCKET);
-            }
-        }
-        // 4. Published address ranges.
-        if let Some(r) = self.catalog.range(remote_ip) {
-            a.evidence.push(format!(
-                "ip-list:{} {}",
-                self.catalog.service_name(r.service),
-                r.cidr
-            ));
-            for (svc, ev) in &weak_prefix {
-                if *svc == r.service {
-                    a.evidence.push(ev.clone());
-                }
-            }
-            decide(&mut a, r.service, media_role(r.role), weight::IP_LIST);
-        }
-        // Ports the catalog lists for the server port.
-        let mut port_services: Vec<(ServiceId, Role)> = Vec::new();
-        for p in self.catalog.ports(flow.proto(), server_port) {
-            if !port_services.iter().any(|(s, _)| *s == p.service) {
-                port_services.push((p.service, p.role));
-            }
-        }
-        // A short prologue is trusted when the port is one its service uses.
-        for (svc, ev) in &weak_prefix {
-            if port_services.iter().any(|(s, _)| s == svc) {
-                a.evidence.push(ev.clone());
-                let role = port_services
-                    .iter()
-                    .find(|(s, _)| s == svc)
-                    .map_or(Role::Chat, |(_, r)| *r);
-                decide(&mut a, *svc, role, weight::PREFIX_AND_PORT);
-            }
-        }
-        // 5. The autonomous system names the company; with a port of one of its services, that
-        //    service.
-        let asn_entry = a.remote.asn.and_then(|n| self.catalog.asn(n));
-        if let Some(asn) = a.remote.asn {
-            let org = a.remote.as_org.clone().unwrap_or_default();
-            a.evidence
-                .push(format!("asn:AS{asn} {org}").trim_end().to_string());
-        }
-        // A name seen in the clear that the catalog does not know says the flow is something
-        // else: then ports do not name it.
-        let unknown_name = a.service.is_none()
-            && (n.hello.as_ref().is_some_and(|h| h.sni.is_some())
-                || !n.cert_names.is_empty()
-                || n.http_host.is_some());
-        if let (Some(e), false) = (asn_entry, unknown_name) {
-            let run_by_company: Vec<(ServiceId, Role)> = port_services
-                .iter()
-                .copied()
-                .filter(|(s, _)| e.services.contains(s))
-                .collect();
-            if let [(s, role)] = run_by_company[..] {
-                if !is_generic_port(server_port) {
-                    decide(&mut a, s, media_role(role), weight::ASN_AND_PORT);
-                }
-            }
-        }
-        // 6. The port, only when it points to exactly one service.
-        if !port_services.is_empty() {
-            let names: Vec<&str> = port_services
-                .iter()
-                .map(|(s, _)| self.catalog.service_name(*s))
-                .collect();
-            a.evidence.push(format!(
-                "port:{}/{} {}",
-                crate::flow::proto_name(flow.proto()),
-                server_port,
-                names.join("|")
-            ));
-        }
-        // A port alone: only for a flow that carried data both ways (not a scan) with a remote
-        // on the Internet, on a port that is not generic, once services run only from other
-        // networks are ruled out (Apple Push is only served from Apple's networks, for
-        // instance).
-        let candidates: Vec<(ServiceId, Role)> = port_services
-            .iter()
-            .copied()
-            .filter(|(s, _)| {
-                let operated_by: Vec<u32> = self.catalog.asns_running(*s);
-                operated_by.is_empty() || a.remote.asn.is_some_and(|n| operated_by.contains(&n))
-            })
-            .collect();
-        let established = flow.up.tcp_flags & crate::decode::tcp_flag::SYN != 0
-            && flow.down.tcp_flags & crate::decode::tcp_flag::SYN != 0;
-        let conversed = !is_local(remote_ip)
-            && match flow.proto() {
-                proto::TCP => {
-                    (established && flow.up.payload_bytes + flow.down.payload_bytes > 0)
-                        || (flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0)
-                }
-                _ => flow.up.payload_bytes > 0 && flow.down.payload_bytes > 0,
-            };
-        if let [(s, role)] = candidates[..] {
-            if conversed && !unknown_name && !is_generic_port(server_port) {
-                decide(&mut a, s, role, weight::PORT);
-            }
-        }
-        if a.service.is_none() {
-            if let Some(e) = asn_entry {
-                a.service = Some(e.company.clone());
-                a.role = None;
-                a.confidence = weight::ASN;
-                a.company_services = std::sync::Arc::clone(&e.service_names);
-            }
-        }
-        // Only TCP and UDP flows are named: an ICMP echo to a service's server says little.
-        if !matches!(flow.proto(), proto::TCP | proto::UDP) {
-            a.service = None;
-            a.role = None;
-            a.confidence = 0.0;
-        }
-        if n.rtp_confirmed {
-            a.evidence.push("rtp".into());
-        }
-        if n.dtls {
-            a.evidence.push("dtls".into());
-        }
-        a
-    }
-}
-
-/// The evidence string when a STUN summary matches a catalog marker.
-fn stun_hit(s: &StunSeen, m: &Marker) -> Option<String> {
+/// The evidence when a STUN summary matches a catalog marker.
+pub(super) fn stun_hit(s: &StunSeen, m: &Marker) -> Option<Evidence> {
     match m {
         Marker::Attr(t) => s
             .vendor_attrs
             .contains(t)
-            .then(|| format!("stun-attr:0x{t:04x}")),
+            .then(|| Evidence::new(EvidenceKind::StunAttr, format!("0x{t:04x}"))),
         Marker::MsgType(t) => s
             .msg_types
             .contains(t)
-            .then(|| format!("stun-type:0x{t:04x}")),
+            .then(|| Evidence::new(EvidenceKind::StunType, format!("0x{t:04x}"))),
         Marker::Realm(r) => s
             .realm
             .as_deref()
             .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
-            .map(|v| format!("stun-realm:{v}")),
+            .map(|v| Evidence::new(EvidenceKind::StunRealm, v)),
         Marker::Software(r) => s
             .software
             .as_deref()
             .filter(|v| v.to_ascii_lowercase().contains(r.as_str()))
-            .map(|v| format!("stun-software:{v}")),
-        Marker::Prefix(_) | Marker::Packet { .. } | Marker::QuicThenRtp(_) => None,
+            .map(|v| Evidence::new(EvidenceKind::StunSoftware, v)),
+        Marker::Prefix(_) | Marker::Packet { .. } | Marker::QuicThenRtp(_) | Marker::XmlStream => {
+            None
+        }
     }
 }
 
 /// Evidence of a [`Marker::QuicThenRtp`]: the flow's QUIC version is the marker's, its
 /// handshake named no server, and RTP or RTCP came after it.
-fn quic_then_rtp_hit(n: &FlowNaming, m: &Marker) -> Option<String> {
+pub(super) fn quic_then_rtp_hit(n: &FlowNaming, m: &Marker) -> Option<Evidence> {
     let Marker::QuicThenRtp(v) = m else {
         return None;
     };
     let named = n.hello.as_ref().is_some_and(|h| h.sni.is_some());
     (n.rtp_after_quic && !named && n.quic_version == Some(*v)).then(|| {
         let tag = String::from_utf8_lossy(&v.to_be_bytes()).into_owned();
-        format!("quic-then-rtp:{tag} without a server name, then RTP/RTCP on the same 5-tuple")
+        Evidence::new(
+            EvidenceKind::QuicThenRtp,
+            format!("{tag} without a server name, then RTP/RTCP on the same 5-tuple"),
+        )
     })
 }
 
-/// Evidence text of a prologue marker, and whether it may name a service by itself (a prefix
-/// of at least four bytes, or a packet of an exact length).
-fn prologue_evidence(m: &Marker) -> Option<(String, bool)> {
+/// Evidence of a prologue marker, and whether it may name a service by itself (a prefix of at
+/// least four bytes, or a packet of an exact length).
+pub(super) fn prologue_evidence(m: &Marker) -> Option<(Evidence, bool)> {
     match m {
         Marker::Prefix(p) => Some((
-            format!("prologue:0x{}", hex(p)),
+            Evidence::new(EvidenceKind::Prologue, format!("0x{}", hex(p))),
             p.len() >= MIN_STANDALONE_PREFIX,
         )),
-        Marker::Packet { prefix, len } => Some((format!("prologue:0x{}/{len}", hex(prefix)), true)),
+        Marker::Packet { prefix, len } => Some((
+            Evidence::new(EvidenceKind::Prologue, format!("0x{}/{len}", hex(prefix))),
+            true,
+        )),
         _ => None,
     }
 }
@@ -1061,11 +743,6 @@ fn http_host(p: &[u8]) -> Option<String> {
             .then(|| clean(&v[1..]))
             .flatten()
     })
-}
-
-/// Ports too widely shared to name a service by themselves (web, DNS, generic STUN/TURN).
-fn is_generic_port(p: u16) -> bool {
-    matches!(p, 80 | 443 | 53 | 3478 | 5349 | 8080 | 8443)
 }
 
 fn hex(b: &[u8]) -> String {

@@ -1,7 +1,8 @@
 //! A finished flow's record with what naming found: the handshake fields read in the clear and
 //! the service decided, in the shared form of [`FlowRecord`].
 
-use super::namer::{Attribution, HasNaming};
+use super::attribute::Attribution;
+use super::namer::HasNaming;
 use crate::dissect::quic::QuicVersionKind;
 use crate::flow::{EndReason, Flow};
 use crate::model::FlowRecord;

@@ -159,7 +159,7 @@ impl Digest {
             s.bytes_down += r.bytes_down;
             let bytes = r.bytes_up + r.bytes_down;
             if let Some(e) = r.service_evidence.first() {
-                *s.how.entry(evidence_kind(e).to_string()).or_default() += 1;
+                *s.how.entry(e.kind.as_str().to_string()).or_default() += 1;
             }
             if let Some(role) = r.service_role {
                 *s.roles.entry(role.to_string()).or_default() += 1;

@@ -692,7 +692,9 @@ fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th
                     if r.service_evidence.is_empty() {
                         "-".to_string()
                     } else {
-                        r.service_evidence.join(", ")
+                        let texts: Vec<String> =
+                            r.service_evidence.iter().map(ToString::to_string).collect();
+                        texts.join(", ")
                     }
                 ),
                 None => "not named".to_string(),

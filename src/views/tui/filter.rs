@@ -194,7 +194,9 @@ fn flow_term(t: &Term, r: &FlowRecord) -> bool {
             ]
             .iter()
             .any(|f| contains_ci(f, v))
-                || r.service_evidence.iter().any(|e| contains_ci(e, v))
+                || r.service_evidence
+                    .iter()
+                    .any(|e| contains_ci(&e.to_string(), v))
         }
     }
 }
@@ -247,7 +249,10 @@ mod tests {
             bytes_up: 1,
             bytes_down: 1,
             end_reason: "idle",
-            service_evidence: vec!["sni:g.whatsapp.net".into()],
+            service_evidence: vec![crate::model::Evidence::new(
+                crate::model::EvidenceKind::Sni,
+                "g.whatsapp.net",
+            )],
             confidence: 0.9,
             as_org: Some("Meta Platforms".into()),
             ..Default::default()
