@@ -245,3 +245,137 @@ impl Builder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+    use std::net::SocketAddr;
+
+    /// A 20-minute voice call at Monday 21:00 along `path`, to `peer`.
+    fn call(id: u64, path: PeerKind, peer: [u8; 4]) -> Event {
+        let start = MONDAY + 21.0 * HOUR;
+        let mut e = event(id, EventKind::VoiceCall, start, start + 1200.0);
+        e.peer_kind = Some(path);
+        e.peer_ip = Some(IpAddr::from(peer));
+        e.flows[0].server = SocketAddr::from((peer, 3478));
+        e
+    }
+
+    #[test]
+    fn a_direct_call_with_a_public_peer_ranks_above_a_relayed_one_and_names_the_peers_network() {
+        let events = [
+            call(1, PeerKind::Relay, [198, 51, 100, 7]),
+            call(2, PeerKind::Direct, [203, 0, 113, 9]),
+        ];
+        let m = build(&Digest::default(), &events, false);
+        let direct = finding(&m, "direct_call", "direct to a device at 203.0.113.9");
+        assert_eq!(
+            direct.sentence,
+            "Mon 21:00-21:20: a 20-minute WhatsApp voice call, direct to a device at 203.0.113.9 \
+             on the Example Mobile network in Porto, Portugal: the peer's address, network and \
+             place are exposed."
+        );
+        assert_eq!(direct.mitigation, "relay_calls");
+        let relayed = finding(&m, "call", "through a relay");
+        assert_eq!(relayed.mitigation, "timing_volume");
+        assert!(direct.score > relayed.score);
+        assert_eq!(m.headline[0].events, vec![2]);
+        let paths: Vec<(&str, Option<&str>)> = m
+            .calls
+            .iter()
+            .map(|c| (c.path, c.peer_ip.as_deref()))
+            .collect();
+        assert_eq!(
+            paths,
+            [
+                ("relay", Some("198.51.100.7")),
+                ("direct", Some("203.0.113.9"))
+            ]
+        );
+        assert_eq!(m.leaks.direct_peers.len(), 1);
+        assert_eq!(
+            m.leaks.direct_peers[0].network.as_deref(),
+            Some("Example Mobile")
+        );
+    }
+
+    #[test]
+    fn a_redacted_report_hides_the_direct_peer_and_keeps_the_relay() {
+        let events = [
+            call(1, PeerKind::Relay, [198, 51, 100, 7]),
+            call(2, PeerKind::Direct, [203, 0, 113, 9]),
+        ];
+        let m = build(&Digest::default(), &events, true);
+        let direct = &m.calls[1];
+        assert_eq!(direct.peer_ip.as_deref(), Some("peer-1"));
+        assert!(direct.flows.iter().all(|f| !f.contains("203.0.113.9")));
+        assert_eq!(m.calls[0].peer_ip.as_deref(), Some("198.51.100.7"));
+        let f = finding(&m, "direct_call", "peer-1");
+        assert!(!f.sentence.contains("203.0.113.9"), "{}", f.sentence);
+        // The network and the place stay: they are what the finding is about.
+        assert!(f.sentence.contains("Example Mobile network in Porto"));
+        assert_eq!(m.leaks.direct_peers[0].ip.as_deref(), Some("peer-1"));
+    }
+
+    #[test]
+    fn a_direct_call_to_a_private_address_ranks_between_relayed_and_public() {
+        let mut private = call(3, PeerKind::Direct, [192, 168, 1, 9]);
+        private.peer_asn = None;
+        private.peer_as_org = None;
+        private.peer_country = None;
+        private.peer_city = None;
+        let events = [
+            call(1, PeerKind::Relay, [198, 51, 100, 7]),
+            call(2, PeerKind::Direct, [203, 0, 113, 9]),
+            private,
+        ];
+        let m = build(&Digest::default(), &events, false);
+        let score = |id: u64| {
+            m.findings
+                .iter()
+                .find(|f| f.events == [id])
+                .map_or(0.0, |f| f.score)
+        };
+        assert!(score(1) < score(3) && score(3) < score(2));
+        let f = finding(&m, "direct_call", "192.168.1.9");
+        assert!(
+            f.sentence
+                .contains("a private address: the peer is on the same local network")
+        );
+    }
+
+    #[test]
+    fn the_peer_of_a_leg_opened_from_outside_is_the_flows_client() {
+        let mut e = call(1, PeerKind::Direct, [192, 168, 1, 5]);
+        e.flows[0].client = SocketAddr::from(([203, 0, 113, 77], 50000));
+        e.flows[0].server = SocketAddr::from(([192, 168, 1, 5], 4000));
+        assert_eq!(call_peer(&e), Some(IpAddr::from([203, 0, 113, 77])));
+        // Through a relay, the event's address is the relay's, whatever the flows say.
+        e.peer_kind = Some(PeerKind::Relay);
+        assert_eq!(call_peer(&e), Some(IpAddr::from([192, 168, 1, 5])));
+    }
+
+    #[test]
+    fn an_attempt_is_worded_without_media_and_ranks_below_calls() {
+        let mut attempt = event(
+            1,
+            EventKind::CallAttempt,
+            MONDAY + HOUR,
+            MONDAY + HOUR + 12.0,
+        );
+        attempt.service = Some("Instagram".into());
+        let events = [attempt, call(2, PeerKind::Relay, [198, 51, 100, 7])];
+        let m = build(&Digest::default(), &events, false);
+        let f = finding(&m, "call_attempt", "call attempt");
+        assert!(
+            f.sentence
+                .starts_with("Mon 01:00: an Instagram call attempt, 12 s of call set-up"),
+            "{}",
+            f.sentence
+        );
+        assert_eq!(m.calls[0].media, "none");
+        assert!(f.score < finding(&m, "call", "relay").score);
+    }
+}

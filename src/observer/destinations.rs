@@ -93,3 +93,77 @@ impl SentenceEnd for String {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::observer::digest::{Digest, ServiceAgg};
+    use crate::observer::testkit::{MONDAY, build, finding};
+
+    #[test]
+    fn countries_and_networks_rank_by_bytes_and_the_sentence_ends_once() {
+        let whatsapp = ServiceAgg {
+            first_ts: MONDAY,
+            last_ts: MONDAY + 60.0,
+            roles: BTreeMap::from([("chat".to_string(), 3)]),
+            countries: BTreeMap::from([("PT".to_string(), (1, 100)), ("US".to_string(), (2, 500))]),
+            networks: BTreeMap::from([
+                ("AS32934 Facebook, Inc.".to_string(), (3, 600)),
+                ("AS64500 Example".to_string(), (1, 50)),
+            ]),
+            networks_other: (1, 70),
+            ..ServiceAgg::default()
+        };
+        let resolver = ServiceAgg {
+            roles: BTreeMap::from([("dns".to_string(), 1)]),
+            countries: BTreeMap::from([("DE".to_string(), (1, 80))]),
+            ..ServiceAgg::default()
+        };
+        let digest = Digest {
+            services: BTreeMap::from([
+                ("Telegram".to_string(), resolver),
+                ("WhatsApp".to_string(), whatsapp),
+            ]),
+            ..Digest::default()
+        };
+        let m = build(&digest, &[], false);
+        let w = &m.destinations[1];
+        let codes: Vec<&str> = w.countries.iter().map(|c| c.code.as_str()).collect();
+        assert_eq!(codes, ["US", "PT"]);
+        let nets: Vec<&str> = w.networks.iter().map(|n| n.network.as_str()).collect();
+        assert_eq!(
+            nets,
+            [
+                "AS32934 Facebook, Inc.",
+                "other networks",
+                "AS64500 Example"
+            ]
+        );
+        assert_eq!(
+            finding(&m, "destinations", "WhatsApp").sentence,
+            "WhatsApp traffic went to the United States and Portugal, on AS32934 Facebook, Inc. \
+             and other networks."
+        );
+        // A service seen only in DNS has its row, but no finding: its resolver's country says
+        // nothing of where its traffic goes.
+        assert_eq!(m.destinations[0].service, "Telegram");
+        assert_eq!(
+            m.findings
+                .iter()
+                .filter(|f| f.kind == "destinations")
+                .count(),
+            1
+        );
+    }
+
+    #[test]
+    fn a_sentence_ending_in_an_abbreviation_gets_no_second_full_stop() {
+        use super::SentenceEnd;
+        assert_eq!(
+            "on Facebook, Inc.".to_string().pipe_end(),
+            "on Facebook, Inc."
+        );
+        assert_eq!("on AS64500".to_string().pipe_end(), "on AS64500.");
+    }
+}

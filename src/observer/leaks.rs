@@ -269,3 +269,118 @@ impl Builder<'_> {
         device_hints
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::SocketAddr;
+
+    use super::*;
+    use crate::model::{FlowRecord, Role};
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{MONDAY, build, finding};
+
+    /// A flow from the phone at 192.168.1.5 to port `port`, at `MONDAY + at`.
+    fn flow(port: u16, at: f64) -> FlowRecord {
+        FlowRecord {
+            client: SocketAddr::from(([192, 168, 1, 5], 40000)),
+            server: SocketAddr::from(([192, 168, 1, 1], port)),
+            first_ts: MONDAY + at,
+            last_ts: MONDAY + at + 1.0,
+            client_ttl: Some(64),
+            ..FlowRecord::default()
+        }
+    }
+
+    fn dns(name: &str, at: f64) -> FlowRecord {
+        FlowRecord {
+            dns_name: Some(name.into()),
+            ..flow(53, at)
+        }
+    }
+
+    fn digest() -> Digest {
+        let mut whatsapp = dns("mmg.whatsapp.net", 2.0);
+        whatsapp.service = Some("WhatsApp".into());
+        whatsapp.service_role = Some(Role::Dns);
+        let mut signal = flow(443, 4.0);
+        signal.server = SocketAddr::from(([203, 0, 113, 80], 443));
+        signal.sni = Some("chat.signal.org".into());
+        let mut ech = signal.clone();
+        ech.sni = Some("cover.example".into());
+        ech.ech = true;
+        let local = FlowRecord {
+            dns_name: Some("Alices-iPhone.local".into()),
+            ..flow(5353, 5.0)
+        };
+        Digest::from_flows(&[
+            dns("example.org", 1.0),
+            whatsapp,
+            dns("5.1.168.192.in-addr.arpa", 3.0),
+            signal,
+            ech,
+            local,
+        ])
+    }
+
+    #[test]
+    fn leaks_list_clear_dns_names_messaging_first_and_the_handshake_names() {
+        let m = build(&digest(), &[], false);
+        let names: Vec<&str> = m.leaks.dns.names.iter().map(|n| n.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "mmg.whatsapp.net",
+                "example.org",
+                "5.1.168.192.in-addr.arpa"
+            ]
+        );
+        let f = finding(&m, "dns", "clear DNS");
+        assert_eq!(
+            f.sentence,
+            "3 names looked up in clear DNS, readable by anyone on the path: mmg.whatsapp.net \
+             (WhatsApp), example.org, 5.1.168.192.in-addr.arpa."
+        );
+        assert_eq!(f.score, score::DNS + 0.01);
+        assert_eq!(f.start_ts, Some(MONDAY + 1.0));
+        assert_eq!(
+            finding(&m, "tls", "handshakes").sentence,
+            "1 server name readable in TLS/QUIC handshakes (1 handshake name more behind \
+             Encrypted Client Hello): chat.signal.org."
+        );
+        assert_eq!(m.leaks.ech.names[0].name, "cover.example");
+        finding(&m, "local_names", "alices-iphone.local");
+        // One device, the phone, read from its TTL.
+        let [hint] = m.leaks.device_hints.as_slice() else {
+            panic!("{:?}", m.leaks.device_hints);
+        };
+        assert_eq!(hint.client, "192.168.1.5");
+        assert_eq!(hint.initial_ttl, Some(64));
+    }
+
+    #[test]
+    fn a_redacted_report_hides_names_of_the_local_side() {
+        let m = build(&digest(), &[], true);
+        let dns = &m.leaks.dns;
+        assert_eq!((dns.total, dns.hidden, dns.names.len()), (3, 1, 2));
+        assert!(dns.names.iter().all(|n| !n.name.ends_with(".arpa")));
+        assert_eq!(m.leaks.local_names.hidden, 1);
+        assert!(m.leaks.local_names.names.is_empty());
+        assert!(m.findings.iter().all(|f| f.kind != "local_names"));
+        finding(&m, "dns", "2 names looked up");
+        assert_eq!(m.leaks.device_hints[0].client, "device-1");
+        let all = serde_json::to_string(&m.leaks).unwrap_or_default();
+        assert!(
+            !all.contains("192.168.1.5") && !all.contains("iphone"),
+            "{all}"
+        );
+    }
+
+    #[test]
+    fn names_of_the_local_side_are_reverse_lookups_and_local_domains() {
+        assert!(local_side_name("5.1.168.192.in-addr.arpa"));
+        assert!(local_side_name("nas.home.arpa"));
+        assert!(local_side_name("printer.lan"));
+        assert!(!local_side_name("chat.signal.org"));
+        assert!(!local_side_name("lan.example.com"));
+    }
+}

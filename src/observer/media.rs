@@ -54,3 +54,55 @@ impl Builder<'_> {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{EventKind, SizeClass};
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+
+    #[test]
+    fn transfers_name_their_size_and_the_larger_ranks_first() {
+        let mut photo = event(
+            1,
+            EventKind::MediaUpload,
+            MONDAY + HOUR,
+            MONDAY + HOUR + 2.0,
+        );
+        photo.bytes_out = 250_000;
+        let mut video = event(
+            2,
+            EventKind::MediaDownload,
+            MONDAY + 2.0 * HOUR,
+            MONDAY + 2.0 * HOUR + 9.0,
+        );
+        video.bytes_in = 12_000_000;
+        video.size_class = Some(SizeClass::Video);
+        video.service = None;
+        let m = build(&Digest::default(), &[photo, video], false);
+        let up = finding(&m, "media", "upload");
+        assert_eq!(
+            up.sentence,
+            "Mon 01:00: a WhatsApp upload of 250 KB, likely a photo."
+        );
+        let down = finding(&m, "media", "download");
+        assert_eq!(
+            down.sentence,
+            "Mon 02:00: a download of 12.0 MB (service not identified), likely a video."
+        );
+        assert!(down.score > up.score);
+        let rows: Vec<(&str, u64, Option<&str>)> = m
+            .media
+            .iter()
+            .map(|r| (r.direction, r.bytes, r.size_class.as_deref()))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("upload", 250_000, Some("photo")),
+                ("download", 12_000_000, Some("video"))
+            ]
+        );
+        assert_eq!(m.media[1].duration_secs, 9.0);
+    }
+}

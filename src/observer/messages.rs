@@ -163,3 +163,75 @@ impl Builder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+
+    fn message(id: u64, kind: EventKind, at: f64) -> Event {
+        event(id, kind, at, at + 1.0)
+    }
+
+    #[test]
+    fn replies_within_the_gap_make_a_conversation_and_a_pause_ends_it() {
+        let t = MONDAY + 21.0 * HOUR;
+        let events = [
+            message(1, EventKind::MessageOut, t),
+            message(2, EventKind::MessageIn, t + 100.0),
+            message(3, EventKind::MessageOut, t + 200.0),
+            // A pause longer than the gap, then a run of one direction only: no conversation.
+            message(
+                4,
+                EventKind::MessageIn,
+                t + 201.0 + CONVERSATION_GAP_SECS + 19.0,
+            ),
+            message(5, EventKind::MessageIn, t + 500.0),
+        ];
+        let m = build(&Digest::default(), &events, false);
+        assert_eq!(m.messages.conversations.len(), 1);
+        let c = &m.messages.conversations[0];
+        assert_eq!((c.sent, c.received, c.turns), (2, 1, 2));
+        assert_eq!(c.events, [1, 2, 3]);
+        let s = &m.messages.per_service[0];
+        assert_eq!((s.service.as_str(), s.sent, s.received), ("WhatsApp", 2, 3));
+        assert_eq!(s.conversations, 1);
+        let f = finding(&m, "messages", "WhatsApp messages");
+        assert_eq!(
+            f.sentence,
+            "WhatsApp messages from Mon 21:00 to 21:08: 2 sent and 3 received, about one every \
+             2 min in one back-and-forth conversation."
+        );
+        assert_eq!(f.events, [1, 2, 3, 4, 5]);
+    }
+
+    #[test]
+    fn messages_are_counted_per_local_hour_and_service() {
+        let t = MONDAY + 9.0 * HOUR;
+        let mut signal = message(3, EventKind::MessageIn, t + 10.0);
+        signal.service = Some("Signal".into());
+        let events = [
+            message(1, EventKind::MessageOut, t + 5.0),
+            message(2, EventKind::MessageOut, t + HOUR + 5.0),
+            signal,
+        ];
+        let m = build(&Digest::default(), &events, false);
+        let hours: Vec<(&str, &str, u64, u64)> = m
+            .messages
+            .per_hour
+            .iter()
+            .map(|h| (h.hour.as_str(), h.service.as_str(), h.sent, h.received))
+            .collect();
+        assert_eq!(
+            hours,
+            [
+                ("Mon 09:00", "Signal", 0, 1),
+                ("Mon 09:00", "WhatsApp", 1, 0),
+                ("Mon 10:00", "WhatsApp", 1, 0),
+            ]
+        );
+        assert!(m.messages.conversations.is_empty());
+        finding(&m, "messages", "Signal messages at Mon 09:00: 1 received.");
+    }
+}

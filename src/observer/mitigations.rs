@@ -82,3 +82,38 @@ pub(super) fn applying(findings: &[Finding]) -> Vec<Mitigation> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(mitigation: &str) -> Finding {
+        Finding {
+            score: 0.5,
+            sentence: String::new(),
+            events: Vec::new(),
+            flows: Vec::new(),
+            kind: "test".into(),
+            mitigation: mitigation.into(),
+            start_ts: None,
+        }
+    }
+
+    #[test]
+    fn only_mitigations_that_apply_are_listed_in_table_order_with_their_findings() {
+        let findings = [
+            finding("timing_volume"),
+            finding("relay_calls"),
+            finding("timing_volume"),
+            finding("no_such_key"),
+        ];
+        let m = applying(&findings);
+        let keys: Vec<(&str, &[usize])> =
+            m.iter().map(|x| (x.key, x.findings.as_slice())).collect();
+        assert_eq!(
+            keys,
+            [("relay_calls", &[1][..]), ("timing_volume", &[0, 2][..])]
+        );
+        assert_eq!(m[0].title, "Relay-only calls");
+    }
+}

@@ -71,3 +71,48 @@ impl Builder<'_> {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+
+    #[test]
+    fn kinds_without_wording_are_grouped_and_size_hints_rank_lowest() {
+        let t = MONDAY + 9.0 * HOUR;
+        let events = [
+            event(1, EventKind::TypingIndicator, t, t + 1.0),
+            event(2, EventKind::PushWakeup, t + 60.0, t + 61.0),
+            event(3, EventKind::PushWakeup, t + 600.0, t + 601.0),
+            event(4, EventKind::MessageOut, t + 5.0, t + 6.0),
+        ];
+        let m = build(&Digest::default(), &events, false);
+        let ids: Vec<u64> = m.other_activities.iter().map(|o| o.event).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        let pushes = finding(&m, "push_wakeup", "Push wakeup");
+        assert_eq!(
+            pushes.sentence,
+            "Push wakeup (WhatsApp), 2 times from Mon 09:01 to Mon 09:10."
+        );
+        assert_eq!(pushes.score, score::OTHER_ACTIVITY);
+        let typing = finding(&m, "typing_indicator", "likely typing indicator");
+        assert_eq!(
+            typing.sentence,
+            "Mon 09:00: likely typing indicator (WhatsApp)."
+        );
+        assert_eq!(typing.score, score::SIZE_HINT);
+        assert!(
+            m.findings
+                .last()
+                .is_some_and(|f| f.kind == "typing_indicator")
+        );
+        // The redactor reaches the evidence: the fixture's names the local address.
+        let red = build(&Digest::default(), &events, true);
+        assert!(
+            red.other_activities
+                .iter()
+                .all(|o| !o.evidence.contains("192.168.1.5"))
+        );
+    }
+}

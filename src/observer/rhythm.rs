@@ -242,3 +242,110 @@ impl Builder<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::observer::digest::Digest;
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+
+    /// A digest of a capture from Monday 00:00 lasting `hours`.
+    fn capture(hours: f64) -> Digest {
+        Digest {
+            first_ts: Some(MONDAY),
+            last_ts: Some(MONDAY + hours * HOUR),
+            ..Digest::default()
+        }
+    }
+
+    fn acts() -> Vec<Event> {
+        vec![
+            // Received while the user may sleep: no hint of waking.
+            event(
+                1,
+                EventKind::MessageIn,
+                MONDAY + 6.0 * HOUR,
+                MONDAY + 6.0 * HOUR + 1.0,
+            ),
+            event(
+                2,
+                EventKind::MessageOut,
+                MONDAY + 8.0 * HOUR,
+                MONDAY + 8.0 * HOUR + 1.0,
+            ),
+            event(
+                3,
+                EventKind::MessageOut,
+                MONDAY + 23.5 * HOUR,
+                MONDAY + 23.5 * HOUR + 1.0,
+            ),
+        ]
+    }
+
+    #[test]
+    fn days_are_shown_only_when_the_capture_spans_long_enough() {
+        let short = build(&capture(DAYS_MIN_SPAN_SECS / HOUR - 1.0), &acts(), false);
+        assert!(!short.rhythm.days_shown);
+        assert!(short.rhythm.days.is_empty());
+        assert!(short.findings.iter().all(|f| f.kind != "days"));
+
+        let long = build(&capture(30.0), &acts(), false);
+        assert!(long.rhythm.days_shown);
+        let [day] = long.rhythm.days.as_slice() else {
+            panic!("{:?}", long.rhythm.days);
+        };
+        assert_eq!(day.date, "Mon 1 Dec 2025");
+        assert_eq!((day.first.as_str(), day.last.as_str()), ("08:00", "23:30"));
+        assert_eq!(day.activities, 2);
+        assert!(day.wake_hint && day.sleep_hint);
+        assert_eq!(day.day_start_ts, MONDAY + 4.0 * HOUR);
+        let f = finding(&long, "days", "Wake and sleep hints");
+        assert_eq!(
+            f.sentence,
+            "Wake and sleep hints over 1 day: the user's own activity (messages and media sent, \
+             calls) began at Mon 08:00 and ended at Mon 23:30."
+        );
+        assert_eq!(f.events, [2, 3]);
+    }
+
+    #[test]
+    fn a_capture_ending_before_the_day_does_hints_only_at_waking() {
+        // Twenty-two hours from Monday 00:00 end before the waking day does (Tuesday 04:00).
+        let m = build(&capture(22.0), &acts(), false);
+        assert!(m.rhythm.days_shown);
+        assert!(m.rhythm.days[0].wake_hint && !m.rhythm.days[0].sleep_hint);
+        let f = finding(&m, "days", "began at Mon 08:00.");
+        assert!(!f.sentence.contains("ended"), "{}", f.sentence);
+    }
+
+    #[test]
+    fn sessions_close_together_are_one_stretch_and_hours_count_messaging_only() {
+        let t = MONDAY + 21.0 * HOUR;
+        let mut signal = event(2, EventKind::OnlineSession, t + 700.0, t + 1200.0);
+        signal.service = Some("Signal".into());
+        let events = [
+            event(1, EventKind::OnlineSession, t, t + 600.0),
+            signal,
+            event(
+                3,
+                EventKind::OnlineSession,
+                t + 2.0 * HOUR,
+                t + 2.0 * HOUR + 60.0,
+            ),
+            event(4, EventKind::MessageOut, t + 10.0, t + 11.0),
+            event(5, EventKind::PushWakeup, t + 20.0, t + 21.0),
+        ];
+        let m = build(&Digest::default(), &events, false);
+        assert_eq!(m.rhythm.sessions.len(), 3);
+        let f = finding(&m, "rhythm", "In active use in 2 stretches");
+        assert_eq!(
+            f.sentence,
+            "In active use in 2 stretches: Mon 21:00-21:20 (20 min, Signal and WhatsApp); \
+             Mon 23:00-23:01 (60 s, WhatsApp)."
+        );
+        assert_eq!(f.events, [1, 2, 3]);
+        // The message only: sessions and pushes say nothing of when the user is up.
+        assert_eq!(m.rhythm.by_hour.iter().sum::<u64>(), 1);
+        assert_eq!(m.rhythm.by_hour[21], 1);
+    }
+}

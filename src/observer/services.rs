@@ -111,3 +111,111 @@ impl Builder<'_> {
         rows
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use crate::model::EventKind;
+    use crate::observer::digest::{Digest, ServiceAgg};
+    use crate::observer::testkit::{HOUR, MONDAY, build, event, finding};
+
+    fn service(first: f64, roles: &[&str], how: &[(&str, u64)]) -> ServiceAgg {
+        ServiceAgg {
+            first_ts: first,
+            last_ts: first + HOUR,
+            flows: 3,
+            bytes_up: 40_000,
+            bytes_down: 2_000_000,
+            how: how.iter().map(|(k, n)| (k.to_string(), *n)).collect(),
+            roles: roles.iter().map(|r| (r.to_string(), 1)).collect(),
+            ..ServiceAgg::default()
+        }
+    }
+
+    #[test]
+    fn messaging_services_come_first_and_are_worded_by_what_was_seen() {
+        let services = BTreeMap::from([
+            ("Meta".to_string(), service(MONDAY, &[], &[("asn", 3)])),
+            (
+                "Signal".to_string(),
+                service(
+                    MONDAY + 2.0 * HOUR,
+                    &["chat"],
+                    &[
+                        ("sni", 3),
+                        ("stun-attr", 2),
+                        ("stun-realm", 1),
+                        ("ip-list", 1),
+                    ],
+                ),
+            ),
+            (
+                "Telegram".to_string(),
+                service(MONDAY + HOUR, &["dns"], &[("dns-query", 1)]),
+            ),
+            (
+                "Threema".to_string(),
+                service(MONDAY + 3.0 * HOUR, &["chat"], &[("port", 3)]),
+            ),
+        ]);
+        let digest = Digest {
+            services,
+            ..Digest::default()
+        };
+        let mut session = event(
+            1,
+            EventKind::OnlineSession,
+            MONDAY + 2.0 * HOUR,
+            MONDAY + 2.0 * HOUR + 600.0,
+        );
+        session.service = Some("Signal".into());
+        let m = build(&digest, &[session], false);
+        let rows: Vec<(&str, &str)> = m
+            .services
+            .iter()
+            .map(|r| (r.service.as_str(), r.kind))
+            .collect();
+        assert_eq!(
+            rows,
+            [
+                ("Telegram", "messaging"),
+                ("Signal", "messaging"),
+                ("Threema", "messaging"),
+                ("Meta", "company")
+            ]
+        );
+        assert_eq!(m.services[1].active_secs, 600.0);
+        assert_eq!(m.services[1].events, [1]);
+        // Most flows first; two evidence kinds worded alike appear once.
+        assert_eq!(
+            m.services[1].recognised_by,
+            [
+                "server name in TLS/QUIC (SNI)",
+                "STUN markers",
+                "published address range"
+            ]
+        );
+        assert_eq!(
+            finding(&m, "service", "Signal").sentence,
+            "Signal in use from Mon 02:00 to 03:00 (10 min of activity, 2.0 MB exchanged), \
+             recognised by server name in TLS/QUIC (SNI), STUN markers and published address \
+             range."
+        );
+        assert_eq!(
+            finding(&m, "service", "Telegram").sentence,
+            "Telegram's servers were looked up in DNS at Mon 01:00, though no traffic to them was \
+             seen: the device has Telegram or is about to use it."
+        );
+        assert!(
+            finding(
+                &m,
+                "service",
+                "Threema contacted from Mon 03:00 to 04:00 (3 connections"
+            )
+            .score
+                < finding(&m, "service", "Signal").score
+        );
+        assert!(m.findings.iter().all(|f| !f.sentence.contains("Meta")));
+    }
+}

@@ -2,7 +2,15 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+use super::Model;
+use super::digest::Digest;
+use super::words::Zone;
 use crate::model::{Direction, Event, EventKind, FlowRef, SizeClass};
+
+/// Monday 1 December 2025, 00:00 UTC.
+pub(super) const MONDAY: f64 = 1_764_547_200.0;
+/// An hour, in seconds.
+pub(super) const HOUR: f64 = 3600.0;
 
 /// A WhatsApp event between 192.168.1.5 and 203.0.113.9 (a public address on the
 /// "Example Mobile" network in Porto, Portugal), with one UDP flow, of a photo's size.
@@ -34,4 +42,17 @@ pub(super) fn event(id: u64, kind: EventKind, start: f64, end: f64) -> Event {
         confidence: 0.8,
         evidence: "test evidence from 192.168.1.5".into(),
     }
+}
+
+/// The model of `events` and `digest`, worded in UTC.
+pub(super) fn build(digest: &Digest, events: &[Event], redact: bool) -> Model {
+    Model::build(digest, events, &Zone::utc(), redact)
+}
+
+/// The finding of `kind` whose sentence contains `text`.
+pub(super) fn finding<'m>(m: &'m Model, kind: &str, text: &str) -> &'m super::Finding {
+    m.findings
+        .iter()
+        .find(|f| f.kind == kind && f.sentence.contains(text))
+        .unwrap_or_else(|| panic!("no {kind} finding with {text:?} in {:#?}", m.findings))
 }
