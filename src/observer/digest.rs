@@ -10,6 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use serde::Serialize;
 
@@ -34,17 +35,22 @@ const LOCAL_NAME_PORTS: [u16; 2] = [5353, 5355];
 /// DNS over TLS and over QUIC (RFC 7858, RFC 9250).
 const DOT_PORT: u16 = 853;
 /// Server names of the public DNS-over-HTTPS resolvers that browsers and phones offer as
-/// presets (Android's Private DNS, Firefox, Chrome; from those vendors' settings pages).
-const DOH_NAMES: [&str; 8] = [
-    "dns.google",
-    "cloudflare-dns.com",
-    "one.one.one.one",
-    "dns.quad9.net",
-    "dns.nextdns.io",
-    "doh.opendns.com",
-    "dns.adguard-dns.com",
-    "doh.mullvad.net",
-];
+/// presets (Android's Private DNS, Firefox, Chrome): data, with a source and date per row, in
+/// `assets/resolvers/doh.tsv` (see `assets/resolvers/README.md`).
+static DOH_NAMES: LazyLock<Vec<&'static str>> =
+    LazyLock::new(|| doh_names(include_str!("../../assets/resolvers/doh.tsv")));
+
+/// The `name` column of a resolver table: comment lines (`#`) and the header are skipped.
+fn doh_names(table: &'static str) -> Vec<&'static str> {
+    table
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .skip(1)
+        .filter_map(|l| l.split('\t').nth(1))
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .collect()
+}
 
 /// One service's traffic.
 #[derive(Clone, Debug, Default, Serialize)]
@@ -283,5 +289,71 @@ fn add_name(
     }
     if n.examples.len() < MAX_EXAMPLES {
         n.examples.push(flow_ref());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::SocketAddr;
+
+    #[test]
+    fn the_resolver_table_gives_every_name_with_a_source_and_a_date() {
+        let mut names = DOH_NAMES.clone();
+        names.sort_unstable();
+        assert_eq!(
+            names,
+            [
+                "cloudflare-dns.com",
+                "dns.adguard-dns.com",
+                "dns.google",
+                "dns.nextdns.io",
+                "dns.quad9.net",
+                "doh.mullvad.net",
+                "doh.opendns.com",
+                "one.one.one.one",
+            ]
+        );
+        let table = include_str!("../../assets/resolvers/doh.tsv");
+        let rows: Vec<Vec<&str>> = table
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| l.split('\t').collect())
+            .collect();
+        assert_eq!(rows[0], ["operator", "name", "source", "date"]);
+        for r in &rows[1..] {
+            assert_eq!(r.len(), 4, "{r:?}");
+            assert!(!r[2].trim().is_empty(), "no source: {r:?}");
+            let date: Vec<&str> = r[3].split('-').collect();
+            assert!(
+                date.len() == 3 && date.iter().all(|p| p.parse::<u16>().is_ok()),
+                "no date: {r:?}"
+            );
+        }
+        // Comments and the header are no names.
+        assert_eq!(
+            doh_names("# c\nname\tx\n\nop\tdns.example\n"),
+            ["dns.example"]
+        );
+    }
+
+    #[test]
+    fn flows_to_port_853_and_to_known_resolvers_count_as_encrypted_dns() {
+        let flow = |port: u16, sni: Option<&str>| FlowRecord {
+            client: SocketAddr::from(([192, 168, 1, 5], 40000)),
+            server: SocketAddr::from(([203, 0, 113, 53], port)),
+            sni: sni.map(str::to_string),
+            ..FlowRecord::default()
+        };
+        let flows = [
+            flow(443, Some("DNS.Google")),
+            flow(853, None),
+            flow(443, Some("dns.example")),
+            flow(443, Some("mozilla.cloudflare-dns.com")),
+            flow(443, None),
+        ];
+        let d = Digest::from_flows(&flows);
+        assert_eq!(d.encrypted_dns_flows, 2);
+        assert_eq!(d.flows, 5);
     }
 }
