@@ -131,11 +131,6 @@ pub struct Digest {
     pub clients_dropped: u64,
 }
 
-/// The first part of an evidence string: `sni:mmg.whatsapp.net` → `sni`.
-pub fn evidence_kind(e: &str) -> &str {
-    e.split(':').next().unwrap_or(e)
-}
-
 impl Digest {
     pub fn from_flows<'a>(flows: impl IntoIterator<Item = &'a FlowRecord>) -> Self {
         let mut d = Self::default();
