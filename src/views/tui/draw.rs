@@ -13,10 +13,12 @@ use ratatui::text::{Line, Span, Text};
 use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
 use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
 
-use super::app::{App, FlowCol, ListKind, Tab, speed_label};
+use super::app::App;
+use super::columns::FlowCol;
 use super::fmt;
-use crate::model::{Event, EventKind, PeerKind, Role, SizeClass};
+use super::nav::{ListKind, Tab};
 use crate::model::FlowRecord;
+use crate::model::{Event, EventKind, PeerKind, Role, SizeClass};
 use crate::session::{Snapshot, SourceKind};
 
 /// Styles, with or without colour. Colours are the terminal's own ANSI palette (no fixed
@@ -125,9 +127,9 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
     } else if snap.kind == SourceKind::Live {
         "capturing".to_string()
     } else if snap.paused {
-        format!("paused {}", speed_label(snap.speed))
+        format!("paused {}", fmt::speed_label(snap.speed))
     } else {
-        format!("▶ {}", speed_label(snap.speed))
+        format!("▶ {}", fmt::speed_label(snap.speed))
     };
     let source = if wide {
         format!("{kind} {}", snap.source)

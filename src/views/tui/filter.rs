@@ -5,8 +5,8 @@
 //! Matching is case-insensitive and allocates nothing per row, so filtering 100,000 flows once
 //! per snapshot stays a few milliseconds.
 
-use crate::model::{Event, PeerKind, Role, SizeClass};
 use crate::model::FlowRecord;
+use crate::model::{Event, PeerKind, Role, SizeClass};
 
 /// What one term looks at.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -1,6 +1,8 @@
 //! Numbers and times as the dashboard prints them. Times are UTC everywhere on screen (the
 //! status bar says so), so a capture shows the same clock on every machine.
 
+use crate::session::Speed;
+
 /// Days since 1970-01-01 to a civil (year, month, day), proleptic Gregorian calendar
 /// (the era-based method described by H. Hinnant, "chrono-Compatible Low-Level Date
 /// Algorithms").
@@ -107,6 +109,16 @@ pub fn fit(s: &str, w: usize) -> String {
     let mut out: String = s.chars().take(w - 1).collect();
     out.push('…');
     out
+}
+
+/// "x1", "x10", "x100", "max".
+pub fn speed_label(s: Speed) -> &'static str {
+    match s {
+        Speed::X1 => "x1",
+        Speed::X10 => "x10",
+        Speed::X100 => "x100",
+        Speed::Max => "max",
+    }
 }
 
 #[cfg(test)]

@@ -12,12 +12,24 @@
 //!
 //! State and logic ([`app`], [`filter`]) are apart from drawing ([`draw`]) so they are tested
 //! without a terminal. Times on screen are UTC.
+//!
+//! Inside, each module uses only those before it in this order, never one after it:
+//! [`fmt`], [`places`], [`filter`]; `columns` (the flow table's order) and `nav` (tabs,
+//! cursors, filter lines, the timeline window); `derive` (counts per snapshot); `prepare` (the
+//! work a snapshot needs, shared by the worker and the App); `worker`; [`app`] (the state and
+//! its keys); [`draw`].
 
 pub mod app;
+mod columns;
+mod derive;
 pub mod draw;
 pub mod filter;
+#[cfg(test)]
+mod fixtures;
 pub mod fmt;
+mod nav;
 pub mod places;
+mod prepare;
 mod worker;
 
 use std::sync::Arc;

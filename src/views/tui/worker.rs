@@ -6,7 +6,8 @@
 //! (a snapshot and the view parameters of the moment) and swaps in the result when it is there.
 //! The worker must never be waited for by the UI thread, never hold a job the UI has replaced
 //! (one slot: a new job replaces one not started), and never decide what is shown: results
-//! that are stale when they arrive are dropped by [`super::app::App`].
+//! that are stale when they arrive are dropped by [`super::App`]. It knows the jobs and results
+//! ([`super::prepare`]), never the App.
 
 use std::any::Any;
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
@@ -14,7 +15,8 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use super::app::{Derived, Job, Prepared, prepare};
+use super::derive::Derived;
+use super::prepare::{Job, Prepared, prepare};
 use crate::session::Snapshot;
 
 /// What the UI thread leaves for the worker: the latest job, and what left the screen (freed
