@@ -220,3 +220,125 @@ pub(super) fn probing(flows: &[FlowSummary], activity: &[Event]) -> Vec<Event> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, named, secs};
+    use super::*;
+    use crate::flow::Dir;
+
+    /// A connection to port `port` that logs in at 0 s, then is silent until the server sends
+    /// 200 bytes at 100 s, answered by 50.
+    fn woken(port: u16) -> FlowSummary {
+        Trace::tcp(50_000, port)
+            .opaque(0.0, Dir::Up, 100)
+            .opaque(0.1, Dir::Down, 100)
+            .opaque(100.0, Dir::Down, 200)
+            .opaque(100.2, Dir::Up, 50)
+            .flow("192.168.1.10", "17.57.144.10")
+    }
+
+    /// An event of WhatsApp on a flow of its own, from `start` to `end` seconds.
+    fn event(kind: EventKind, (start, end): (f64, f64)) -> Event {
+        let r = Trace::tcp(50_001, 443)
+            .opaque(start, Dir::Up, 300)
+            .flow("192.168.1.10", "157.240.1.1")
+            .record;
+        on_flow(
+            &r,
+            kind,
+            "WhatsApp",
+            (secs(start), secs(end)),
+            Direction::Both,
+        )
+    }
+
+    #[test]
+    fn an_idle_push_channel_woken_by_the_server_is_a_push() {
+        let e = push_wakeups(&[woken(5223)], &[]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            (e[0].kind, e[0].direction),
+            (EventKind::PushWakeup, Direction::In)
+        );
+        assert_eq!(e[0].service.as_deref(), Some("push channel"));
+        assert_eq!(
+            (e[0].bytes_in, e[0].bytes_out, e[0].confidence),
+            (200, 50, 0.5)
+        );
+        assert!(
+            e[0].evidence.contains(
+                "200 B in (and 50 B out) after 99 s of silence on the push channel; no app activity followed"
+            ),
+            "{}",
+            e[0].evidence
+        );
+        // An app's activity right after it is what the push caused.
+        let after = event(EventKind::MessageIn, (110.0, 110.5));
+        let e = push_wakeups(&[woken(5223)], &[after]);
+        assert_eq!(e[0].confidence, 0.7);
+        assert!(
+            e[0].evidence.contains("followed 10.0 s later by"),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn only_push_channels_carry_pushes() {
+        assert!(push_wakeups(&[woken(443)], &[]).is_empty());
+        assert!(push_channel(&woken(5228).record));
+        assert!(push_channel(
+            &named(woken(443), "Signal", Role::Chat).record
+        ));
+        let mut udp = woken(5223).record;
+        udp.proto = Proto::UDP;
+        assert!(!push_channel(&udp));
+    }
+
+    #[test]
+    fn sessions_split_at_the_session_gap_and_background_makes_none() {
+        let late = 100.5 + SESSION_GAP_SECS + 1.0;
+        let events = [
+            event(EventKind::MessageOut, (0.0, 0.5)),
+            event(EventKind::MessageIn, (100.0, 100.5)),
+            event(EventKind::MediaUpload, (late, late + 2.0)),
+            event(EventKind::PushWakeup, (late + 1000.0, late + 1000.5)),
+            event(EventKind::CallAttempt, (late + 2000.0, late + 2010.0)),
+        ];
+        let s = online_sessions(&events);
+        let spans: Vec<(f64, f64)> = s.iter().map(|e| (e.start_ts, e.end_ts)).collect();
+        assert_eq!(
+            spans,
+            [(secs(0.0), secs(100.5)), (secs(late), secs(late + 2.0))]
+        );
+        assert!(
+            s[0].evidence.starts_with(
+                "2 activities of WhatsApp without a pause of 5 min: 2 messages, 0 calls, 0 media transfers"
+            ),
+            "{}",
+            s[0].evidence
+        );
+    }
+
+    #[test]
+    fn answered_records_with_nobody_chatting_are_suspected_probing() {
+        let mut t = Trace::tcp(50_000, 443);
+        for i in 0..12 {
+            let s = 1.5 * f64::from(i);
+            t = t.opaque(s, Dir::Down, 200).opaque(s + 0.2, Dir::Up, 60);
+        }
+        let flows = [named(
+            t.flow("192.168.1.10", "157.240.1.1"),
+            "WhatsApp",
+            Role::Chat,
+        )];
+        let e = probing(&flows, &[]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::ProbingSuspected);
+        assert_eq!((e[0].packets_in, e[0].confidence), (12, 0.4));
+        // The user writing at the same time explains the receipts.
+        let busy = event(EventKind::MessageOut, (5.0, 5.5));
+        assert!(probing(&flows, &[busy]).is_empty());
+    }
+}

@@ -184,3 +184,76 @@ fn joined_call(chain: &[Leg]) -> Event {
     );
     e
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::FlowSummary;
+    use super::super::calls::calls;
+    use super::super::fixtures::{Trace, named, secs};
+    use super::*;
+    use crate::flow::Dir;
+    use crate::model::Role;
+
+    /// A Discord voice leg from the device's port `device` to the voice server's `server`.
+    fn leg(start: f64, dur: f64, device: u16, server: u16) -> FlowSummary {
+        let t = Trace::udp(device, server)
+            .rtp((start, dur), 50, Dir::Up, 0x1111, 120)
+            .rtp((start + 0.01, dur), 50, Dir::Down, 0x2222, 120);
+        named(t.flow("192.168.1.10", "203.0.113.7"), "Discord", Role::Call)
+    }
+
+    fn events(flows: &[FlowSummary]) -> Vec<Event> {
+        let mut out = Vec::new();
+        calls(flows, &mut out);
+        out
+    }
+
+    #[test]
+    fn legs_to_one_server_within_the_rejoin_time_are_one_call() {
+        let e = events(&[
+            leg(0.0, 5.0, 40_000, 50_003),
+            leg(35.0, 5.0, 40_001, 50_003),
+        ]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::VoiceCall);
+        assert_eq!(e[0].flows.len(), 2);
+        assert!((e[0].end_ts - secs(40.0)).abs() < 0.05, "{}", e[0].end_ts);
+        assert!(
+            e[0].evidence
+                .starts_with("2 legs to 203.0.113.7:50003 from the same device"),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn legs_further_apart_than_the_rejoin_time_are_two_calls() {
+        let later = 5.0 + CALL_REJOIN_SECS + 10.0;
+        let e = events(&[
+            leg(0.0, 5.0, 40_000, 50_003),
+            leg(later, 5.0, 40_001, 50_003),
+        ]);
+        assert_eq!(e.len(), 2, "{e:#?}");
+        assert!(e.iter().all(|e| e.flows.len() == 1));
+    }
+
+    #[test]
+    fn concurrent_streams_to_one_host_are_one_call() {
+        let e = events(&[
+            leg(0.0, 10.0, 40_000, 23_044),
+            leg(0.5, 9.0, 40_002, 23_046),
+        ]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].flows.len(), 2);
+        assert!(
+            e[0].evidence
+                .starts_with("2 concurrent media flows between one device and 203.0.113.7"),
+            "{}",
+            e[0].evidence
+        );
+        // Streams of two services are two calls.
+        let mut other = leg(0.5, 9.0, 40_002, 23_046);
+        other.record.service = Some("Signal".into());
+        assert_eq!(events(&[leg(0.0, 10.0, 40_000, 23_044), other]).len(), 2);
+    }
+}

@@ -151,3 +151,117 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, named, of_kind, secs};
+    use super::*;
+
+    /// A chat connection whose first exchange (the login) is done at 0.1 s.
+    fn login() -> Trace {
+        Trace::tcp(50_000, 443)
+            .opaque(0.0, Dir::Up, 300)
+            .opaque(0.1, Dir::Down, 300)
+    }
+
+    fn events(t: Trace, role: Role) -> Vec<Event> {
+        let f = named(t.flow("192.168.1.10", "157.240.1.1"), "WhatsApp", role);
+        let mut out = Vec::new();
+        messages(&[f], &mut out);
+        out
+    }
+
+    #[test]
+    fn a_message_record_each_way_is_a_message_out_and_a_message_in() {
+        let t = login()
+            .opaque(10.0, Dir::Up, 300)
+            .opaque(10.2, Dir::Down, 70)
+            .opaque(20.0, Dir::Down, 400)
+            .opaque(20.2, Dir::Up, 70);
+        let e = events(t, Role::Chat);
+        let kinds: Vec<(EventKind, Direction)> = e.iter().map(|e| (e.kind, e.direction)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (EventKind::MessageOut, Direction::Out),
+                (EventKind::MessageIn, Direction::In)
+            ]
+        );
+        assert_eq!((e[0].start_ts, e[1].start_ts), (secs(10.0), secs(20.0)));
+        assert_eq!(
+            (e[0].bytes_out, e[0].bytes_in, e[0].confidence),
+            (300, 70, 0.7)
+        );
+        assert!(
+            e[0].evidence.contains(
+                "a 300-byte record sent then 1 packets up / 1 down (300 B / 70 B of payload)"
+            ),
+            "{}",
+            e[0].evidence
+        );
+        assert!(
+            e[0].evidence.ends_with(
+                "; WhatsApp pads only a little, so the record's length is close to the message's"
+            ),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn a_connection_not_named_as_chat_carries_no_messages() {
+        let t = || {
+            login()
+                .opaque(10.0, Dir::Up, 300)
+                .opaque(10.2, Dir::Down, 70)
+        };
+        assert_eq!(events(t(), Role::Chat).len(), 1);
+        assert!(events(t(), Role::Media).is_empty());
+    }
+
+    #[test]
+    fn an_unanswered_small_record_before_a_message_is_a_typing_indicator() {
+        let t = login()
+            .opaque(15.0, Dir::Up, 45)
+            .opaque(20.0, Dir::Up, 300)
+            .opaque(20.2, Dir::Down, 70);
+        let e = events(t, Role::Chat);
+        let typing = of_kind(&e, EventKind::TypingIndicator);
+        assert_eq!(typing.len(), 1, "{e:#?}");
+        assert_eq!(
+            (typing[0].direction, typing[0].confidence),
+            (Direction::Out, 0.5)
+        );
+        assert!(
+            typing[0]
+                .evidence
+                .contains("followed 5.0 s later by a message the same way")
+        );
+        // With no message after it, it may be a keep-alive: less confidence.
+        let e = events(login().opaque(15.0, Dir::Up, 45), Role::Chat);
+        assert_eq!(of_kind(&e, EventKind::TypingIndicator)[0].confidence, 0.3);
+        // Below the size of a chat-state record it is nothing.
+        assert!(events(login().opaque(15.0, Dir::Up, 33), Role::Chat).is_empty());
+    }
+
+    #[test]
+    fn a_small_answered_exchange_after_a_message_is_a_read_receipt() {
+        let t = login()
+            .opaque(10.0, Dir::Down, 300)
+            .opaque(10.2, Dir::Up, 70)
+            .opaque(20.0, Dir::Up, 60)
+            .opaque(20.1, Dir::Down, 50);
+        let e = events(t, Role::Chat);
+        let receipts = of_kind(&e, EventKind::ReadReceipt);
+        assert_eq!(receipts.len(), 1, "{e:#?}");
+        assert_eq!(
+            (receipts[0].direction, receipts[0].confidence),
+            (Direction::Out, 0.3)
+        );
+        assert!(
+            receipts[0]
+                .evidence
+                .contains("answered, 9.8 s after a message the other way")
+        );
+    }
+}

@@ -28,6 +28,8 @@
 
 mod background;
 mod calls;
+#[cfg(test)]
+mod fixtures;
 mod legs;
 mod messages;
 mod padding;
@@ -182,5 +184,94 @@ fn on_flow(
         size_class: None,
         confidence: 0.5,
         evidence: String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixtures::{Trace, named, of_kind};
+    use super::*;
+    use crate::flow::Dir;
+    use crate::scenario::stun_binding_request;
+
+    /// A chat connection: the login, then one message out at 10 s.
+    fn chat() -> FlowSummary {
+        Trace::tcp(50_000, 443)
+            .opaque(0.0, Dir::Up, 300)
+            .opaque(0.1, Dir::Down, 300)
+            .opaque(10.0, Dir::Up, 300)
+            .opaque(10.2, Dir::Down, 70)
+            .flow("192.168.1.10", "157.240.1.1")
+    }
+
+    #[test]
+    fn relevant_keeps_what_a_rule_may_use_and_drops_the_rest() {
+        assert!(!relevant(&chat()));
+        assert!(relevant(&named(chat(), "WhatsApp", Role::Chat)));
+        assert!(!relevant(&named(chat(), "WhatsApp", Role::Web)));
+        let stun = Trace::udp(40_000, 3478)
+            .send(0.0, Dir::Up, &stun_binding_request([3; 12], &[]))
+            .flow("192.168.1.10", "203.0.113.7");
+        assert!(relevant(&stun));
+        let dns = Trace::udp(40_000, 53)
+            .send(0.0, Dir::Up, &stun_binding_request([3; 12], &[]))
+            .flow("192.168.1.10", "203.0.113.7");
+        assert!(!relevant(&dns));
+    }
+
+    #[test]
+    fn kept_flows_count_what_the_cap_turns_away() {
+        let mut kept = KeptFlows::new(1);
+        kept.offer(chat());
+        kept.offer(named(chat(), "WhatsApp", Role::Chat));
+        kept.offer(named(chat(), "Signal", Role::Chat));
+        assert_eq!(kept.flows.len(), 1);
+        assert_eq!(kept.flows[0].record.service.as_deref(), Some("WhatsApp"));
+        assert_eq!(kept.dropped, 1);
+    }
+
+    #[test]
+    fn infer_numbers_the_events_in_time_order() {
+        let call = Trace::udp(40_000, 50_000)
+            .rtp((2.0, 5.0), 50, Dir::Up, 1, 120)
+            .rtp((2.01, 5.0), 50, Dir::Down, 2, 120)
+            .flow("192.168.1.10", "203.0.113.7");
+        let events = infer(&[named(chat(), "WhatsApp", Role::Chat), call]);
+        let kinds: Vec<EventKind> = events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                EventKind::VoiceCall,
+                EventKind::MessageOut,
+                EventKind::OnlineSession
+            ]
+        );
+        let ids: Vec<u64> = events.iter().map(|e| e.id).collect();
+        assert_eq!(ids, [1, 2, 3]);
+        assert!(events.windows(2).all(|w| w[0].start_ts <= w[1].start_ts));
+    }
+
+    #[test]
+    fn inbound_records_of_a_suspected_probe_are_not_messages() {
+        // Twelve 200-byte records, each a message by its size, each answered by a receipt.
+        let mut t = Trace::tcp(50_000, 443);
+        for i in 0..12 {
+            let s = 1.5 * f64::from(i);
+            t = t.opaque(s, Dir::Down, 200).opaque(s + 0.2, Dir::Up, 60);
+        }
+        let f = named(
+            t.flow("192.168.1.10", "157.240.1.1"),
+            "WhatsApp",
+            Role::Chat,
+        );
+        let mut out = Vec::new();
+        messages::messages(std::slice::from_ref(&f), &mut out);
+        assert_eq!(of_kind(&out, EventKind::MessageIn).len(), 11);
+        let events = infer(&[f]);
+        assert!(
+            of_kind(&events, EventKind::MessageIn).is_empty(),
+            "{events:#?}"
+        );
+        assert_eq!(of_kind(&events, EventKind::ProbingSuspected).len(), 1);
     }
 }

@@ -162,3 +162,98 @@ pub(super) fn note(service: &str) -> String {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bundled_table_parses_and_names_services_of_the_catalog() {
+        let table = bundled().as_ref().map_err(ToString::to_string);
+        let Ok(table) = table else {
+            panic!("{table:?}");
+        };
+        let services: Vec<&str> = table.iter().map(|f| f.service.as_str()).collect();
+        assert_eq!(services, ["Signal", "Telegram", "WhatsApp"]);
+        let catalog = crate::naming::catalog::Catalog::bundled().map_err(|e| e.to_string());
+        let Ok(catalog) = catalog else {
+            panic!("{catalog:?}");
+        };
+        for s in services {
+            assert!(
+                catalog.services().iter().any(|c| c == s),
+                "{s} is no catalog service"
+            );
+        }
+    }
+
+    #[test]
+    fn the_notes_are_built_from_the_kind_of_padding() {
+        // The sentences the evidence has always given (outputs must not change).
+        assert_eq!(
+            note("Signal"),
+            "Signal pads messages to 160-byte blocks, so the record gives the length to within 160 B"
+        );
+        assert_eq!(
+            note("Telegram"),
+            "Telegram adds 12 to 1024 B of random padding, so the record gives only an upper bound on the length"
+        );
+        assert_eq!(
+            note("WhatsApp"),
+            "WhatsApp pads only a little, so the record's length is close to the message's"
+        );
+        assert_eq!(
+            note("Viber"),
+            "encryption adds a fixed overhead, so the record bounds the message's length"
+        );
+    }
+
+    #[test]
+    fn rows_are_parsed_by_kind() {
+        let text = "# a comment\nservice\tpadding\tbytes\tsource\tdate\n\
+                    A\tblock\t64\ts\t2026-12-03\n# between rows\nB\trandom\t1-16\ts\t2026-12-03\n\
+                    C\tlittle\t-\ts\t2026-12-03\n";
+        let facts: Vec<(String, Padding)> = parse(text)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| (f.service, f.padding))
+            .collect();
+        assert_eq!(
+            facts,
+            [
+                ("A".to_string(), Padding::Block(64)),
+                ("B".to_string(), Padding::Random(1, 16)),
+                ("C".to_string(), Padding::Little),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_without_its_facts_or_its_source_is_refused() {
+        let header = "service\tpadding\tbytes\tsource\tdate\n";
+        let line = |row: &str| match parse(&format!("{header}{row}\n")) {
+            Err(PaddingError::Row { line, .. }) => line,
+            other => panic!("{row:?} gave {other:?}"),
+        };
+        assert_eq!(line("A\tblock\t64\t\t2026-12-03"), 2);
+        assert_eq!(line("A\tblock\t64\ts\t3 Dec 2026"), 2);
+        assert_eq!(line("A\tblock\t0\ts\t2026-12-03"), 2);
+        assert_eq!(line("A\trandom\t16-1\ts\t2026-12-03"), 2);
+        assert_eq!(line("A\tzeros\t16\ts\t2026-12-03"), 2);
+        assert_eq!(line("A\tblock\t64\ts"), 2);
+        assert_eq!(
+            parse(&format!(
+                "{header}A\tlittle\t-\ts\t2026-12-03\nA\tlittle\t-\ts\t2026-12-03\n"
+            )),
+            Err(PaddingError::Row {
+                line: 3,
+                message: "A is listed twice".into()
+            })
+        );
+        assert_eq!(parse("# only comments\n"), Err(PaddingError::NoHeader));
+        assert!(matches!(
+            parse("service\tbytes\n"),
+            Err(PaddingError::Row { line: 1, .. })
+        ));
+    }
+}

@@ -80,3 +80,107 @@ pub(super) fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, secs};
+    use super::*;
+    use crate::flow::Dir;
+
+    const INVITE: &str = "INVITE sip:bob@example.com SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n";
+    const RINGING: &str = "SIP/2.0 180 Ringing\r\nCSeq: 1 INVITE\r\n\r\n";
+    const CANCEL: &str = "CANCEL sip:bob@example.com SIP/2.0\r\nCSeq: 1 CANCEL\r\n\r\n";
+    const OK: &str = "SIP/2.0 200 OK\r\nCSeq: 1 INVITE\r\n\r\n";
+
+    /// SIP messages one a second from the client (requests) and the server (responses).
+    fn sip(messages: &[&str]) -> Vec<FlowSummary> {
+        let mut t = Trace::udp(5060, 5060);
+        for (i, m) in messages.iter().enumerate() {
+            let dir = if m.starts_with("SIP/2.0") {
+                Dir::Down
+            } else {
+                Dir::Up
+            };
+            t = t.send(i as f64, dir, m.as_bytes());
+        }
+        vec![t.flow("192.168.1.10", "198.51.100.20")]
+    }
+
+    /// H.225.0 messages (TPKT, then Q.931 with a 2-byte call reference) of the given types, one
+    /// a second, SETUP from the client and the others from the server.
+    fn h225(types: &[u8]) -> Vec<FlowSummary> {
+        let mut t = Trace::tcp(50_000, 1720);
+        for (i, &ty) in types.iter().enumerate() {
+            let dir = if ty == 0x05 { Dir::Up } else { Dir::Down };
+            t = t.send(i as f64, dir, &[3, 0, 0, 12, 0x08, 2, 0, 1, ty, 0, 0, 0]);
+        }
+        vec![t.flow("192.168.1.10", "198.51.100.21")]
+    }
+
+    #[test]
+    fn an_invite_with_no_2xx_is_an_attempt() {
+        let mut out = Vec::new();
+        sip_attempts(&sip(&[INVITE, RINGING, CANCEL]), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let e = &out[0];
+        assert_eq!(e.kind, EventKind::CallAttempt);
+        assert_eq!(e.service.as_deref(), Some("SIP"));
+        assert_eq!((e.start_ts, e.end_ts), (secs(0.0), secs(2.0)));
+        assert!(
+            e.evidence
+                .contains("1 SIP INVITE(s), 1 CANCEL, 0 BYE, 0 final refusal(s)"),
+            "{}",
+            e.evidence
+        );
+    }
+
+    #[test]
+    fn an_answered_invite_is_left_to_the_media_rules() {
+        let mut out = Vec::new();
+        sip_attempts(&sip(&[INVITE, RINGING, OK]), &mut out);
+        assert!(out.is_empty(), "{out:#?}");
+        // Responses with no INVITE before them are no dialog.
+        sip_attempts(&sip(&[RINGING]), &mut out);
+        assert!(out.is_empty(), "{out:#?}");
+    }
+
+    #[test]
+    fn an_h225_setup_without_a_media_call_is_an_attempt() {
+        let mut out = Vec::new();
+        h225_attempts(&h225(&[0x05, 0x5a]), &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        assert_eq!(out[0].service.as_deref(), Some("H.323"));
+        assert_eq!(out[0].confidence, 0.7);
+        assert!(
+            out[0].evidence.contains(
+                "1 H.225.0 SETUP, 0 ALERTING, 0 CONNECT, 1 RELEASE COMPLETE over 1.0 s, never answered"
+            ),
+            "{}",
+            out[0].evidence
+        );
+        // Answered: still an attempt when no media call is seen, with less confidence.
+        let mut out = Vec::new();
+        h225_attempts(&h225(&[0x05, 0x01, 0x07]), &mut out);
+        assert_eq!(out[0].confidence, 0.6);
+        assert!(
+            out[0]
+                .evidence
+                .contains("answered (CONNECT) but no media call seen")
+        );
+    }
+
+    #[test]
+    fn a_media_call_at_the_same_time_hides_the_h225_attempt() {
+        let flows = h225(&[0x05, 0x07]);
+        let call = super::super::on_flow(
+            &flows[0].record,
+            EventKind::VoiceCall,
+            "H.323",
+            (secs(20.0), secs(80.0)),
+            Direction::Both,
+        );
+        let mut out = vec![call];
+        h225_attempts(&flows, &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+    }
+}

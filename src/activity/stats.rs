@@ -647,3 +647,117 @@ fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
     }
     *dropped += 1;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, at};
+    use super::*;
+    use crate::scenario::stun_binding_request;
+
+    #[test]
+    fn media_is_counted_each_way_apart_from_stun_and_receiver_reports() {
+        let m = Trace::udp(40_000, 3478)
+            .send(0.0, Dir::Up, &stun_binding_request([7; 12], &[]))
+            .rtp((1.0, 2.0), 50, Dir::Up, 0x1111, 120)
+            .rtcp((1.0, 2.0), 5, Dir::Down)
+            .stats();
+        assert_eq!((m.up.packets, m.down.packets), (100, 0));
+        assert_eq!(
+            (m.up.min_payload, m.up.max_payload, m.up.big),
+            (120, 120, 0)
+        );
+        assert_eq!(m.up.bytes, 12_000);
+        assert_eq!(
+            (m.stun_packets, m.control_packets, m.down.rtcp),
+            (1, 10, 10)
+        );
+        assert_eq!((m.up.rtp.ssrc, m.up.rtp.packets), (0x1111, 100));
+        // Receiver reports make the seconds two-way although no media comes back.
+        assert!(m.best_run >= 1, "{m:?}");
+    }
+
+    #[test]
+    fn media_both_ways_makes_a_run_of_two_way_seconds() {
+        let m = Trace::udp(40_000, 50_000)
+            .rtp((0.0, 5.0), 50, Dir::Up, 1, 900)
+            .rtp((0.01, 5.0), 50, Dir::Down, 2, 140)
+            .stats();
+        assert_eq!(m.best_run, 5);
+        assert_eq!(m.two_way_secs, 5);
+        assert_eq!(m.two_way_packets, (250, 250));
+        assert_eq!((m.up.big, m.down.big), (250, 0));
+        assert_eq!(m.first_two_way, Some(at(0.0)));
+        // Media one way only never makes a two-way second.
+        let one_way = Trace::udp(40_000, 50_000)
+            .rtp((0.0, 5.0), 50, Dir::Up, 1, 140)
+            .stats();
+        assert_eq!((one_way.best_run, one_way.first_two_way), (0, None));
+    }
+
+    #[test]
+    fn bulk_bursts_split_on_silence_and_a_lone_packet_is_no_part() {
+        let m = Trace::tcp(50_000, 443)
+            .records(0.0, 0.05, 20, Dir::Down, 1400)
+            .records(10.0, 0.05, 5, Dir::Down, 1400)
+            .opaque(30.0, Dir::Down, 1000)
+            .stats();
+        let bytes: Vec<u64> = m.bursts_down.iter().map(|b| b.bytes).collect();
+        assert_eq!(bytes, [28_000, 7_000]);
+        assert_eq!(m.bursts_down[0].packets, 20);
+        assert!(m.bursts_up.is_empty());
+        assert_eq!(m.bursts_dropped, 0);
+    }
+
+    #[test]
+    fn exchanges_after_the_login_are_messages_or_small_chatter() {
+        let m = Trace::tcp(50_000, 5222)
+            .opaque(0.0, Dir::Up, 300)
+            .opaque(0.1, Dir::Down, 300)
+            .opaque(10.0, Dir::Up, 200)
+            .opaque(10.2, Dir::Down, 60)
+            .opaque(20.0, Dir::Up, 45)
+            .stats();
+        assert_eq!(m.messages.len(), 1, "{m:?}");
+        let msg = m.messages[0];
+        assert_eq!(msg.lead, Some((Dir::Up, 200)));
+        assert_eq!((msg.bytes_up, msg.bytes_down, msg.small), (200, 60, (0, 1)));
+        assert_eq!(m.chatter.len(), 1);
+        assert_eq!((m.chatter[0].packets_up, m.chatter[0].max.0), (1, 45));
+    }
+
+    #[test]
+    fn a_record_from_the_server_after_idle_is_a_wakeup() {
+        let m = Trace::tcp(50_000, 5223)
+            .opaque(0.0, Dir::Up, 100)
+            .opaque(0.1, Dir::Down, 100)
+            .opaque(100.0, Dir::Down, 200)
+            .opaque(100.2, Dir::Up, 50)
+            .stats();
+        assert_eq!(m.wakeups.len(), 1);
+        let w = m.wakeups[0];
+        assert_eq!((w.idle_secs, w.bytes_down, w.bytes_up), (99, 200, 50));
+        // A heartbeat after the same silence is too small to be a push.
+        let m = Trace::tcp(50_000, 5223)
+            .opaque(0.0, Dir::Up, 100)
+            .opaque(100.0, Dir::Down, 40)
+            .stats();
+        assert!(m.wakeups.is_empty(), "{m:?}");
+    }
+
+    #[test]
+    fn answered_small_records_at_a_steady_pace_make_a_receipt_run() {
+        let probe = |n: u32| {
+            let mut t = Trace::tcp(50_000, 443);
+            for i in 0..n {
+                let s = 1.5 * f64::from(i);
+                t = t.opaque(s, Dir::Down, 200).opaque(s + 0.2, Dir::Up, 60);
+            }
+            t.stats()
+        };
+        let m = probe(12);
+        assert_eq!(m.receipt_runs.len(), 1);
+        let r = m.receipt_runs[0];
+        assert_eq!((r.pairs, r.max_down, r.max_up), (12, 200, 60));
+        assert!(probe(PROBE_MIN_PAIRS - 1).receipt_runs.is_empty());
+    }
+}

@@ -322,3 +322,111 @@ fn transfer(service: &str, up: bool, parts: &[Part<'_>]) -> Event {
         ..on_flow(r, kind, service, (start, end), direction)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, named};
+    use super::*;
+    use crate::flow::Dir;
+
+    const PHONE: &str = "192.168.1.10";
+
+    /// `n` packets of 1,400 bytes one way from `start`, 20 ms apart, between the device's
+    /// port `port` and port 443 of `server`.
+    fn burst(port: u16, server: &str, start: f64, n: u32, dir: Dir) -> FlowSummary {
+        Trace::tcp(port, 443)
+            .records(start, 0.02, n, dir, 1400)
+            .flow(PHONE, server)
+    }
+
+    fn events(flows: &[FlowSummary]) -> Vec<Event> {
+        let mut out = Vec::new();
+        media(flows, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_big_burst_to_a_media_host_is_an_upload_with_its_size_class() {
+        let f = burst(50_000, "157.240.1.1", 0.0, 100, Dir::Up);
+        let e = events(&[named(f, "WhatsApp", Role::Media)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            (e[0].kind, e[0].direction),
+            (EventKind::MediaUpload, Direction::Out)
+        );
+        assert_eq!(
+            (e[0].bytes_out, e[0].packets_out, e[0].bytes_in),
+            (140_000, 100, 0)
+        );
+        assert_eq!(e[0].size_class, Some(SizeClass::Photo));
+        assert_eq!(e[0].confidence, 0.7);
+        assert!(
+            e[0].evidence
+                .contains("100 packets over 500 B carrying 140.0 KB of payload up"),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn a_small_burst_or_an_unnamed_host_is_no_transfer() {
+        let small = burst(50_000, "157.240.1.1", 0.0, 5, Dir::Up);
+        assert!(events(&[named(small, "WhatsApp", Role::Media)]).is_empty());
+        assert!(events(&[burst(50_000, "157.240.1.1", 0.0, 100, Dir::Up)]).is_empty());
+    }
+
+    #[test]
+    fn size_classes_follow_the_payload() {
+        assert_eq!(size_class(60_000), SizeClass::VoiceNote);
+        assert_eq!(size_class(60_001), SizeClass::Photo);
+        assert_eq!(size_class(1_500_000), SizeClass::Photo);
+        assert_eq!(size_class(1_500_001), SizeClass::Video);
+    }
+
+    #[test]
+    fn parallel_parts_join_and_an_unnamed_flow_on_the_network_is_context() {
+        let on_meta = |mut f: FlowSummary| {
+            f.record.asn = Some(32_934);
+            f
+        };
+        let a = named(
+            burst(50_000, "157.240.1.1", 0.0, 8, Dir::Down),
+            "Instagram",
+            Role::Media,
+        );
+        let b = named(
+            burst(50_001, "157.240.1.2", 0.2, 8, Dir::Down),
+            "Instagram",
+            Role::Media,
+        );
+        let c = burst(50_002, "157.240.1.3", 0.5, 6, Dir::Down);
+        let e = events(&[on_meta(a.clone()), on_meta(b.clone()), on_meta(c)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::MediaDownload);
+        assert_eq!((e[0].bytes_in, e[0].flows.len()), (30_800, 3));
+        assert_eq!(e[0].confidence, 0.6);
+        assert!(
+            e[0].evidence
+                .contains("157.240.1.3:443 (AS32934) come over connections that named no host"),
+            "{}",
+            e[0].evidence
+        );
+        // Without the context the two named parts still join (each is under 15 KB).
+        let e = events(&[a, b]);
+        assert_eq!((e.len(), e[0].bytes_in, e[0].confidence), (1, 22_400, 0.7));
+    }
+
+    #[test]
+    fn a_burst_inside_a_chat_stream_stands_alone() {
+        let t = Trace::tcp(50_000, 443)
+            .records(0.0, 0.02, 20, Dir::Down, 1400)
+            .records(20.0, 0.02, 8, Dir::Down, 1400);
+        let e = events(&[named(t.flow(PHONE, "157.240.1.1"), "WhatsApp", Role::Chat)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(
+            (e[0].kind, e[0].bytes_in),
+            (EventKind::MediaDownload, 28_000)
+        );
+        assert_eq!(e[0].size_class, Some(SizeClass::VoiceNote));
+    }
+}
