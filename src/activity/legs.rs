@@ -1,4 +1,4 @@
-//! Call legs joined: groups of call flows judged alone (in [`super::calls`]) that are one
+//! Call legs joined: groups of call flows judged alone (in [`mod@super::calls`]) that are one
 //! call, either streams of it running at the same time (audio and video on their own ports, or
 //! both sides' legs), or legs that follow each other on new sockets to one media server.
 
