@@ -159,7 +159,9 @@ fn a_mixed_file_cut_inside_a_block_keeps_what_was_read_and_says_where() {
     };
     let last_block = whole.len() - packet(0, 0, &[0u8; 47]).len();
     match err {
-        CaptureError::Partial { offset, records, .. } => {
+        CaptureError::Partial {
+            offset, records, ..
+        } => {
             assert_eq!(records, 2);
             assert_eq!(offset as usize, last_block);
         }

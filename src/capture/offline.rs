@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
-use super::pcapng::PcapngReader;
 use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
+use super::pcapng::PcapngReader;
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, RecordAnomalies, Timestamp};
 
 /// Size of the classic pcap file header (magic, versions, zone, sigfigs, snaplen, link type).

@@ -1,0 +1,267 @@
+//! Messages on a service's chat connections: each exchange that carries a message-sized record
+//! is a message sent or received, and exchanges of small records only are typing indicators or
+//! read receipts when their timing says so. The evidence tells what the service's padding
+//! leaves of a message's length ([`padding`]).
+
+use super::padding;
+use super::stats::{MSG_MIN_PAYLOAD, SMALL_RECORD};
+use super::{FlowSummary, on_flow};
+use crate::flow::Dir;
+use crate::model::{Direction, Event, EventKind, Role};
+
+/// Messages sent and received on a service's chat connections, and the typing indicators and
+/// read receipts around them (see [`chatter`]).
+pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let r = &f.record;
+        if r.service_role != Some(Role::Chat) {
+            continue;
+        }
+        let Some(service) = r.service.clone() else {
+            continue;
+        };
+        chatter(f, &service, out);
+        for m in &f.media.messages {
+            let Some((dir, lead)) = m.lead else { continue };
+            let (kind, direction) = match dir {
+                Dir::Up => (EventKind::MessageOut, Direction::Out),
+                Dir::Down => (EventKind::MessageIn, Direction::In),
+            };
+            let (start, end) = (m.start.as_secs_f64(), m.end.as_secs_f64());
+            out.push(Event {
+                bytes_out: m.bytes_up,
+                bytes_in: m.bytes_down,
+                packets_out: u64::from(m.packets_up),
+                packets_in: u64::from(m.packets_down),
+                evidence: format!(
+                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection, {} of them small (up to {SMALL_RECORD} B: receipt-, ack- or typing-sized, which sizes alone cannot tell apart); {}",
+                    r.proto,
+                    r.client,
+                    r.server,
+                    if dir == Dir::Up { "sent" } else { "received" },
+                    m.packets_up,
+                    m.packets_down,
+                    m.bytes_up,
+                    m.bytes_down,
+                    end - start,
+                    m.small.0 + m.small.1,
+                    padding::note(&service)
+                ),
+                confidence: if lead >= 2 * MSG_MIN_PAYLOAD { 0.7 } else { 0.5 },
+                ..on_flow(r, kind, &service, (start, end), direction)
+            });
+        }
+    }
+}
+
+/// A typing indicator precedes the message it announces by at most this long when it is
+/// reported with more confidence: in `wissamnd/whatsappCall.pcapng` the unanswered 41-B and
+/// 55-B chat-state records come 1.5 to 26 s before the next message the same way.
+pub const TYPING_LEAD_SECS: f64 = 30.0;
+/// A small answered exchange this soon after a message the other way is its read receipt:
+/// the corpus's receipt-sized exchanges that are not part of a message's own exchange follow
+/// it by 1.3 to 29 s (`wissamnd/whatsappCall.pcapng`); later ones cannot be told from
+/// heartbeats by size or timing.
+pub const READ_RECEIPT_SECS: f64 = 60.0;
+/// A typing indicator names the chat and a read receipt the messages it answers, under an
+/// AEAD tag (16 B): the corpus's chat-state records are 41-55 B and its receipts 60-79 B
+/// (`wissamnd/whatsappCall.pcapng`), while heartbeats are 25-37 B
+/// (`matousp/ma4__WhatsApp1.pcapng`'s 33/37-B pings, `ndpi/wa_voice.pcap`'s 25-B ping). The
+/// initiating side's largest record must reach these sizes.
+pub const CHAT_STATE_MIN: u32 = 40;
+/// See [`CHAT_STATE_MIN`].
+pub const RECEIPT_MIN: u32 = 48;
+
+/// Typing indicators and read receipts on a chat connection, from the exchanges of small
+/// records only. Chat-state notifications are sent without an answer (XMPP's XEP-0085, from
+/// which WhatsApp's protocol descends, acknowledges none), so records of one direction with no
+/// answer are typing indicators; an answered small exchange started by one side shortly after
+/// a message from the other is a read receipt. Sizes alone cannot confirm either, so their
+/// confidence stays low; a heartbeat can look alike.
+fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
+    let r = &f.record;
+    let m = &f.media;
+    for x in &m.chatter {
+        let all_small = x.small.0 + x.small.1 == x.packets_up + x.packets_down;
+        if !all_small {
+            continue;
+        }
+        let dir = if x.first_down { Dir::Down } else { Dir::Up };
+        let direction = if dir == Dir::Up {
+            Direction::Out
+        } else {
+            Direction::In
+        };
+        let largest = if dir == Dir::Up { x.max.0 } else { x.max.1 };
+        let (start, end) = (x.start.as_secs_f64(), x.end.as_secs_f64());
+        let one_way = (x.packets_up == 0) != (x.packets_down == 0);
+        if largest < if one_way { CHAT_STATE_MIN } else { RECEIPT_MIN } {
+            continue;
+        }
+        let (kind, confidence, why) = if one_way {
+            let next = m.messages.iter().find(|n| {
+                n.lead.map(|l| l.0) == Some(dir)
+                    && n.start > x.end
+                    && n.start.as_secs_f64() <= end + TYPING_LEAD_SECS
+            });
+            match next {
+                Some(n) => (
+                    EventKind::TypingIndicator,
+                    0.5,
+                    format!(
+                        "unanswered, as chat-state notifications are, and followed {:.1} s later by a message the same way",
+                        n.start.as_secs_f64() - end
+                    ),
+                ),
+                None => (
+                    EventKind::TypingIndicator,
+                    0.3,
+                    format!(
+                        "unanswered, as chat-state notifications are; no message followed the same way within {TYPING_LEAD_SECS:.0} s (typing given up, or a keep-alive)"
+                    ),
+                ),
+            }
+        } else {
+            let before = m.messages.iter().rev().find(|n| {
+                n.lead.is_some_and(|l| l.0 != dir)
+                    && n.end < x.start
+                    && start - n.end.as_secs_f64() <= READ_RECEIPT_SECS
+            });
+            let Some(n) = before else { continue };
+            (
+                EventKind::ReadReceipt,
+                0.3,
+                format!(
+                    "answered, {:.1} s after a message the other way (a read receipt, or a heartbeat of the same size)",
+                    start - n.end.as_secs_f64()
+                ),
+            )
+        };
+        out.push(Event {
+            bytes_out: x.bytes_up,
+            bytes_in: x.bytes_down,
+            packets_out: u64::from(x.packets_up),
+            packets_in: u64::from(x.packets_down),
+            confidence,
+            evidence: format!(
+                "{} {} {}: {} record(s) up ({} B) and {} down ({} B), none over {SMALL_RECORD} B, on the chat connection, {why}",
+                r.proto, r.client, r.server, x.packets_up, x.bytes_up, x.packets_down, x.bytes_down
+            ),
+            ..on_flow(r, kind, service, (start, end), direction)
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::fixtures::{Trace, named, of_kind, secs};
+    use super::*;
+
+    /// A chat connection whose first exchange (the login) is done at 0.1 s.
+    fn login() -> Trace {
+        Trace::tcp(50_000, 443)
+            .opaque(0.0, Dir::Up, 300)
+            .opaque(0.1, Dir::Down, 300)
+    }
+
+    fn events(t: Trace, role: Role) -> Vec<Event> {
+        let f = named(t.flow("192.168.1.10", "157.240.1.1"), "WhatsApp", role);
+        let mut out = Vec::new();
+        messages(&[f], &mut out);
+        out
+    }
+
+    #[test]
+    fn a_message_record_each_way_is_a_message_out_and_a_message_in() {
+        let t = login()
+            .opaque(10.0, Dir::Up, 300)
+            .opaque(10.2, Dir::Down, 70)
+            .opaque(20.0, Dir::Down, 400)
+            .opaque(20.2, Dir::Up, 70);
+        let e = events(t, Role::Chat);
+        let kinds: Vec<(EventKind, Direction)> = e.iter().map(|e| (e.kind, e.direction)).collect();
+        assert_eq!(
+            kinds,
+            [
+                (EventKind::MessageOut, Direction::Out),
+                (EventKind::MessageIn, Direction::In)
+            ]
+        );
+        assert_eq!((e[0].start_ts, e[1].start_ts), (secs(10.0), secs(20.0)));
+        assert_eq!(
+            (e[0].bytes_out, e[0].bytes_in, e[0].confidence),
+            (300, 70, 0.7)
+        );
+        assert!(
+            e[0].evidence.contains(
+                "a 300-byte record sent then 1 packets up / 1 down (300 B / 70 B of payload)"
+            ),
+            "{}",
+            e[0].evidence
+        );
+        assert!(
+            e[0].evidence.ends_with(
+                "; WhatsApp pads only a little, so the record's length is close to the message's"
+            ),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn a_connection_not_named_as_chat_carries_no_messages() {
+        let t = || {
+            login()
+                .opaque(10.0, Dir::Up, 300)
+                .opaque(10.2, Dir::Down, 70)
+        };
+        assert_eq!(events(t(), Role::Chat).len(), 1);
+        assert!(events(t(), Role::Media).is_empty());
+    }
+
+    #[test]
+    fn an_unanswered_small_record_before_a_message_is_a_typing_indicator() {
+        let t = login()
+            .opaque(15.0, Dir::Up, 45)
+            .opaque(20.0, Dir::Up, 300)
+            .opaque(20.2, Dir::Down, 70);
+        let e = events(t, Role::Chat);
+        let typing = of_kind(&e, EventKind::TypingIndicator);
+        assert_eq!(typing.len(), 1, "{e:#?}");
+        assert_eq!(
+            (typing[0].direction, typing[0].confidence),
+            (Direction::Out, 0.5)
+        );
+        assert!(
+            typing[0]
+                .evidence
+                .contains("followed 5.0 s later by a message the same way")
+        );
+        // With no message after it, it may be a keep-alive: less confidence.
+        let e = events(login().opaque(15.0, Dir::Up, 45), Role::Chat);
+        assert_eq!(of_kind(&e, EventKind::TypingIndicator)[0].confidence, 0.3);
+        // Below the size of a chat-state record it is nothing.
+        assert!(events(login().opaque(15.0, Dir::Up, 33), Role::Chat).is_empty());
+    }
+
+    #[test]
+    fn a_small_answered_exchange_after_a_message_is_a_read_receipt() {
+        let t = login()
+            .opaque(10.0, Dir::Down, 300)
+            .opaque(10.2, Dir::Up, 70)
+            .opaque(20.0, Dir::Up, 60)
+            .opaque(20.1, Dir::Down, 50);
+        let e = events(t, Role::Chat);
+        let receipts = of_kind(&e, EventKind::ReadReceipt);
+        assert_eq!(receipts.len(), 1, "{e:#?}");
+        assert_eq!(
+            (receipts[0].direction, receipts[0].confidence),
+            (Direction::Out, 0.3)
+        );
+        assert!(
+            receipts[0]
+                .evidence
+                .contains("answered, 9.8 s after a message the other way")
+        );
+    }
+}
