@@ -14,7 +14,7 @@ use serde::Serialize;
 
 use crate::model::EventKind;
 use crate::observer::words;
-use crate::observer::{Finding, Model};
+use crate::observer::{Finding, Leaks, Model};
 
 /// Output format of the report.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -850,7 +850,14 @@ impl Doc {
 
     fn leaks(&mut self, m: &Model) {
         self.heading("What else leaks");
-        let l = &m.leaks;
+        self.leaked_names(&m.leaks);
+        self.exposures(&m.leaks);
+        self.other_activities(m);
+        self.device_hints(&m.leaks);
+    }
+
+    /// Names read in the clear: DNS, local-network names, TLS/QUIC server names, and ECH.
+    fn leaked_names(&mut self, l: &Leaks) {
         self.sub(&format!("Names in clear DNS ({})", l.dns.total));
         if l.dns.names.is_empty() {
             self.para("None seen.");
@@ -913,6 +920,10 @@ impl Doc {
                     .join(", ")
             ));
         }
+    }
+
+    /// Direct calls' peer addresses and suspected probing.
+    fn exposures(&mut self, l: &Leaks) {
         self.sub("IP exposure of direct calls");
         if l.direct_peers.is_empty() {
             self.para("No direct call: the peers' addresses were not exposed.");
@@ -957,6 +968,9 @@ impl Doc {
                 .collect();
             self.table(&["start", "service", "evidence"], &rows, &[TIME_CAP, 16]);
         }
+    }
+
+    fn other_activities(&mut self, m: &Model) {
         let others: Vec<_> = m
             .other_activities
             .iter()
@@ -981,6 +995,9 @@ impl Doc {
                 &[TIME_CAP, 20, 16],
             );
         }
+    }
+
+    fn device_hints(&mut self, l: &Leaks) {
         self.sub("Device hints (guesses)");
         if l.device_hints.is_empty() {
             self.para("None: no client packet carried a TTL or SYN to read.");
