@@ -328,42 +328,32 @@ impl PacketSource for FileSource {
             let Some(f) = self.current.as_mut() else {
                 continue;
             };
-            let cap = match &mut f.reader {
-                Reader::Libpcap(cap) => cap,
-                Reader::Pcapng(r) => match r.advance() {
-                    Ok(true) => break (std::ptr::null_mut(), std::ptr::null()),
-                    Ok(false) => {
-                        self.current = None;
-                        continue;
-                    }
-                    Err(e) => {
-                        let err = CaptureError::Partial {
-                            path: f.path.clone(),
-                            offset: e.offset,
-                            records: f.records,
-                            message: e.message,
-                        };
-                        self.current = None;
-                        return Err(err);
-                    }
-                },
-                Reader::Classic(r) => match r.advance() {
-                    Ok(true) => break (std::ptr::null_mut(), std::ptr::null()),
-                    Ok(false) => {
-                        self.current = None;
-                        continue;
-                    }
-                    Err(e) => {
-                        let err = CaptureError::Partial {
-                            path: f.path.clone(),
-                            offset: e.offset,
-                            records: f.records,
-                            message: e.message,
-                        };
-                        self.current = None;
-                        return Err(err);
-                    }
-                },
+            // The readers of our own (see `classic`, `pcapng`) say whether a record came.
+            let advanced = match &mut f.reader {
+                Reader::Libpcap(_) => None,
+                Reader::Pcapng(r) => Some(r.advance()),
+                Reader::Classic(r) => Some(r.advance()),
+            };
+            match advanced {
+                Some(Ok(true)) => break (std::ptr::null_mut(), std::ptr::null()),
+                Some(Ok(false)) => {
+                    self.current = None;
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let err = CaptureError::Partial {
+                        path: f.path.clone(),
+                        offset: e.offset,
+                        records: f.records,
+                        message: e.message,
+                    };
+                    self.current = None;
+                    return Err(err);
+                }
+                None => {}
+            }
+            let Reader::Libpcap(cap) = &mut f.reader else {
+                continue;
             };
             let mut hdr: *mut PcapPkthdr = std::ptr::null_mut();
             let mut data: *const libc::c_uchar = std::ptr::null();

@@ -168,39 +168,29 @@ impl Builder<'_> {
         } = names;
         if !dns.names.is_empty() {
             let messaging = dns.names.iter().any(|n| n.service.is_some());
-            self.push(Finding {
-                score: score::DNS + if messaging { 0.01 } else { 0.0 },
-                sentence: format!(
-                    "{} looked up in clear DNS, readable by anyone on the path: {}.",
-                    plural(dns.names.len() as u64, "name", "names"),
-                    Self::names_sentence(dns)
-                ),
-                events: Vec::new(),
-                flows: Self::name_flows(&d.dns_names, dns),
-                kind: "dns".into(),
-                mitigation: "encrypted_dns".into(),
-                start_ts: dns.names.iter().map(|n| n.first_ts).reduce(f64::min),
-            });
+            let sentence = format!(
+                "{} looked up in clear DNS, readable by anyone on the path: {}.",
+                plural(dns.names.len() as u64, "name", "names"),
+                Self::names_sentence(dns)
+            );
+            let score = score::DNS + if messaging { 0.01 } else { 0.0 };
+            self.name_finding(&d.dns_names, dns, score, sentence, ("dns", "encrypted_dns"));
         }
         if !local_names.names.is_empty() {
-            self.push(Finding {
-                score: score::LOCAL_NAMES,
-                sentence: format!(
-                    "{} announced or asked on the local network (mDNS/LLMNR), often naming the \
-                     device or its owner: {}.",
-                    plural(local_names.names.len() as u64, "name", "names"),
-                    Self::names_sentence(local_names)
-                ),
-                events: Vec::new(),
-                flows: Self::name_flows(&d.local_names, local_names),
-                kind: "local_names".into(),
-                mitigation: "local_names".into(),
-                start_ts: local_names
-                    .names
-                    .iter()
-                    .map(|n| n.first_ts)
-                    .reduce(f64::min),
-            });
+            let sentence = format!(
+                "{} announced or asked on the local network (mDNS/LLMNR), often naming the \
+                 device or its owner: {}.",
+                plural(local_names.names.len() as u64, "name", "names"),
+                Self::names_sentence(local_names)
+            );
+            let kind = ("local_names", "local_names");
+            self.name_finding(
+                &d.local_names,
+                local_names,
+                score::LOCAL_NAMES,
+                sentence,
+                kind,
+            );
         }
         if !tls.names.is_empty() {
             let ech_note = if ech.total == 0 {
@@ -211,20 +201,34 @@ impl Builder<'_> {
                     plural(ech.total as u64, "handshake name", "handshake names")
                 )
             };
-            self.push(Finding {
-                score: score::TLS,
-                sentence: format!(
-                    "{} readable in TLS/QUIC handshakes ({ech_note}): {}.",
-                    plural(tls.names.len() as u64, "server name", "server names"),
-                    Self::names_sentence(tls)
-                ),
-                events: Vec::new(),
-                flows: Self::name_flows(&d.tls_names, tls),
-                kind: "tls".into(),
-                mitigation: "ech".into(),
-                start_ts: tls.names.iter().map(|n| n.first_ts).reduce(f64::min),
-            });
+            let sentence = format!(
+                "{} readable in TLS/QUIC handshakes ({ech_note}): {}.",
+                plural(tls.names.len() as u64, "server name", "server names"),
+                Self::names_sentence(tls)
+            );
+            self.name_finding(&d.tls_names, tls, score::TLS, sentence, ("tls", "ech"));
         }
+    }
+
+    /// One finding about names read in the clear: its flows and first time come from the
+    /// list; `(kind, mitigation)` name the finding.
+    fn name_finding(
+        &mut self,
+        map: &BTreeMap<String, NameAgg>,
+        list: &NameList,
+        score: f64,
+        sentence: String,
+        (kind, mitigation): (&str, &str),
+    ) {
+        self.push(Finding {
+            score,
+            sentence,
+            events: Vec::new(),
+            flows: Self::name_flows(map, list),
+            kind: kind.into(),
+            mitigation: mitigation.into(),
+            start_ts: list.names.iter().map(|n| n.first_ts).reduce(f64::min),
+        });
     }
 
     /// Guesses at the operating systems of the user's devices (the clients with the most
