@@ -160,12 +160,7 @@ impl Builder<'_> {
     /// A finding for each kind of name read in the clear, when any was.
     fn names_findings(&mut self, names: &Names) {
         let d = self.digest;
-        let Names {
-            dns,
-            local_names,
-            tls,
-            ech,
-        } = names;
+        let (dns, local_names, tls, ech) = (&names.dns, &names.local_names, &names.tls, &names.ech);
         if !dns.names.is_empty() {
             let messaging = dns.names.iter().any(|n| n.service.is_some());
             let sentence = format!(
