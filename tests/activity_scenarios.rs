@@ -170,7 +170,8 @@ fn chat(s: &mut Scenario, port: u16) -> (onlooker::scenario::TcpConn, Timestamp)
 fn silent_receipts_at_one_a_second_are_suspected_probing() {
     let mut s = Scenario::new(7);
     let (mut conn, _) = chat(&mut s, 41_000);
-    s.receipt_probing(&mut conn, at(30.0), 40, 1000, 180, 60);
+    // The rate of Careless Whisper (RAID 2025): one probe a second, here for three minutes.
+    s.receipt_probing(&mut conn, at(30.0), 180, 1000, 180, 60);
     let events = infer(&flows_of(s));
     let p: Vec<_> = events
         .iter()
@@ -178,7 +179,7 @@ fn silent_receipts_at_one_a_second_are_suspected_probing() {
         .collect();
     assert_eq!(p.len(), 1, "{events:#?}");
     assert!(
-        p[0].evidence.contains("40 inbound records"),
+        p[0].evidence.contains("180 inbound records"),
         "{}",
         p[0].evidence
     );
@@ -188,6 +189,35 @@ fn silent_receipts_at_one_a_second_are_suspected_probing() {
             .iter()
             .any(|e| e.kind == EventKind::OnlineSession && e.start_ts >= at(29.0).as_secs_f64()),
         "probes are not the user's session: {events:#?}"
+    );
+}
+
+#[test]
+fn a_group_chats_messages_answered_by_receipts_are_not_probing() {
+    // Two minutes of a busy group: small messages in bursts (a few within a second, then a
+    // pause of up to two seconds), each acknowledged by a delivery receipt, nothing sent.
+    let mut s = Scenario::new(9);
+    let (mut conn, _) = chat(&mut s, 41_004);
+    let mut t = at(30.0);
+    for i in 0..120u32 {
+        let gap_ms = if i % 4 == 0 {
+            1_900
+        } else {
+            120 + 40 * i64::from(i % 3)
+        };
+        t = s.receipt_probing(
+            &mut conn,
+            Timestamp(t.0 + gap_ms * 1_000_000),
+            1,
+            1000,
+            240,
+            60,
+        );
+    }
+    let events = infer(&flows_of(s));
+    assert!(
+        !events.iter().any(|e| e.kind == EventKind::ProbingSuspected),
+        "{events:#?}"
     );
 }
 

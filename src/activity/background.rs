@@ -323,8 +323,9 @@ mod tests {
 
     #[test]
     fn answered_records_with_nobody_chatting_are_suspected_probing() {
+        // Fifty records at a steady 1.5 s, over 73.5 s (PROBE_MIN_SECS is a minute).
         let mut t = Trace::tcp(50_000, 443);
-        for i in 0..12 {
+        for i in 0..50 {
             let s = 1.5 * f64::from(i);
             t = t.opaque(s, Dir::Down, 200).opaque(s + 0.2, Dir::Up, 60);
         }
@@ -336,7 +337,7 @@ mod tests {
         let e = probing(&flows, &[]);
         assert_eq!(e.len(), 1, "{e:#?}");
         assert_eq!(e[0].kind, EventKind::ProbingSuspected);
-        assert_eq!((e[0].packets_in, e[0].confidence), (12, 0.4));
+        assert_eq!((e[0].packets_in, e[0].confidence), (50, 0.6));
         // The user writing at the same time explains the receipts.
         let busy = event(EventKind::MessageOut, (5.0, 5.5));
         assert!(probing(&flows, &[busy]).is_empty());

@@ -253,9 +253,10 @@ mod tests {
 
     #[test]
     fn inbound_records_of_a_suspected_probe_are_not_messages() {
-        // Twelve 200-byte records, each a message by its size, each answered by a receipt.
+        // Fifty 200-byte records a steady 1.5 s apart, each a message by its size, each
+        // answered by a receipt.
         let mut t = Trace::tcp(50_000, 443);
-        for i in 0..12 {
+        for i in 0..50 {
             let s = 1.5 * f64::from(i);
             t = t.opaque(s, Dir::Down, 200).opaque(s + 0.2, Dir::Up, 60);
         }
@@ -266,7 +267,7 @@ mod tests {
         );
         let mut out = Vec::new();
         messages::messages(std::slice::from_ref(&f), &mut out);
-        assert_eq!(of_kind(&out, EventKind::MessageIn).len(), 11);
+        assert_eq!(of_kind(&out, EventKind::MessageIn).len(), 49);
         let events = infer(&[f]);
         assert!(
             of_kind(&events, EventKind::MessageIn).is_empty(),

@@ -82,6 +82,16 @@ pub const PROBE_PERIOD_NANOS: i64 = 2_000_000_000;
 /// A run needs at least this many answered records: ten seconds of probing at 1/s; a burst of
 /// a group chat's messages rarely gives ten answered records in a row at that pace.
 pub const PROBE_MIN_PAIRS: u32 = 10;
+/// ...lasts at least this long: the attack tracks a victim's device state continuously, for
+/// minutes to hours, at about one probe a second (Gegenhuber et al., RAID 2025), while a burst
+/// of a group chat's messages, or a history sync, lasts seconds. A minute at the paper's rate
+/// is 60 answered records.
+pub const PROBE_MIN_SECS: f64 = 60.0;
+/// ...and comes at a steady pace: the coefficient of variation (standard deviation over mean)
+/// of the intervals between inbound records stays below this. A prober's timer is periodic
+/// (CV near 0, plus network jitter); people's messages arrive in bursts, at least as irregular
+/// as a Poisson process (CV 1).
+pub const PROBE_MAX_CV: f64 = 0.5;
 /// Receipt runs kept per flow.
 pub const MAX_RECEIPT_RUNS: usize = 16;
 /// An RTP stream's sequence number advances by at most this much between captured packets:
@@ -143,6 +153,41 @@ pub struct ReceiptRun {
     /// Largest inbound record and largest answer.
     pub max_down: u32,
     pub max_up: u32,
+    /// Intervals between consecutive inbound records of the run: count, sum and sum of
+    /// squares in milliseconds (their mean and spread, in constant space; an interval is at
+    /// most `PROBE_PERIOD_NANOS`, so the sums cannot overflow in any capture).
+    pub intervals: u32,
+    pub interval_sum_ms: u64,
+    pub interval_sq_sum_ms: u64,
+    /// The run's latest inbound record.
+    pub last_in: Timestamp,
+}
+
+impl ReceiptRun {
+    /// Seconds from the first inbound record to the last answer.
+    pub fn secs(&self) -> f64 {
+        (self.end.as_secs_f64() - self.start.as_secs_f64()).max(0.0)
+    }
+
+    /// Coefficient of variation of the intervals between inbound records (0: perfectly
+    /// periodic); `None` with fewer than two intervals.
+    pub fn interval_cv(&self) -> Option<f64> {
+        if self.intervals < 2 {
+            return None;
+        }
+        let n = f64::from(self.intervals);
+        let mean = self.interval_sum_ms as f64 / n;
+        let var = (self.interval_sq_sum_ms as f64 / n - mean * mean).max(0.0);
+        (mean > 0.0).then(|| var.sqrt() / mean)
+    }
+
+    /// Whether the run has the shape of silent-receipt probing: enough answered records,
+    /// for long enough, at a steady pace.
+    pub fn is_probe_like(&self) -> bool {
+        self.pairs >= PROBE_MIN_PAIRS
+            && self.secs() >= PROBE_MIN_SECS
+            && self.interval_cv().is_some_and(|cv| cv <= PROBE_MAX_CV)
+    }
 }
 
 /// One bulk burst.
@@ -572,8 +617,15 @@ impl MediaStats {
                     self.run = Some(ReceiptRun {
                         start: t_in,
                         end: t_in,
+                        last_in: t_in,
                         ..ReceiptRun::default()
                     });
+                } else if let Some(r) = &mut self.run {
+                    let gap = u64::try_from((t_in.0 - r.last_in.0) / 1_000_000).unwrap_or(0);
+                    r.intervals += 1;
+                    r.interval_sum_ms = r.interval_sum_ms.saturating_add(gap);
+                    r.interval_sq_sum_ms = r.interval_sq_sum_ms.saturating_add(gap * gap);
+                    r.last_in = t_in;
                 }
                 if let Some(r) = &mut self.run {
                     r.end = pkt.ts;
@@ -594,7 +646,7 @@ impl MediaStats {
 
     fn close_run(&mut self) {
         if let Some(r) = self.run.take() {
-            if r.pairs >= PROBE_MIN_PAIRS {
+            if r.is_probe_like() {
                 if self.receipt_runs.len() < MAX_RECEIPT_RUNS {
                     self.receipt_runs.push(r);
                 } else {
@@ -653,6 +705,54 @@ mod tests {
     use super::super::fixtures::{Trace, at};
     use super::*;
     use crate::scenario::stun_binding_request;
+
+    /// A receipt run whose inbound records come at these offsets (ms), each answered 150 ms
+    /// later.
+    fn run_at(offsets_ms: &[i64]) -> ReceiptRun {
+        let mut r = ReceiptRun::default();
+        for (i, &ms) in offsets_ms.iter().enumerate() {
+            let t = Timestamp(ms * 1_000_000);
+            if i == 0 {
+                r.start = t;
+            } else {
+                let gap = u64::try_from((t.0 - r.last_in.0) / 1_000_000).unwrap_or(0);
+                r.intervals += 1;
+                r.interval_sum_ms += gap;
+                r.interval_sq_sum_ms += gap * gap;
+            }
+            r.last_in = t;
+            r.end = Timestamp(t.0 + 150_000_000);
+            r.pairs += 1;
+        }
+        r
+    }
+
+    #[test]
+    fn probing_needs_a_minute_at_a_steady_pace() {
+        // The paper's prober: one a second, with up to 100 ms of network jitter.
+        let steady: Vec<i64> = (0..90).map(|i| i * 1000 + (i * 37) % 100).collect();
+        let r = run_at(&steady);
+        assert!(
+            r.interval_cv().is_some_and(|cv| cv < 0.1),
+            "{:?}",
+            r.interval_cv()
+        );
+        assert!(r.is_probe_like());
+        // The same pace for half a minute: not yet.
+        assert!(!run_at(&steady[..30]).is_probe_like());
+        // A group chat's burst as long, answered alike, but bursty: short and long gaps.
+        let mut t = 0;
+        let bursty: Vec<i64> = (0..90)
+            .map(|i| {
+                t += if i % 3 == 0 { 1900 } else { 150 };
+                t
+            })
+            .collect();
+        let b = run_at(&bursty);
+        assert!(b.secs() >= PROBE_MIN_SECS);
+        assert!(b.interval_cv().is_some_and(|cv| cv > PROBE_MAX_CV));
+        assert!(!b.is_probe_like());
+    }
 
     #[test]
     fn media_is_counted_each_way_apart_from_stun_and_receiver_reports() {
@@ -754,10 +854,13 @@ mod tests {
             }
             t.stats()
         };
-        let m = probe(12);
+        // 50 records over 73.5 s: past PROBE_MIN_SECS.
+        let m = probe(50);
         assert_eq!(m.receipt_runs.len(), 1);
         let r = m.receipt_runs[0];
-        assert_eq!((r.pairs, r.max_down, r.max_up), (12, 200, 60));
+        assert_eq!((r.pairs, r.max_down, r.max_up), (50, 200, 60));
         assert!(probe(PROBE_MIN_PAIRS - 1).receipt_runs.is_empty());
+        // 30 records over 43.5 s: steady, but not for long enough.
+        assert!(probe(30).receipt_runs.is_empty());
     }
 }
