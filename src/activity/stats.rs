@@ -38,9 +38,11 @@ pub const BULK_MIN_BYTES: u64 = 15_000;
 /// connections at once, `ndpi/instagram.pcap`: 3.5 to 58 KB each); one packet of bulk size
 /// alone is not a part.
 pub const BULK_PART_MIN_BYTES: u64 = 1_500;
-/// Bulk bursts kept per flow (parts below [`BULK_MIN_BYTES`] make room for bursts above it).
-/// Further bursts are counted in [`MediaStats::bursts_dropped`].
-pub const MAX_BURSTS: usize = 8;
+/// Bulk bursts kept apart per flow and direction: a chat connection's media of a busy hour (a
+/// few dozen photos and voice notes) stays separate transfers. Past it, the two bursts closest
+/// in time are merged into one (counted in [`MediaStats::bursts_merged`]), so no byte is lost
+/// and sizes stay right; a burst costs 32 bytes, so a flow holds at most 4 KiB of them.
+pub const MAX_BURSTS: usize = 64;
 /// A message exchange (the message, its acknowledgement, delivery and read receipts) ends after
 /// this much silence: in the corpus's labelled WhatsApp, Viber and Threema messages the records
 /// of one exchange follow each other within 0.1 to 0.6 s, and separate messages are seconds
@@ -293,9 +295,9 @@ pub struct MediaStats {
     /// Completed bulk bursts of at least [`BULK_MIN_BYTES`], per direction.
     pub bursts_up: Vec<Burst>,
     pub bursts_down: Vec<Burst>,
-    /// Bulk bursts beyond [`MAX_BURSTS`] and message exchanges beyond [`MAX_MESSAGES`] that
-    /// were not kept.
-    pub bursts_dropped: u32,
+    /// Bulk bursts past [`MAX_BURSTS`] merged with a neighbour (their bytes kept), and message
+    /// exchanges beyond [`MAX_MESSAGES`] that were not kept.
+    pub bursts_merged: u32,
     pub messages_dropped: u32,
     /// Exchanges of small records only (none of [`MSG_MIN_PAYLOAD`]) after the login: typing
     /// indicators, read receipts, heartbeats (at most [`MAX_MESSAGES`]; further ones counted
@@ -478,7 +480,7 @@ impl MediaStats {
     }
 
     fn bulk(&mut self, pkt: &Packet<'_>, dir: Dir) {
-        let dropped = &mut self.bursts_dropped;
+        let merged = &mut self.bursts_merged;
         let (d, done) = match dir {
             Dir::Up => (&mut self.up, &mut self.bursts_up),
             Dir::Down => (&mut self.down, &mut self.bursts_down),
@@ -492,7 +494,7 @@ impl MediaStats {
             }
             slot => {
                 if let Some(b) = slot.take() {
-                    keep_burst(done, b, dropped);
+                    keep_burst(done, b, merged);
                 }
                 *slot = Some(Burst {
                     start: pkt.ts,
@@ -663,10 +665,10 @@ impl MediaStats {
         let next = self.bin + 1;
         self.close_bin(next);
         if let Some(b) = self.up.burst.take() {
-            keep_burst(&mut self.bursts_up, b, &mut self.bursts_dropped);
+            keep_burst(&mut self.bursts_up, b, &mut self.bursts_merged);
         }
         if let Some(b) = self.down.burst.take() {
-            keep_burst(&mut self.bursts_down, b, &mut self.bursts_dropped);
+            keep_burst(&mut self.bursts_down, b, &mut self.bursts_merged);
         }
     }
 }
@@ -675,29 +677,24 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
-fn keep_burst(done: &mut Vec<Burst>, b: Burst, dropped: &mut u32) {
+fn keep_burst(done: &mut Vec<Burst>, b: Burst, merged: &mut u32) {
     if b.bytes < BULK_PART_MIN_BYTES {
         return;
     }
-    if done.len() < MAX_BURSTS {
-        done.push(b);
-        return;
-    }
-    // Full: a transfer of its own displaces the smallest part of one, if any.
-    let smallest = done
-        .iter()
-        .enumerate()
-        .filter(|(_, x)| x.bytes < BULK_MIN_BYTES && x.bytes < b.bytes)
-        .min_by_key(|(_, x)| x.bytes)
-        .map(|(i, _)| i);
-    match smallest {
-        Some(i) if b.bytes >= BULK_MIN_BYTES => {
-            done.remove(i);
-            done.push(b);
+    if done.len() >= MAX_BURSTS {
+        // Full: the two kept bursts closest in time become one (bursts close in the order they
+        // started), so every byte still counts.
+        let closest = (0..done.len() - 1).min_by_key(|&i| done[i + 1].start.0 - done[i].end.0);
+        if let Some(i) = closest {
+            let next = done.remove(i + 1);
+            let d = &mut done[i];
+            d.end = d.end.max(next.end);
+            d.packets = d.packets.saturating_add(next.packets);
+            d.bytes += next.bytes;
         }
-        _ => {}
+        *merged += 1;
     }
-    *dropped += 1;
+    done.push(b);
 }
 
 #[cfg(test)]
@@ -725,6 +722,27 @@ mod tests {
             r.pairs += 1;
         }
         r
+    }
+
+    #[test]
+    fn bursts_past_the_cap_merge_and_keep_every_byte() {
+        let burst = |i: i64| Burst {
+            start: Timestamp(i * 60_000_000_000),
+            end: Timestamp(i * 60_000_000_000 + 2_000_000_000),
+            packets: 20,
+            bytes: 20_000 + i as u64,
+        };
+        let mut done = Vec::new();
+        let mut merged = 0;
+        let n = MAX_BURSTS as i64 + 5;
+        for i in 0..n {
+            keep_burst(&mut done, burst(i), &mut merged);
+        }
+        assert_eq!(done.len(), MAX_BURSTS);
+        assert_eq!(merged, 5);
+        let total: u64 = (0..n).map(|i| burst(i).bytes).sum();
+        assert_eq!(done.iter().map(|b| b.bytes).sum::<u64>(), total);
+        assert!(done.windows(2).all(|w| w[0].end <= w[1].start));
     }
 
     #[test]
@@ -805,7 +823,7 @@ mod tests {
         assert_eq!(bytes, [28_000, 7_000]);
         assert_eq!(m.bursts_down[0].packets, 20);
         assert!(m.bursts_up.is_empty());
-        assert_eq!(m.bursts_dropped, 0);
+        assert_eq!(m.bursts_merged, 0);
     }
 
     #[test]
