@@ -23,6 +23,22 @@ pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
         chatter(f, &service, out);
         for m in &f.media.messages {
             let Some((dir, lead)) = m.lead else { continue };
+            if dir == Dir::Up && m.reply > lead {
+                // The server's first record back is larger than what the device sent: a result
+                // to a query (XMPP answers every IQ get with a result, RFC 6120 section 8.2.3;
+                // `ndpi/jabber.pcap`'s 153-B and 160-B queries get 199-B and 415-B results in a
+                // millisecond), where a message is acknowledged with a small record or not at
+                // all.
+                continue;
+            }
+            if m.answer {
+                // The device spoke first, with small records only, and the server's first
+                // record back is the message-sized one: the answer to a request (a profile
+                // picture or key lookup, a presence query), not a message pushed to the user,
+                // which arrives unasked (`matousp/ma4__WhatsApp1.pcapng`: six 48-B requests each
+                // answered by a 318-B record in 0.24 s).
+                continue;
+            }
             let (kind, direction) = match dir {
                 Dir::Up => (EventKind::MessageOut, Direction::Out),
                 Dir::Down => (EventKind::MessageIn, Direction::In),
@@ -52,6 +68,42 @@ pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
             });
         }
     }
+}
+
+/// A call's offer, answer and hang-up travel on the service's chat connection (WhatsApp's and
+/// Viber's calls are signalled there: `ndpi/viber.pcap` sends a 530-B record on its TCP/4244 chat
+/// connection 0.11 s before the call's first UDP packet, and `ndpi/whatsapp_login_call.pcap`'s
+/// chat connection carries bursts as each call starts). An exchange that far from a call's or
+/// an attempt's start or end is its signalling, not a message: the offer leads the media or the
+/// connectivity checks by one round trip to the server and back (well under a second on the
+/// corpus), and 2 s leaves room for a slow network.
+pub const CALL_SIGNAL_SECS: f64 = 2.0;
+
+/// Drop the messages that are a call's signalling (see [`CALL_SIGNAL_SECS`]): exchanges on a chat
+/// connection of the call's service that begin within that time of a call's or an attempt's
+/// start or end.
+pub(super) fn call_signalling(events: &mut Vec<Event>) {
+    let edges: Vec<(Option<String>, f64)> = events
+        .iter()
+        .filter(|e| e.kind.is_call() || e.kind == EventKind::CallAttempt)
+        .flat_map(|e| {
+            [
+                (e.service.clone(), e.start_ts),
+                (e.service.clone(), e.end_ts),
+            ]
+        })
+        .collect();
+    if edges.is_empty() {
+        return;
+    }
+    events.retain(|e| {
+        !e.kind.is_message()
+            || !edges.iter().any(|(service, t)| {
+                service.is_some()
+                    && *service == e.service
+                    && (e.start_ts - t).abs() <= CALL_SIGNAL_SECS
+            })
+    });
 }
 
 /// A typing indicator precedes the message it announces by at most this long when it is
@@ -263,5 +315,57 @@ mod tests {
                 .evidence
                 .contains("answered, 9.8 s after a message the other way")
         );
+    }
+    #[test]
+    fn an_answer_to_the_devices_request_is_no_message_in() {
+        // A 48-B lookup answered by a 318-B record: a request and its result.
+        let lookup = login()
+            .opaque(10.0, Dir::Up, 48)
+            .opaque(10.24, Dir::Down, 318);
+        assert!(events(lookup, Role::Chat).is_empty());
+        // The server acknowledges the device's receipt first, then a message arrives: that
+        // message was not asked for.
+        let pushed = login()
+            .opaque(10.0, Dir::Up, 62)
+            .opaque(10.1, Dir::Down, 67)
+            .opaque(10.3, Dir::Down, 243)
+            .opaque(10.4, Dir::Up, 60);
+        let e = events(pushed, Role::Chat);
+        assert_eq!(of_kind(&e, EventKind::MessageIn).len(), 1, "{e:#?}");
+    }
+
+    #[test]
+    fn a_record_answered_by_a_larger_one_is_a_query_not_a_message_out() {
+        let query = login()
+            .opaque(10.0, Dir::Up, 160)
+            .opaque(10.001, Dir::Down, 415);
+        assert!(events(query, Role::Chat).is_empty());
+        let message = login()
+            .opaque(10.0, Dir::Up, 160)
+            .opaque(10.05, Dir::Down, 68);
+        assert_eq!(events(message, Role::Chat).len(), 1);
+    }
+
+    #[test]
+    fn an_exchange_at_a_calls_start_or_end_is_its_signalling() {
+        let t = login()
+            .opaque(10.0, Dir::Up, 530)
+            .opaque(10.1, Dir::Down, 110)
+            .opaque(40.0, Dir::Up, 300)
+            .opaque(40.1, Dir::Down, 60);
+        let mut e = events(t, Role::Chat);
+        assert_eq!(e.len(), 2);
+        let mut attempt = e[0].clone();
+        attempt.kind = EventKind::CallAttempt;
+        (attempt.start_ts, attempt.end_ts) = (secs(10.11), secs(25.0));
+        e.push(attempt);
+        call_signalling(&mut e);
+        let messages: Vec<f64> = e
+            .iter()
+            .filter(|e| e.kind.is_message())
+            .map(|e| e.start_ts - secs(0.0))
+            .collect();
+        assert_eq!(messages.len(), 1, "{e:#?}");
+        assert!((messages[0] - 40.0).abs() < 1e-6);
     }
 }

@@ -39,7 +39,9 @@ mod transfers;
 
 pub use background::{PUSH_FOLLOW_SECS, SESSION_GAP_SECS};
 pub use legs::{CALL_REJOIN_SECS, CONCURRENT_STREAM_OVERLAP};
-pub use messages::{CHAT_STATE_MIN, READ_RECEIPT_SECS, RECEIPT_MIN, TYPING_LEAD_SECS};
+pub use messages::{
+    CALL_SIGNAL_SECS, CHAT_STATE_MIN, READ_RECEIPT_SECS, RECEIPT_MIN, TYPING_LEAD_SECS,
+};
 pub use stats::{
     BULK_GAP_SECS, BULK_MIN_BYTES, BULK_PART_MIN_BYTES, BULK_PAYLOAD, Burst, MAX_BURSTS,
     MAX_MESSAGES, MAX_RECEIPT_RUNS, MAX_WAKEUPS, MEDIA_MIN_PAYLOAD, MSG_GAP_NANOS, MSG_MIN_PAYLOAD,
@@ -51,7 +53,7 @@ pub use stats::{
 
 use background::{online_sessions, probing, push_channel, push_wakeups};
 use calls::{call_candidate, calls};
-use messages::messages;
+use messages::{call_signalling, messages};
 use signalling::{h225_attempts, sip_attempts};
 use transfers::media;
 
@@ -126,6 +128,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     calls(flows, &mut events);
     media(flows, &mut events);
     messages(flows, &mut events);
+    call_signalling(&mut events);
     sip_attempts(flows, &mut events);
     h225_attempts(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);

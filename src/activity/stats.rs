@@ -124,6 +124,12 @@ pub struct MsgBurst {
     pub lead: Option<(Dir, u32)>,
     /// The exchange began with a record from the server.
     pub first_down: bool,
+    /// The lead record came from the server as its first record of an exchange the device
+    /// began: the answer to the device's request.
+    pub answer: bool,
+    /// The first record the other side sent after the lead (0 when none did): a message is
+    /// acknowledged with a small record or not at all, a request is answered.
+    pub reply: u32,
     /// Silence on the connection before the exchange, in nanoseconds (0 for the first).
     pub idle_before: i64,
     /// Records of this exchange, by size: up to [`SMALL_RECORD`] (typing indicators,
@@ -540,8 +546,12 @@ impl MediaStats {
                 Dir::Up => m.max.0 = m.max.0.max(p),
                 Dir::Down => m.max.1 = m.max.1.max(p),
             }
+            if m.reply == 0 && m.lead.is_some_and(|(d, _)| d != dir) {
+                m.reply = p;
+            }
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
+                m.answer = dir == Dir::Down && !m.first_down && m.packets_down == 1;
             }
             if p <= SMALL_RECORD {
                 match dir {
