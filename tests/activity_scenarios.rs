@@ -688,14 +688,17 @@ fn an_unnamed_connection_to_the_services_network_joins_its_transfer() {
     assert_eq!(d[0].flows.len(), 2, "{:?}", d[0]);
     assert!(d[0].bytes_in >= 70_000, "{:?}", d[0]);
     assert!(d[0].evidence.contains("named no host"), "{}", d[0].evidence);
-    assert!((d[0].confidence - 0.6).abs() < 1e-9);
+    // Its confidence is the one measured for downloads on the labelled corpus, where
+    // transfers joined from such context parts were right as often as the others.
+    let measured = onlooker::activity::confidence::measured(EventKind::MediaDownload);
+    assert_eq!(Some(d[0].confidence), measured);
     // On a network the service was not seen on: the named transfer alone.
     let events = feed(ep([93, 184, 216, 34], 443));
     let d = downloads(&events);
     assert_eq!(d.len(), 1, "{events:#?}");
     assert_eq!(d[0].flows.len(), 1, "{:?}", d[0]);
     assert!(d[0].bytes_in < 50_000, "{:?}", d[0]);
-    assert!((d[0].confidence - 0.7).abs() < 1e-9);
+    assert_eq!(Some(d[0].confidence), measured);
 }
 
 /// A gQUIC Q046 first datagram (long header) whose CHLO names no server: tags PAD, VER, CCS.

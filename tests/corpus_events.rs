@@ -14,6 +14,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::OnceLock;
 
+use onlooker::activity::confidence::estimate;
 use onlooker::activity::infer;
 use onlooker::analysis::pipeline::PipelineConfig;
 use onlooker::analysis::summarize;
@@ -604,9 +605,12 @@ fn events_agree_with_the_verified_labels() {
     assert!(t.probing == 0, "probing reported where none was labelled");
 }
 
-/// The confidence an event states against how often such events are right, leave-one-source-
-/// out: for each source, the precision measured on the other sources is what a table fitted
-/// without it would state; the table prints it beside the precision on the source itself.
+/// The confidence an event states against how often such events are right. The stated value
+/// comes from assets/activity/confidence.tsv, measured on this corpus; so that the check does
+/// not grade the table on the events it was fitted to, each source's events are also given the
+/// value a table fitted on the other sources would state (leave one source out), and that
+/// prediction must come within 0.1 of the precision measured, for every kind judged 10 times or
+/// more. Prints the table's rows as measured now ("suggested").
 #[test]
 fn stated_confidence_tracks_measured_precision() {
     let Some(s) = scored() else {
@@ -617,56 +621,61 @@ fn stated_confidence_tracks_measured_precision() {
     for j in &s.judged {
         kinds.entry(j.kind).or_default().push(j);
     }
-    println!("kind             n  stated  measured  held-out gap (mean |other sources - source|)");
-    let mut worst: Vec<(EventKind, f64, f64)> = Vec::new();
+    println!("kind              n  stated  measured  held-out  sources");
+    let mut off = Vec::new();
+    let mut suggested = Vec::new();
     for (kind, js) in &kinds {
         let n = js.len();
+        let right = js.iter().filter(|j| j.right).count();
         let stated = js.iter().map(|j| j.stated).sum::<f64>() / n as f64;
-        let measured = js.iter().filter(|j| j.right).count() as f64 / n as f64;
-        // Leave one source out: the precision of the others against the source's own.
-        let mut gap_sum = 0.0;
-        let mut gap_n = 0usize;
+        let measured = right as f64 / n as f64;
         let mut sources: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
         for j in js {
             let e = sources.entry(j.source.as_str()).or_default();
             e.0 += 1;
             e.1 += usize::from(j.right);
         }
-        for (src, (sn, sr)) in &sources {
-            let (on, or) = sources
-                .iter()
-                .filter(|(o, _)| *o != src)
-                .fold((0, 0), |a, (_, (n, r))| (a.0 + n, a.1 + r));
-            if on == 0 {
-                continue;
-            }
-            let other = or as f64 / on as f64;
-            let own = *sr as f64 / *sn as f64;
-            gap_sum += (other - own).abs() * *sn as f64;
-            gap_n += sn;
-        }
-        let gap = if gap_n > 0 {
-            format!("{:.2}", gap_sum / gap_n as f64)
-        } else {
-            "one source".to_string()
-        };
+        // Each source's events get the estimate from the other sources' events.
+        let held_out = sources
+            .keys()
+            .map(|src| {
+                let (on, or) = sources
+                    .iter()
+                    .filter(|(o, _)| *o != src)
+                    .fold((0, 0), |a, (_, (n, r))| (a.0 + n, a.1 + r));
+                estimate(or, on) * sources[src].0 as f64
+            })
+            .sum::<f64>()
+            / n as f64;
         println!(
-            "{:<15} {n:>3}  {stated:>6.2}  {measured:>8.2}  {gap}",
-            kind.as_str()
+            "{:<15} {n:>4}  {stated:>6.2}  {measured:>8.2}  {held_out:>8.2}  {}",
+            kind.as_str(),
+            sources
+                .iter()
+                .map(|(s, (n, r))| format!("{s} {r}/{n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
-        worst.push((*kind, stated, measured));
+        suggested.push(format!(
+            "{}\t{:.2}\t{right}\t{n}",
+            kind.as_str(),
+            estimate(right, n)
+        ));
+        // Compared as printed, to two decimals.
+        let gap = |a: f64, b: f64| ((a - b).abs() * 100.0).round() / 100.0;
+        if n >= 10 && (gap(stated, measured) > 0.1 || gap(held_out, measured) > 0.1) {
+            off.push(format!(
+                "{kind}: stated {stated:.2}, held-out {held_out:.2}, measured {measured:.2}"
+            ));
+        }
+    }
+    println!("suggested table rows:");
+    for r in &suggested {
+        println!("{r}");
     }
     assert!(
-        !s.judged.is_empty(),
-        "no event could be judged against the labels"
+        kinds.values().filter(|js| js.len() >= 10).count() >= 4,
+        "too few event kinds judged against the labels"
     );
-    // A kind's stated confidence within 0.1 of its measured precision, where 10 or more
-    // events measure it.
-    let off: Vec<String> = worst
-        .iter()
-        .filter(|(k, ..)| kinds[k].len() >= 10)
-        .filter(|(_, stated, measured)| (stated - measured).abs() > 0.1)
-        .map(|(k, stated, measured)| format!("{k}: stated {stated:.2}, measured {measured:.2}"))
-        .collect();
-    println!("off by more than 0.1: {off:?}");
+    assert!(off.is_empty(), "confidence off by more than 0.1: {off:?}");
 }

@@ -28,6 +28,7 @@
 
 mod background;
 mod calls;
+pub mod confidence;
 #[cfg(test)]
 mod fixtures;
 mod legs;
@@ -145,6 +146,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     events.extend(probes);
     let sessions = online_sessions(&events);
     events.extend(sessions);
+    confidence::calibrate(&mut events);
     events.sort_by(|a, b| {
         a.start_ts
             .total_cmp(&b.start_ts)

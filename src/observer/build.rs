@@ -37,6 +37,7 @@ impl Model {
         let other_activities = b.other_activities();
         let leaks = b.leaks(&calls, &other_activities);
         let mut findings = std::mem::take(&mut b.findings);
+        super::hedge::hedge_all(&mut findings, events);
         for f in &mut findings {
             f.sentence = b.red.text(&f.sentence);
             f.flows = f.flows.iter().map(|x| b.red.text(x)).collect();

@@ -22,6 +22,7 @@ mod build;
 mod calls;
 mod destinations;
 mod headline;
+pub mod hedge;
 mod leaks;
 mod media;
 mod messages;
