@@ -157,6 +157,44 @@ fn sigterm_restores_the_terminal() {
     assert!(!t.alternate_screen());
 }
 
+/// The dashboard's process id: the pane shell's child.
+fn dashboard_pid(t: &Tmux) -> i32 {
+    let shell = t.pane_pid();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children"))
+        .expect("reading the shell's children");
+    children
+        .split_whitespace()
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("the dashboard process")
+}
+
+#[test]
+fn a_closed_terminal_ends_the_dashboard() {
+    let Some(t) = Tmux::start("demo_hangup", &shell_line()) else {
+        return;
+    };
+    t.expect("1 Observer");
+    let pid = dashboard_pid(&t);
+    // Close the terminal under it, as closing the window or losing the SSH connection does.
+    t.cmd(&["kill-server"]);
+    let start = Instant::now();
+    while std::path::Path::new(&format!("/proc/{pid}")).exists() {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        // A zombie has ended; only its parent's wait is missing.
+        if state.split_whitespace().nth(2) == Some("Z") {
+            break;
+        }
+        if start.elapsed() > Duration::from_secs(10) {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            panic!("the dashboard was still running 10 s after its terminal closed");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn replay_of_a_missing_file_fails_before_opening_the_terminal() {
     let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))

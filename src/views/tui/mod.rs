@@ -90,7 +90,11 @@ pub fn run(
         Ok(()) => last,
         Err(e) => return Err(e),
     };
-    eprintln!(
+    // The terminal may be gone (a closed window, a lost connection): the closing line must not
+    // fail the exit, so a failed write to stderr is ignored.
+    use std::io::Write as _;
+    let _ = writeln!(
+        std::io::stderr(),
         "onlooker: {}: {} packets, {} flows, {} events{}",
         last.source,
         fmt::count(last.packets),
@@ -149,7 +153,14 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
     let mut quit = false;
     let result = loop {
         tokio::select! {
-            _ = frames.tick() => {}
+            _ = frames.tick() => {
+                // A hung-up terminal (its window closed, the connection lost) answers every
+                // request with an error: end rather than draw into nothing. SIGHUP says the
+                // same, but only to the terminal's foreground process group.
+                if crossterm::terminal::size().is_err() {
+                    quit = true;
+                }
+            }
             _ = ready.notified() => {}
             ev = rx.recv() => match ev {
                 Some(ev) => {
@@ -174,9 +185,21 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
         }
     };
     stop_keys.store(true, Ordering::Relaxed);
-    let _ = keys.join();
+    // The key reader ends at its next poll, unless the terminal is gone: on a hung-up terminal
+    // crossterm's poll spins without returning, so waiting for it would keep the process alive
+    // for ever. Wait a few polls, then leave it: the process is about to end.
+    let asked = std::time::Instant::now();
+    while !keys.is_finished() && asked.elapsed() < Duration::from_millis(KEYS_WAIT_MS) {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    if keys.is_finished() {
+        let _ = keys.join();
+    }
     result
 }
+
+/// How long the dashboard waits for its key reader to stop: three of its polls.
+const KEYS_WAIT_MS: u64 = 3 * INPUT_POLL_MS;
 
 /// Answer one terminal event; true when the dashboard should end.
 fn on_event(app: &mut App, handle: &SessionHandle, ev: TermEvent) -> bool {
