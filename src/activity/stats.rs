@@ -269,6 +269,8 @@ pub struct MediaStats {
     pub stun_packets: u32,
     /// DTLS and RTCP packets.
     pub control_packets: u32,
+    /// QUIC packets on UDP/443 (web traffic, not media).
+    pub quic_packets: u32,
     /// First and last media packet inside a two-way media second: a call's media, as opposed
     /// to the relay exchanges and checks around it.
     pub first_two_way: Option<Timestamp>,
@@ -360,6 +362,14 @@ impl MediaStats {
             // needs its version field too (RFC 9147 §4: 0xFEFF or 0xFEFD).
             UdpMediaKind::Dtls if is_dtls_record(pkt.payload) => {
                 self.control_packets += 1;
+                return;
+            }
+            // QUIC on UDP/443 (RFC 9000 §17: long headers start 0b11, short headers 0b01) is
+            // web traffic, never call media, whatever its rate: a download's short-header
+            // packets would otherwise read as video. RTP (0b10), STUN (0b00) and TURN
+            // ChannelData (0x40-0x4F, recognised above by its length field) are outside it.
+            UdpMediaKind::Other if quic_on_443(pkt) => {
+                self.quic_packets += 1;
                 return;
             }
             UdpMediaKind::Rtcp { .. } => {
@@ -677,6 +687,16 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
+/// A UDP packet to or from port 443 whose first byte has QUIC's fixed bit set (RFC 9000
+/// §17.2 and §17.3: 0x40-0x7F short header, 0xC0-0xFF long header).
+fn quic_on_443(pkt: &Packet<'_>) -> bool {
+    (pkt.src_port == QUIC_PORT || pkt.dst_port == QUIC_PORT)
+        && matches!(pkt.payload.first(), Some(0x40..=0x7f | 0xc0..=0xff))
+}
+
+/// HTTP/3 and other QUIC services listen on UDP 443 (RFC 9114 §3.1).
+const QUIC_PORT: u16 = 443;
+
 fn keep_burst(done: &mut Vec<Burst>, b: Burst, merged: &mut u32) {
     if b.bytes < BULK_PART_MIN_BYTES {
         return;
@@ -722,6 +742,29 @@ mod tests {
             r.pairs += 1;
         }
         r
+    }
+
+    #[test]
+    fn quic_on_443_is_never_media_but_rtp_on_443_is() {
+        // A download's short-header packets (first byte 0x40-0x7F) at a video call's rate.
+        let mut t = Trace::udp(50_000, 443);
+        for i in 0..200 {
+            let mut p = vec![0x45u8; 1200];
+            p[1] = i as u8;
+            t = t.send(0.01 * f64::from(i), Dir::Down, &p);
+        }
+        let m = t.stats();
+        assert_eq!((m.down.packets, m.quic_packets), (0, 200));
+        // RTP to the same port (first byte 0b10) is media.
+        let m = Trace::udp(50_001, 443)
+            .rtp((0.0, 2.0), 50, Dir::Up, 0x2222, 160)
+            .stats();
+        assert_eq!((m.up.packets, m.quic_packets), (100, 0));
+        // The same first bytes on another port are not QUIC's to claim.
+        let m = Trace::udp(50_002, 3478)
+            .send(0.0, Dir::Down, &[0x45u8; 200])
+            .stats();
+        assert_eq!((m.down.packets, m.quic_packets), (1, 0));
     }
 
     #[test]
