@@ -23,10 +23,6 @@ pub fn call_peer(e: &Event) -> Option<IpAddr> {
         .map_or(Some(ip), |f| Some(f.client.ip()))
 }
 
-fn is_call(kind: EventKind) -> bool {
-    kind.is_call()
-}
-
 /// "a WhatsApp", "an Instagram", "a" (no service named) before a noun.
 fn with_article(s: Option<&str>) -> String {
     match s {
@@ -92,7 +88,7 @@ type Worded = (String, &'static str, &'static str, f64);
 impl Builder<'_> {
     pub(super) fn calls(&mut self) -> Vec<CallRow> {
         let mut rows = Vec::new();
-        for e in self.events_of(|e| is_call(e.kind) || e.kind == EventKind::CallAttempt) {
+        for e in self.events_of(|e| e.kind.is_call() || e.kind == EventKind::CallAttempt) {
             let facts = CallFacts::of(e);
             let (sentence, kind, mitigation, score) = if e.kind == EventKind::CallAttempt {
                 self.attempt_words(e, &facts)
