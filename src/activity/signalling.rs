@@ -1,9 +1,117 @@
 //! Call signalling read in the clear: SIP dialogs (RFC 3261) and H.323 calls (H.225.0) that
-//! were set up but carried no call the media rules found.
+//! were set up but carried no call the media rules found, and the STUN signalling of a flow
+//! ([`StunSignals`]) that tells a call being placed (ICE connectivity checks towards a peer,
+//! TURN permissions for a peer) from a bare allocation or pre-warm. Only STUN message types and
+//! attribute types are read, never their values; nothing is kept but counts and times.
 
 use super::calls::CALL_LINK_SECS;
 use super::{FlowSummary, on_flow};
+use crate::capture::Timestamp;
+use crate::dissect::stun::{StunClass, StunMethod, split_type};
+use crate::flow::Dir;
 use crate::model::{Direction, Event, EventKind};
+
+/// STUN attribute PRIORITY (RFC 8445 §16.1): every ICE connectivity check carries it
+/// (§7.1.1), a Binding request to a STUN server for a server-reflexive address does not.
+const ATTR_PRIORITY: u16 = 0x0024;
+/// USE-CANDIDATE, ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §16.1): also only in checks.
+const ATTR_USE_CANDIDATE: u16 = 0x0025;
+const ATTR_ICE_CONTROLLED: u16 = 0x8029;
+const ATTR_ICE_CONTROLLING: u16 = 0x802a;
+/// STUN header: type, length, magic cookie, transaction ID (RFC 8489 §5).
+const STUN_HEADER: usize = 20;
+/// Attributes walked per message at most: a check carries about eight; the walk stays O(1).
+const STUN_MAX_ATTRS: usize = 32;
+
+/// The STUN signalling of one flow, per packet in O(1) and without allocation: messages each
+/// way, the last one each way, ICE connectivity checks and TURN messages that name a peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StunSignals {
+    /// STUN messages (standard or vendor) from the client and from the server.
+    pub up: u32,
+    pub down: u32,
+    /// STUN requests from the client and from the server: the device is the side that sends
+    /// them to a STUN or TURN server (RFC 8489 §6.1).
+    pub req_up: u32,
+    pub req_down: u32,
+    /// First and last STUN message each way.
+    pub first_up: Option<Timestamp>,
+    pub last_up: Option<Timestamp>,
+    pub first_down: Option<Timestamp>,
+    pub last_down: Option<Timestamp>,
+    /// Binding requests carrying an ICE attribute (PRIORITY, USE-CANDIDATE, ICE-CONTROLLED,
+    /// ICE-CONTROLLING): connectivity checks between two candidates of a call (RFC 8445 §7.2),
+    /// or consent checks during it (RFC 7675 §5.1).
+    pub ice_checks: u32,
+    /// TURN CreatePermission, ChannelBind, Send or Data (RFC 8656 §9-§12): the client lets a
+    /// peer's address reach its allocation or exchanges data with it, which a pre-warmed
+    /// allocation never does.
+    pub turn_peer: u32,
+}
+
+impl StunSignals {
+    /// Account one STUN message (`p` starts with its header) sent `dir` at `ts`.
+    pub fn observe(&mut self, p: &[u8], dir: Dir, ts: Timestamp) {
+        match dir {
+            Dir::Up => {
+                self.up = self.up.saturating_add(1);
+                self.first_up.get_or_insert(ts);
+                self.last_up = Some(ts);
+            }
+            Dir::Down => {
+                self.down = self.down.saturating_add(1);
+                self.first_down.get_or_insert(ts);
+                self.last_down = Some(ts);
+            }
+        }
+        let Some(h) = p.get(..STUN_HEADER) else {
+            return;
+        };
+        let (class, method) = split_type(u16::from_be_bytes([h[0], h[1]]) & 0x3fff);
+        if class == StunClass::Request {
+            match dir {
+                Dir::Up => self.req_up = self.req_up.saturating_add(1),
+                Dir::Down => self.req_down = self.req_down.saturating_add(1),
+            }
+        }
+        match method {
+            StunMethod::CreatePermission
+            | StunMethod::ChannelBind
+            | StunMethod::Send
+            | StunMethod::Data => self.turn_peer = self.turn_peer.saturating_add(1),
+            StunMethod::Binding if class == StunClass::Request && has_ice_attribute(p) => {
+                self.ice_checks = self.ice_checks.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the flow carried call signalling beyond an allocation or a Binding to a STUN
+    /// server: connectivity checks or a peer's permission.
+    pub fn placed_a_call(&self) -> bool {
+        self.ice_checks > 0 || self.turn_peer > 0
+    }
+}
+
+/// Whether a STUN message's attributes include one only ICE checks carry.
+fn has_ice_attribute(p: &[u8]) -> bool {
+    let mut at = STUN_HEADER;
+    for _ in 0..STUN_MAX_ATTRS {
+        let Some(a) = p.get(at..at + 4) else {
+            return false;
+        };
+        let t = u16::from_be_bytes([a[0], a[1]]);
+        if matches!(
+            t,
+            ATTR_PRIORITY | ATTR_USE_CANDIDATE | ATTR_ICE_CONTROLLED | ATTR_ICE_CONTROLLING
+        ) {
+            return true;
+        }
+        let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    false
+}
 
 /// SIP dialogs that never connected: INVITEs with no 2xx answer on the flow are a call
 /// attempt (missed, declined, cancelled or refused), from the first INVITE to the last SIP

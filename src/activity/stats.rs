@@ -11,6 +11,8 @@ use crate::dissect::rtp::{self, UdpMediaKind};
 use crate::dissect::sip::{SIP_PORT, SipDialogs};
 use crate::flow::Dir;
 
+use super::signalling::StunSignals;
+
 /// UDP payloads up to this size are not media: keep-alives, receipts and control messages of
 /// call protocols are shorter; the smallest audio frames (Opus at 6 kbit/s, 20 ms, plus RTP and
 /// SRTP overhead) are larger. The corpus labels use the same cut (labels-method.md: "more than
@@ -216,6 +218,10 @@ pub struct MediaDir {
     /// RTCP packets this way: a receiver's reports show it is listening even when it sends
     /// no media (one-way video, a muted conference leg).
     pub rtcp: u32,
+    /// First and last RTCP packet this way: reports spread over the other side's media show
+    /// a live receiver (RFC 3550 §6.2: one report per 5 s interval at least).
+    pub rtcp_first: Option<Timestamp>,
+    pub rtcp_last: Option<Timestamp>,
     /// The RTP stream this way: packets of one SSRC whose sequence numbers advance by 1 to
     /// [`RTP_SEQ_STEP_MAX`] (encrypted payloads that merely start like RTP never line up).
     pub rtp: RtpStream,
@@ -267,6 +273,8 @@ pub struct MediaStats {
     pub first_media: Option<Timestamp>,
     pub last_media: Option<Timestamp>,
     pub stun_packets: u32,
+    /// STUN messages each way, ICE checks and TURN peer messages (see [`StunSignals`]).
+    pub signals: StunSignals,
     /// DTLS and RTCP packets.
     pub control_packets: u32,
     /// QUIC packets on UDP/443 (web traffic, not media).
@@ -344,6 +352,11 @@ impl MediaStats {
             return;
         }
         let kind = rtp::classify(pkt.payload);
+        if kind == UdpMediaKind::Stun
+            || (kind == UdpMediaKind::Other && crate::dissect::stun::looks_like_stun(pkt.payload))
+        {
+            self.signals.observe(pkt.payload, dir, pkt.ts);
+        }
         match kind {
             UdpMediaKind::Stun => {
                 self.stun_packets += 1;
@@ -364,11 +377,14 @@ impl MediaStats {
                 self.control_packets += 1;
                 return;
             }
-            // QUIC on UDP/443 (RFC 9000 §17: long headers start 0b11, short headers 0b01) is
-            // web traffic, never call media, whatever its rate: a download's short-header
-            // packets would otherwise read as video. RTP (0b10), STUN (0b00) and TURN
-            // ChannelData (0x40-0x4F, recognised above by its length field) are outside it.
-            UdpMediaKind::Other if quic_on_443(pkt) => {
+            // QUIC on UDP/443 (RFC 9000 §17: long headers start 0b11, short headers 0b01;
+            // Google QUIC up to Q043 starts with a public flags byte whose top bit is 0) is web
+            // traffic, never call media, whatever its rate: a download's short-header packets
+            // would otherwise read as video. RTP and RTCP (0b10), STUN (recognised above by its
+            // cookie and length) and TURN ChannelData (0x40-0x4F, recognised by its length
+            // field) are outside it; a gQUIC flags byte of 0x20-0x3F looks like a DTLS 1.3
+            // header but carries no DTLS record.
+            UdpMediaKind::Other | UdpMediaKind::Dtls if quic_on_443(pkt) => {
                 self.quic_packets += 1;
                 return;
             }
@@ -379,6 +395,8 @@ impl MediaStats {
                 }
                 let d = self.dir_mut(dir);
                 d.rtcp += 1;
+                d.rtcp_first.get_or_insert(pkt.ts);
+                d.rtcp_last = Some(pkt.ts);
                 d.bin_rtcp = d.bin_rtcp.saturating_add(1);
                 return;
             }
@@ -687,11 +705,18 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
-/// A UDP packet to or from port 443 whose first byte has QUIC's fixed bit set (RFC 9000
-/// §17.2 and §17.3: 0x40-0x7F short header, 0xC0-0xFF long header).
+/// A UDP packet to or from port 443 whose first byte may start a QUIC packet: IETF QUIC sets
+/// the fixed bit (RFC 9000 §17.2 and §17.3: 0x40-0x7F short header, 0xC0-0xFF long header,
+/// and Google QUIC from Q046 on uses the same invariant header, RFC 8999); Google QUIC up to
+/// Q043 starts with public flags whose top bit is unused and 0 (0x00-0x7F: version 0x01,
+/// 8-byte connection ID 0x08, nonce 0x04, packet number length 0x30). Everything but
+/// RTP/RTCP version 2 (0x80-0xBF, RFC 3550 §5.1) is then QUIC's.
 fn quic_on_443(pkt: &Packet<'_>) -> bool {
     (pkt.src_port == QUIC_PORT || pkt.dst_port == QUIC_PORT)
-        && matches!(pkt.payload.first(), Some(0x40..=0x7f | 0xc0..=0xff))
+        && pkt
+            .payload
+            .first()
+            .is_some_and(|b| !(0x80..=0xbf).contains(b))
 }
 
 /// HTTP/3 and other QUIC services listen on UDP 443 (RFC 9114 §3.1).
@@ -760,6 +785,17 @@ mod tests {
             .rtp((0.0, 2.0), 50, Dir::Up, 0x2222, 160)
             .stats();
         assert_eq!((m.up.packets, m.quic_packets), (100, 0));
+        // Google QUIC's public header (Q043 and older): a client's first packet (flags 0x0D:
+        // version, 8-byte connection ID, nonce), a server's (0x28: no connection ID, 6-byte
+        // packet number, which also looks like a DTLS 1.3 header).
+        let mut t = Trace::udp(50_003, 443);
+        for i in 0..100 {
+            let mut p = vec![if i % 2 == 0 { 0x0du8 } else { 0x28 }; 1350];
+            p[1] = i as u8;
+            t = t.send(0.01 * f64::from(i), Dir::Down, &p);
+        }
+        let m = t.stats();
+        assert_eq!((m.down.packets, m.quic_packets), (0, 100));
         // The same first bytes on another port are not QUIC's to claim.
         let m = Trace::udp(50_002, 3478)
             .send(0.0, Dir::Down, &[0x45u8; 200])
