@@ -756,7 +756,8 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     };
     let hosts = Some((device.ip(), peer.ip()));
     // A pre-warm: STUN alone (no media, RTCP or DTLS, no ICE check, no TURN permission for a
-    // peer) to one remote address, answered at most twice. An app allocates a relay or learns
+    // peer) to one remote address, answered at most twice; or nothing at all but packets too
+    // small for media (latency pings to a service's voice servers, `ndpi/discord.pcap`). An app allocates a relay or learns
     // its public address ahead of a call it may never place (RFC 8656 §7: an allocation names
     // no peer until CreatePermission or ChannelBind; RFC 8445 §5.1.1.2: gathering asks a STUN
     // server, checks go to the peer).
@@ -766,8 +767,8 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         && g.up + g.down == 0
         && !g.placed
         && group.iter().all(|f| f.media.control_packets == 0)
-        && remotes.len() == 1
-        && g.stun_in <= PREWARM_MAX_ANSWERS;
+        && (group.iter().all(|f| f.media.stun_packets == 0)
+            || (remotes.len() == 1 && g.stun_in <= PREWARM_MAX_ANSWERS));
     // Unnamed STUN without a call: checks of something unknown, a leg of a call of the same
     // device and time (which lends it its service), never an attempt of its own.
     let bare = prewarm || (!is_call && event.service.is_none());

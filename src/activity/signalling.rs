@@ -191,7 +191,7 @@ pub(super) fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{Trace, secs};
+    use super::super::fixtures::{Trace, at, secs};
     use super::*;
     use crate::flow::Dir;
 
@@ -223,6 +223,44 @@ mod tests {
             t = t.send(i as f64, dir, &[3, 0, 0, 12, 0x08, 2, 0, 1, ty, 0, 0, 0]);
         }
         vec![t.flow("192.168.1.10", "198.51.100.21")]
+    }
+
+    #[test]
+    fn stun_signalling_tells_checks_and_permissions_from_gathering() {
+        let msg = |ty: u16, attrs: &[(u16, &[u8])]| {
+            let mut p = crate::scenario::stun_binding_request([2; 12], attrs);
+            p[..2].copy_from_slice(&ty.to_be_bytes());
+            p
+        };
+        let mut s = StunSignals::default();
+        // Gathering: a Binding to a STUN server (no ICE attribute), an Allocate, their answers.
+        s.observe(&msg(0x0001, &[(0x8022, b"app")]), Dir::Up, at(0.0));
+        s.observe(&msg(0x0101, &[]), Dir::Down, at(0.1));
+        s.observe(&msg(0x0003, &[]), Dir::Up, at(0.2));
+        s.observe(&msg(0x0103, &[]), Dir::Down, at(0.3));
+        assert!(!s.placed_a_call(), "{s:?}");
+        assert_eq!((s.up, s.down, s.req_up, s.req_down), (2, 2, 2, 0));
+        assert_eq!((s.first_down, s.last_down), (Some(at(0.1)), Some(at(0.3))));
+        // A connectivity check: PRIORITY after another attribute (RFC 8445 §7.1.1).
+        let mut c = s;
+        c.observe(
+            &msg(0x0001, &[(0x0006, b"ab:cd"), (0x0024, &[0, 0, 0, 1])]),
+            Dir::Down,
+            at(1.0),
+        );
+        assert_eq!((c.ice_checks, c.req_down), (1, 1));
+        assert!(c.placed_a_call());
+        // A TURN permission for a peer (RFC 8656 §9).
+        let mut p = s;
+        p.observe(&msg(0x0008, &[]), Dir::Up, at(1.0));
+        assert_eq!(p.turn_peer, 1);
+        assert!(p.placed_a_call());
+        // A truncated attribute list stops the walk without a check.
+        let mut t = s;
+        let mut cut = msg(0x0001, &[(0x0006, b"abcdefgh")]);
+        cut.truncate(26);
+        t.observe(&cut, Dir::Up, at(2.0));
+        assert!(!t.placed_a_call());
     }
 
     #[test]
