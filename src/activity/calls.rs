@@ -1,7 +1,11 @@
 //! Calls: which flows may belong to a call, how they are grouped (a shared socket of the
-//! device within a call's time), and how one group is judged: a voice or video call by one of
-//! three rules (two-way media, one-way media with receiver reports, RTP streams both ways), or
-//! a call attempt. Groups judged here are joined into calls in [`super::legs`].
+//! device within a call's time, or an RTP flow with the STUN flows to the same peer), and how
+//! one group is judged, always from the device's side of each flow: a voice or video call by
+//! one of four rules (two-way media, one-way media with receiver reports, RTP streams both
+//! ways, one-way media past a ringing phase with a live receiver), ringback or another call
+//! attempt, a pre-warm, or nothing. Groups judged here are joined into calls in
+//! [`super::legs`]. It must never take the flow record's client for the device (the first
+//! packet's sender may be the remote), nor make an attempt of a pre-warm.
 
 use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};

@@ -1,6 +1,9 @@
 //! Call legs joined: groups of call flows judged alone (in [`mod@super::calls`]) that are one
 //! call, either streams of it running at the same time (audio and video on their own ports, or
-//! both sides' legs), or legs that follow each other on new sockets to one media server.
+//! both sides' legs), or legs that follow each other on new sockets to one media server; and
+//! then one event per device, service and time window (ICE candidate legs, IPv4 and IPv6,
+//! relay-to-direct switches, checks beside a call), which lists its legs. It must never join
+//! two calls whose media are seconds apart, nor let a pre-warm stand as an attempt.
 
 use std::net::{IpAddr, SocketAddr};
 
