@@ -1,12 +1,16 @@
 //! Calls: which flows may belong to a call, how they are grouped (a shared socket of the
-//! device within a call's time), and how one group is judged: a voice or video call by one of
-//! three rules (two-way media, one-way media with receiver reports, RTP streams both ways), or
-//! a call attempt. Groups judged here are joined into calls in [`super::legs`].
+//! device within a call's time, or an RTP flow with the STUN flows to the same peer), and how
+//! one group is judged, always from the device's side of each flow: a voice or video call by
+//! one of four rules (two-way media, one-way media with receiver reports, RTP streams both
+//! ways, one-way media past a ringing phase with a live receiver), ringback or another call
+//! attempt, a pre-warm, or nothing. Groups judged here are joined into calls in
+//! [`super::legs`]. It must never take the flow record's client for the device (the first
+//! packet's sender may be the remote), nor make an attempt of a pre-warm.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 
-use super::legs::{Leg, join_legs, merge_concurrent};
+use super::legs::{Leg, join_legs, merge_concurrent, one_per_window};
 use super::stats::MediaDir;
 use super::{FlowSummary, flow_ref};
 use crate::capture::Timestamp;
@@ -98,13 +102,41 @@ pub(super) fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
             by_ep.entry(ep).or_default().push(i);
         }
     }
+    let near = |a: &FlowRecord, b: &FlowRecord| {
+        a.first_ts <= b.last_ts + CALL_LINK_SECS && b.first_ts <= a.last_ts + CALL_LINK_SECS
+    };
     for idx in by_ep.values() {
         for w in idx.windows(2) {
-            let (a, b) = (&cands[w[0]].record, &cands[w[1]].record);
-            let overlap = a.first_ts <= b.last_ts + CALL_LINK_SECS
-                && b.first_ts <= a.last_ts + CALL_LINK_SECS;
-            if overlap {
+            if near(&cands[w[0]].record, &cands[w[1]].record) {
                 let (ra, rb) = (find(&mut parent, w[0]), find(&mut parent, w[1]));
+                if ra != rb {
+                    parent[ra] = rb;
+                }
+            }
+        }
+    }
+    // An RTP flow that carried no STUN joins the STUN flows between the same device address
+    // and the same remote address within the link margin: ICE may check one socket pair and
+    // the media then flow on another (RTP and RTCP on their own ports, RFC 8445 §5.1.1.1's
+    // one candidate per component, or a peer that changed its port).
+    let mut by_hosts: BTreeMap<(IpAddr, IpAddr), (Vec<usize>, Vec<usize>)> = BTreeMap::new();
+    for (i, f) in cands.iter().enumerate() {
+        let (remote, device) = remote_and_device(f);
+        let entry = by_hosts.entry((device.ip(), remote.ip())).or_default();
+        let m = &f.media;
+        if m.stun_packets > 0 {
+            entry.0.push(i);
+        } else if m.up.rtp.packets.max(m.down.rtp.packets) >= RTP_CALL_MIN_PACKETS {
+            entry.1.push(i);
+        }
+    }
+    for (stun, rtp) in by_hosts.values() {
+        for &r in rtp {
+            if let Some(&s) = stun
+                .iter()
+                .find(|&&s| near(&cands[s].record, &cands[r].record))
+            {
+                let (ra, rb) = (find(&mut parent, r), find(&mut parent, s));
                 if ra != rb {
                     parent[ra] = rb;
                 }
@@ -117,7 +149,7 @@ pub(super) fn calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
         groups.entry(r).or_default().push(*f);
     }
     let legs: Vec<Leg> = groups.values().filter_map(|g| call_event(g)).collect();
-    join_legs(merge_concurrent(legs), out);
+    one_per_window(join_legs(merge_concurrent(legs)), out);
 }
 
 /// Packets and time extent of one direction summed over a call's flows.
@@ -192,9 +224,35 @@ const CODEC_MAX_PPS: f64 = 100.0;
 /// `ndpi/snapchat_call_v1.pcapng` 40/s), not the 5/s of a sender in discontinuous
 /// transmission waiting for an answer (Google Meet's uplink in `ndpi/stun_google_meet.pcapng`).
 const ONE_WAY_MIN_PPS: f64 = 10.0;
+/// A ringing phase lasts less than this: media one way for longer, with a live receiver
+/// answering, is an answered call (a one-way video, a muted listener); shorter media one way
+/// whose other side sends only small packets is ringback or early media (RFC 3960: early media
+/// flows before the callee answers). 30 s is a choice within the time phones ring before a
+/// call is given up (SIP's INVITE transaction waits for a final answer up to Timer C, more than
+/// 3 min, RFC 3261 §16.6; messengers ring for about 30 to 60 s), kept short so that a one-way
+/// call is not missed.
+pub(super) const RINGING_MAX_SECS: f64 = 30.0;
+/// A live receiver answers at least once in this many seconds: RTCP receiver reports come at
+/// least every 5 s (RFC 3550 §6.2, the recommended minimum interval; §6.3.1 randomises it to
+/// 0.5-1.5 times, so 7.5 s at most), and ICE consent checks every 5 s, randomised to 4-6 s,
+/// each answered (RFC 7675 §5.1).
+pub(super) const LIVE_REPORT_MAX_GAP_SECS: f64 = 7.5;
+/// Ringback: the other side's packets stay this small (payload bytes)... comfort noise (RFC
+/// 3389: a noise level and at most 10 spectral coefficients) or a codec's silence frame (AMR
+/// SID, 5 B; Opus DTX, 1-3 B) under RTP's 12-B header, an SRTP tag of 10 B (RFC 3711 §5.2),
+/// an MKI and a header extension; speech frames at a call's bit rate are larger (Opus at 24
+/// kbit/s: 60 B of frame every 20 ms).
+pub(super) const RINGBACK_BACK_MAX_PAYLOAD: u32 = 48;
+/// ...and come no faster than this (packets/s): a silence descriptor is updated every 8
+/// frames, 160 ms (3GPP TS 26.093 §5.1 for AMR), while speech comes every 20 ms.
+pub(super) const RINGBACK_BACK_MAX_PPS: f64 = 6.25;
+/// A pre-warm is lone: STUN to one remote address, answered at most this many times (an
+/// Allocate's 401 challenge and its authenticated retry, RFC 8656 §7.2 and RFC 8489 §9.2; a
+/// Binding's one answer, RFC 8489 §6.3).
+pub(super) const PREWARM_MAX_ANSWERS: u32 = 2;
 /// The two directions of an RTP call overlap within this margin (the callee's first packet
 /// answers the caller's within a round trip; 2 s allows for jitter buffers and relays).
-const CALL_OVERLAP_SECS: f64 = 2.0;
+pub(super) const CALL_OVERLAP_SECS: f64 = 2.0;
 
 /// One direction of a flow carries media at a call's rate throughout: enough packets, at
 /// [`CALL_MIN_PPS`] between its first and last media packet.
@@ -249,6 +307,17 @@ struct GroupMedia<'a> {
     /// Media of the directions that are [`dense`] on their own flow.
     dense_up: Extent,
     dense_down: Extent,
+    /// RTCP and STUN messages each way, with their extent: the other side's proves a live
+    /// receiver when they keep coming while media flows one way.
+    alive_up: Extent,
+    alive_down: Extent,
+    /// Largest media payload each way.
+    max_up: u32,
+    max_down: u32,
+    /// Some flow carried ICE checks or TURN peer messages (see [`super::signalling::StunSignals::placed_a_call`]).
+    placed: bool,
+    /// STUN messages the remote sides sent.
+    stun_in: u32,
     /// The flow with the most media packets (the first of them on a tie).
     main: Option<&'a FlowSummary>,
 }
@@ -258,33 +327,64 @@ impl<'a> GroupMedia<'a> {
         let mut g = GroupMedia::default();
         for f in group {
             let m = &f.media;
-            g.up += m.up.packets;
-            g.down += m.down.packets;
-            g.rtcp_up += m.up.rtcp;
-            g.rtcp_down += m.down.rtcp;
-            g.big += m.up.big + m.down.big;
+            let (up, down) = sides(f);
+            let r = &f.record;
+            let swap = device_is_server(f);
+            g.up += up.packets;
+            g.down += down.packets;
+            g.rtcp_up += up.rtcp;
+            g.rtcp_down += down.rtcp;
+            g.big += up.big + down.big;
             g.best = g.best.max(m.best_run);
-            g.bytes_out += f.record.bytes_up;
-            g.bytes_in += f.record.bytes_down;
-            g.pk_out += f.record.packets_up;
-            g.pk_in += f.record.packets_down;
+            let (b_out, b_in, p_out, p_in) = if swap {
+                (r.bytes_down, r.bytes_up, r.packets_down, r.packets_up)
+            } else {
+                (r.bytes_up, r.bytes_down, r.packets_up, r.packets_down)
+            };
+            g.bytes_out += b_out;
+            g.bytes_in += b_in;
+            g.pk_out += p_out;
+            g.pk_in += p_in;
+            let s = &m.signals;
+            let (s_out, s_in) = if swap {
+                (
+                    (s.down, s.first_down, s.last_down),
+                    (s.up, s.first_up, s.last_up),
+                )
+            } else {
+                (
+                    (s.up, s.first_up, s.last_up),
+                    (s.down, s.first_down, s.last_down),
+                )
+            };
+            g.alive_up.add(up.rtcp, up.rtcp_first, up.rtcp_last);
+            g.alive_up.add(s_out.0, s_out.1, s_out.2);
+            g.alive_down.add(down.rtcp, down.rtcp_first, down.rtcp_last);
+            g.alive_down.add(s_in.0, s_in.1, s_in.2);
+            g.stun_in += s_in.0;
+            g.placed |= s.placed_a_call();
+            if up.packets > 0 {
+                g.max_up = g.max_up.max(up.max_payload);
+            }
+            if down.packets > 0 {
+                g.max_down = g.max_down.max(down.max_payload);
+            }
             if let Some(t) = m.first_two_way {
                 g.first = Some(g.first.map_or(t, |x| x.min(t)));
             }
             if let Some(t) = m.last_two_way {
                 g.last = Some(g.last.map_or(t, |x| x.max(t)));
             }
-            g.rtp_up
-                .add(m.up.rtp.packets, m.up.rtp.first, m.up.rtp.last);
+            g.rtp_up.add(up.rtp.packets, up.rtp.first, up.rtp.last);
             g.rtp_down
-                .add(m.down.rtp.packets, m.down.rtp.first, m.down.rtp.last);
-            g.media_up.add(m.up.packets, m.up.first, m.up.last);
-            g.media_down.add(m.down.packets, m.down.first, m.down.last);
-            if dense(&m.up) {
-                g.dense_up.add(m.up.packets, m.up.first, m.up.last);
+                .add(down.rtp.packets, down.rtp.first, down.rtp.last);
+            g.media_up.add(up.packets, up.first, up.last);
+            g.media_down.add(down.packets, down.first, down.last);
+            if dense(up) {
+                g.dense_up.add(up.packets, up.first, up.last);
             }
-            if dense(&m.down) {
-                g.dense_down.add(m.down.packets, m.down.first, m.down.last);
+            if dense(down) {
+                g.dense_down.add(down.packets, down.first, down.last);
             }
             if g.main.is_none_or(|b| {
                 m.up.packets + m.down.packets > b.media.up.packets + b.media.down.packets
@@ -304,6 +404,12 @@ struct Verdict {
     one_way: bool,
     /// An RTP stream each way, in sequence and at a call's rate, the two overlapping.
     rtp_call: bool,
+    /// Media one way at a codec's rate for longer than a ringing phase, while the other side
+    /// kept answering (RTCP reports, STUN consent) throughout: a live receiver.
+    live: bool,
+    /// Media one way for less than a ringing phase, the other side sending only small packets
+    /// at a silence descriptor's rate and no answered media: ringback or early media.
+    ringback: bool,
     /// Media packets of the direction with more of them, and the other side's RTCP packets.
     lead: u32,
     reports: u32,
@@ -311,11 +417,11 @@ struct Verdict {
 
 impl Verdict {
     fn media_call(&self) -> bool {
-        self.two_way || self.one_way
+        (self.two_way || self.one_way) && !self.ringback
     }
 
     fn is_call(&self) -> bool {
-        self.media_call() || self.rtp_call
+        !self.ringback && (self.two_way || self.one_way || self.rtp_call || self.live)
     }
 }
 
@@ -352,10 +458,45 @@ fn judge(g: &GroupMedia<'_>) -> Verdict {
         && g.rtp_up.established()
         && g.rtp_down.established()
         && g.rtp_up.overlaps(&g.rtp_down);
+    let (lead_e, back_e, back_max, back_alive) = if up >= down {
+        (&g.media_up, &g.media_down, g.max_down, &g.alive_down)
+    } else {
+        (&g.media_down, &g.media_up, g.max_up, &g.alive_up)
+    };
+    let lead_secs = lead_e.duration();
+    let codec_rate = lead_e.packets >= CALL_MIN_MEDIA_PACKETS
+        && lead_secs > 0.0
+        && f64::from(lead_e.packets) / lead_secs >= ONE_WAY_MIN_PPS;
+    // A live receiver: its reports or consent answers keep coming, at least one per report
+    // interval, from the start of the media to its end.
+    let covered = match (back_alive.span(), lead_e.span()) {
+        (Some((a, b)), Some((c, d))) => {
+            a <= c + LIVE_REPORT_MAX_GAP_SECS && b >= d - LIVE_REPORT_MAX_GAP_SECS
+        }
+        _ => false,
+    };
+    let needed = (lead_secs / LIVE_REPORT_MAX_GAP_SECS).floor().max(2.0);
+    let live = !media_call
+        && !rtp_call
+        && codec_rate
+        && lead_secs >= RINGING_MAX_SECS
+        && f64::from(back_alive.packets) >= needed
+        && covered;
+    // Ringback: shorter than a ringing phase, the other side's media only silence-sized
+    // packets at a silence descriptor's rate (none at all counts too), and no receiver
+    // reports at a call's rate (the one-way rule's).
+    let ringback = codec_rate
+        && !one_way
+        && lead_secs < RINGING_MAX_SECS
+        && (back_e.packets == 0
+            || (back_max <= RINGBACK_BACK_MAX_PAYLOAD
+                && f64::from(back_e.packets) / back_e.secs() <= RINGBACK_BACK_MAX_PPS));
     Verdict {
         two_way,
         one_way,
         rtp_call,
+        live,
+        ringback,
         lead,
         reports,
     }
@@ -364,7 +505,14 @@ fn judge(g: &GroupMedia<'_>) -> Verdict {
 /// Start and end of a group's call: its media inside two-way seconds (widened where the two
 /// directions travel on different flows), or its RTP streams; for an attempt, its flows.
 fn call_span(group: &[&FlowSummary], g: &GroupMedia<'_>, v: &Verdict) -> Option<(f64, f64)> {
-    if v.media_call() {
+    if v.live {
+        let lead = if g.up >= g.down {
+            &g.media_up
+        } else {
+            &g.media_down
+        };
+        lead.span()
+    } else if v.media_call() {
         let (mut a, mut b) = (g.first?.as_secs_f64(), g.last?.as_secs_f64());
         // A call whose two directions travel on different flows (Telegram sends up to one
         // reflector and receives from another, `ndpi/telegram.pcap`) has two-way seconds only
@@ -374,7 +522,7 @@ fn call_span(group: &[&FlowSummary], g: &GroupMedia<'_>, v: &Verdict) -> Option<
             b = b.max(ub.min(db));
         }
         Some((a, b))
-    } else if v.rtp_call {
+    } else if v.rtp_call && !v.ringback {
         let ((ua, ub), (da, db)) = (g.rtp_up.span()?, g.rtp_down.span()?);
         Some((ua.min(da), ub.max(db)))
     } else {
@@ -391,15 +539,38 @@ fn call_span(group: &[&FlowSummary], g: &GroupMedia<'_>, v: &Verdict) -> Option<
     }
 }
 
-/// The remote side and the device's side of a flow, as flow records define them
-/// (docs/formats.md): the server, or the client when the server is on a local address and the
-/// client is not (a direct leg opened by the other party towards the device).
-fn remote_and_device(r: &FlowRecord) -> (SocketAddr, SocketAddr) {
-    let local = |ep: &SocketAddr| is_local(ep.ip());
-    if local(&r.server) && !local(&r.client) {
+/// Whether the device is the server side of a flow's record. The flow table names the sender
+/// of a UDP flow's first packet its client (docs/formats.md), which is the remote for a leg the
+/// other party opened and for a flow caught mid-stream. The device's own side is the one on a
+/// local (private, link-local) address when only one is; otherwise the side that sent the STUN
+/// requests, when only one did (a client asks a STUN or TURN server, RFC 8489 §6.1); otherwise
+/// the flow's client. Every count the call rules read is taken from the device's side.
+pub(super) fn device_is_server(f: &FlowSummary) -> bool {
+    let r = &f.record;
+    let (c, s) = (is_local(r.client.ip()), is_local(r.server.ip()));
+    if c != s {
+        return s;
+    }
+    let g = &f.media.signals;
+    g.req_up == 0 && g.req_down > 0
+}
+
+/// The remote side and the device's side of a flow (see [`device_is_server`]).
+fn remote_and_device(f: &FlowSummary) -> (SocketAddr, SocketAddr) {
+    let r = &f.record;
+    if device_is_server(f) {
         (r.client, r.server)
     } else {
         (r.server, r.client)
+    }
+}
+
+/// A flow's media each way seen from the device: what it sent, then what it received.
+fn sides(f: &FlowSummary) -> (&MediaDir, &MediaDir) {
+    if device_is_server(f) {
+        (&f.media.down, &f.media.up)
+    } else {
+        (&f.media.up, &f.media.down)
     }
 }
 
@@ -434,6 +605,23 @@ fn call_evidence(
     dur: f64,
 ) -> String {
     let (up, down, big, best) = (g.up, g.down, g.big, g.best);
+    if v.ringback && up.max(down) > 0 {
+        let (lead, back, back_max) = if up >= down {
+            (&g.media_up, &g.media_down, g.max_down)
+        } else {
+            (&g.media_down, &g.media_up, g.max_up)
+        };
+        return format!(
+            "ringback or early media: {} media packets one way at {:.0}/s for {:.1} s (less than a ringing phase of {RINGING_MAX_SECS:.0} s) while the other side sent {} media packets of at most {} B, and no answered media; {} flow(s), {} STUN packets",
+            lead.packets,
+            f64::from(lead.packets) / lead.duration().max(1e-3),
+            lead.duration(),
+            back.packets,
+            back_max,
+            group.len(),
+            group.iter().map(|f| f.media.stun_packets).sum::<u32>(),
+        );
+    }
     if !v.is_call() {
         return format!(
             "{} flow(s) of call signalling and connectivity checks ({} STUN packets) over {:.1} s without sustained two-way media ({} media packets out, {} in)",
@@ -444,7 +632,8 @@ fn call_evidence(
             down
         );
     }
-    let (r, m) = (&main.record, &main.media);
+    let r = &main.record;
+    let (m_up, m_down) = sides(main);
     let media_total = f64::from(up + down).max(1.0);
     let pps = |n: u32| if dur > 0.0 { f64::from(n) / dur } else { 0.0 };
     let (lead, reports) = (v.lead, v.reports);
@@ -461,18 +650,28 @@ fn call_evidence(
             format!(
                 "{lead} media packets one way while the other side sent {reports} RTCP receiver reports"
             )
+        } else if v.live {
+            let back = if up >= down {
+                &g.alive_down
+            } else {
+                &g.alive_up
+            };
+            format!(
+                "{lead} media packets one way for longer than a ringing phase ({RINGING_MAX_SECS:.0} s) while the other side answered throughout with {} RTCP reports and STUN messages, at least one per {LIVE_REPORT_MAX_GAP_SECS} s (a live receiver: RFC 3550 §6.2, RFC 7675 §5.1)",
+                back.packets
+            )
         } else {
             format!(
                 "RTP streams both ways ({} packets out, {} in, sequence numbers in order)",
                 g.rtp_up.packets, g.rtp_down.packets
             )
         },
-        pps(m.up.packets),
-        m.up.min_payload,
-        m.up.max_payload,
-        pps(m.down.packets),
-        m.down.min_payload,
-        m.down.max_payload,
+        pps(m_up.packets),
+        m_up.min_payload,
+        m_up.max_payload,
+        pps(m_down.packets),
+        m_down.min_payload,
+        m_down.max_payload,
         dur,
         best,
         100.0 * f64::from(big) / media_total,
@@ -515,16 +714,12 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     if !is_call && !any_marker {
         return None;
     }
-    if !is_call && service.is_none() {
-        // Unnamed STUN with no media: connectivity checks of something unknown.
-        return None;
-    }
     let flows: Vec<FlowRef> = group.iter().map(|f| flow_ref(&f.record)).collect();
     let r = &main.record;
     let (start, end) = call_span(group, &g, &v)?;
     let media_total = f64::from(g.up + g.down).max(1.0);
     let video = is_call && f64::from(g.big) / media_total >= VIDEO_SHARE;
-    let (remote, device) = remote_and_device(r);
+    let (remote, device) = remote_and_device(main);
     let relay = via_relay(r, remote);
     let peer = remote;
     let dur = (end - start).max(0.0);
@@ -564,6 +759,33 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         evidence,
     };
     let hosts = Some((device.ip(), peer.ip()));
+    // A pre-warm: STUN alone (no media, RTCP or DTLS, no ICE check, no TURN permission for a
+    // peer) to one remote address, answered at most twice; or nothing at all but packets too
+    // small for media (latency pings to a service's voice servers, `ndpi/discord.pcap`). An app allocates a relay or learns
+    // its public address ahead of a call it may never place (RFC 8656 §7: an allocation names
+    // no peer until CreatePermission or ChannelBind; RFC 8445 §5.1.1.2: gathering asks a STUN
+    // server, checks go to the peer).
+    let remotes: std::collections::BTreeSet<IpAddr> =
+        group.iter().map(|f| remote_and_device(f).0.ip()).collect();
+    let prewarm = !is_call
+        && g.up + g.down == 0
+        && !g.placed
+        && group.iter().all(|f| f.media.control_packets == 0)
+        && (group.iter().all(|f| f.media.stun_packets == 0)
+            || (remotes.len() == 1 && g.stun_in <= PREWARM_MAX_ANSWERS));
+    // Unnamed STUN without a call: checks of something unknown, a leg of a call of the same
+    // device and time (which lends it its service), never an attempt of its own.
+    let bare = prewarm || (!is_call && event.service.is_none());
+    let flows_span = (
+        group
+            .iter()
+            .map(|f| f.record.first_ts)
+            .fold(f64::MAX, f64::min),
+        group
+            .iter()
+            .map(|f| f.record.last_ts)
+            .fold(f64::MIN, f64::max),
+    );
     Some(Leg {
         event,
         key,
@@ -572,6 +794,9 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         big: g.big,
         media_span,
         hosts,
+        remote,
+        flows_span,
+        bare,
     })
 }
 
@@ -705,5 +930,128 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:#?}");
         assert_eq!(e[0].service.as_deref(), Some("WhatsApp"));
         assert_eq!(e[0].flows.len(), 2);
+    }
+
+    /// `n` RTCP receiver reports `dir`, one every `gap` seconds from `start`.
+    fn reports(mut t: Trace, start: f64, gap: f64, n: u32, dir: Dir) -> Trace {
+        for i in 0..n {
+            let p = crate::scenario::rtcp_receiver_report(0x5151, 0x1111);
+            t = t.send(start + gap * f64::from(i), dir, &p);
+        }
+        t
+    }
+
+    #[test]
+    fn one_way_media_answered_by_sparse_receiver_reports_is_a_call() {
+        // RTP one way for 60 s, an RTCP receiver report back every 5 s (RFC 3550 §6.2).
+        let t = Trace::udp(40_000, 50_000).rtp((0.0, 60.0), 50, Dir::Up, 0x1111, 160);
+        let e = events(&[reports(t, 2.5, 5.0, 12, Dir::Down).flow(PHONE, PEER)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::VoiceCall);
+        assert!((e[0].end_ts - e[0].start_ts - 60.0).abs() < 0.1, "{e:#?}");
+        assert!(
+            e[0].evidence.contains("a live receiver"),
+            "{}",
+            e[0].evidence
+        );
+        // The reports stop after 10 s: nobody is listening to the rest, no call.
+        let t = Trace::udp(40_000, 50_000).rtp((0.0, 60.0), 50, Dir::Up, 0x1111, 160);
+        let e = events(&[named(
+            reports(t, 2.5, 5.0, 2, Dir::Down).flow(PHONE, PEER),
+            "WhatsApp",
+            Role::Call,
+        )]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::CallAttempt);
+    }
+
+    #[test]
+    fn ringback_is_an_attempt() {
+        // 50 packets/s one way for 15 s, a small packet back every 2 s, then nothing.
+        let mut t = Trace::udp(40_000, 50_000).rtp((0.0, 15.0), 50, Dir::Up, 0x1111, 160);
+        for i in 0..8 {
+            t = t.opaque(1.0 + 2.0 * f64::from(i), Dir::Down, 30);
+        }
+        let e = events(&[named(t.flow(PHONE, PEER), "WhatsApp", Role::Call)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].kind, EventKind::CallAttempt);
+        assert!(
+            e[0].evidence.starts_with("ringback or early media"),
+            "{}",
+            e[0].evidence
+        );
+        // Silence descriptors at 4/s would make two-way seconds: still ringback.
+        let t = Trace::udp(40_000, 50_000)
+            .rtp((0.0, 15.0), 50, Dir::Up, 0x1111, 160)
+            .records(0.1, 0.25, 60, Dir::Down, 30);
+        let e = events(&[named(t.flow(PHONE, PEER), "WhatsApp", Role::Call)]);
+        assert_eq!(e[0].kind, EventKind::CallAttempt, "{e:#?}");
+        // Speech-sized packets back at a codec's rate: an answered call.
+        let e = events(&[call(0.0, 15.0, (40_000, 50_000), 160).flow(PHONE, PEER)]);
+        assert_eq!(e[0].kind, EventKind::VoiceCall, "{e:#?}");
+    }
+
+    #[test]
+    fn a_quic_download_on_443_is_not_call_media() {
+        // Short-header packets (first byte 0x40-0x7F) at a video call's rate both ways.
+        let mut t = Trace::udp(50_000, 443);
+        for i in 0..1000 {
+            let s = 0.01 * f64::from(i);
+            t = t.send(s, Dir::Down, &[0x45; 1200]);
+            if i % 4 == 0 {
+                t = t.send(s + 0.005, Dir::Up, &[0x52; 40]);
+            }
+        }
+        let f = t.flow(PHONE, PEER);
+        assert_eq!((f.media.up.packets, f.media.down.packets), (0, 0));
+        assert!(!call_candidate(&f));
+        // Even on an address range a naming gives the role "call", no call and no attempt.
+        assert!(events(&[named(f, "WhatsApp", Role::Call)]).is_empty());
+    }
+
+    #[test]
+    fn counts_are_taken_from_the_devices_side() {
+        // Caught mid-stream: the first packet came from the peer, so the record's client is the
+        // peer. The device sends video (Down in the record) and receives voice.
+        let t = Trace::udp(50_000, 40_000)
+            .rtp((0.0, 10.0), 50, Dir::Down, 0x1111, 900)
+            .rtp((0.01, 10.0), 50, Dir::Up, 0x2222, 120);
+        let e = events(&[t.flow(PEER, PHONE)]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].peer_ip, Some(ip(PEER)));
+        assert!(e[0].bytes_out > 5 * e[0].bytes_in, "{e:#?}");
+        assert!(
+            e[0].evidence.contains("/s out (900-900 B)"),
+            "{}",
+            e[0].evidence
+        );
+        // Neither side local: the device is the side that sent the STUN requests.
+        let stun = crate::scenario::stun_binding_request([5; 12], &[]);
+        let f = Trace::udp(3478, 40_000)
+            .send(0.0, Dir::Down, &stun)
+            .flow("198.51.100.9", "203.0.113.50");
+        assert!(device_is_server(&f));
+        assert_eq!(remote_and_device(&f).0.ip(), ip("198.51.100.9"));
+    }
+
+    #[test]
+    fn rtp_on_another_socket_pair_joins_the_peers_checks() {
+        // ICE checks on one pair of ports, then the media on another pair to the same peer.
+        let check = crate::scenario::stun_binding_request([9; 12], &[(0x0024, &[0, 0, 0, 1])]);
+        let stun = Trace::udp(40_000, 50_000)
+            .send(0.0, Dir::Up, &check)
+            .send(5.0, Dir::Up, &check)
+            .flow(PHONE, PEER);
+        let media = call(1.0, 10.0, (40_002, 50_002), 120).flow(PHONE, PEER);
+        let e = events(&[stun, media]);
+        assert_eq!(e.len(), 1, "{e:#?}");
+        assert_eq!(e[0].flows.len(), 2, "{e:#?}");
+        // Another peer's checks stay apart.
+        let stun = Trace::udp(40_000, 50_000)
+            .send(0.0, Dir::Up, &check)
+            .flow(PHONE, "198.51.100.77");
+        let media = call(1.0, 10.0, (40_002, 50_002), 120).flow(PHONE, PEER);
+        let e = events(&[stun, media]);
+        assert_eq!(e[0].flows.len(), 1, "{e:#?}");
     }
 }

@@ -1,9 +1,117 @@
 //! Call signalling read in the clear: SIP dialogs (RFC 3261) and H.323 calls (H.225.0) that
-//! were set up but carried no call the media rules found.
+//! were set up but carried no call the media rules found, and the STUN signalling of a flow
+//! ([`StunSignals`]) that tells a call being placed (ICE connectivity checks towards a peer,
+//! TURN permissions for a peer) from a bare allocation or pre-warm. Only STUN message types and
+//! attribute types are read, never their values; nothing is kept but counts and times.
 
 use super::calls::CALL_LINK_SECS;
 use super::{FlowSummary, on_flow};
+use crate::capture::Timestamp;
+use crate::dissect::stun::{StunClass, StunMethod, split_type};
+use crate::flow::Dir;
 use crate::model::{Direction, Event, EventKind};
+
+/// STUN attribute PRIORITY (RFC 8445 §16.1): every ICE connectivity check carries it
+/// (§7.1.1), a Binding request to a STUN server for a server-reflexive address does not.
+const ATTR_PRIORITY: u16 = 0x0024;
+/// USE-CANDIDATE, ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §16.1): also only in checks.
+const ATTR_USE_CANDIDATE: u16 = 0x0025;
+const ATTR_ICE_CONTROLLED: u16 = 0x8029;
+const ATTR_ICE_CONTROLLING: u16 = 0x802a;
+/// STUN header: type, length, magic cookie, transaction ID (RFC 8489 §5).
+const STUN_HEADER: usize = 20;
+/// Attributes walked per message at most: a check carries about eight; the walk stays O(1).
+const STUN_MAX_ATTRS: usize = 32;
+
+/// The STUN signalling of one flow, per packet in O(1) and without allocation: messages each
+/// way, the last one each way, ICE connectivity checks and TURN messages that name a peer.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct StunSignals {
+    /// STUN messages (standard or vendor) from the client and from the server.
+    pub up: u32,
+    pub down: u32,
+    /// STUN requests from the client and from the server: the device is the side that sends
+    /// them to a STUN or TURN server (RFC 8489 §6.1).
+    pub req_up: u32,
+    pub req_down: u32,
+    /// First and last STUN message each way.
+    pub first_up: Option<Timestamp>,
+    pub last_up: Option<Timestamp>,
+    pub first_down: Option<Timestamp>,
+    pub last_down: Option<Timestamp>,
+    /// Binding requests carrying an ICE attribute (PRIORITY, USE-CANDIDATE, ICE-CONTROLLED,
+    /// ICE-CONTROLLING): connectivity checks between two candidates of a call (RFC 8445 §7.2),
+    /// or consent checks during it (RFC 7675 §5.1).
+    pub ice_checks: u32,
+    /// TURN CreatePermission, ChannelBind, Send or Data (RFC 8656 §9-§12): the client lets a
+    /// peer's address reach its allocation or exchanges data with it, which a pre-warmed
+    /// allocation never does.
+    pub turn_peer: u32,
+}
+
+impl StunSignals {
+    /// Account one STUN message (`p` starts with its header) sent `dir` at `ts`.
+    pub fn observe(&mut self, p: &[u8], dir: Dir, ts: Timestamp) {
+        match dir {
+            Dir::Up => {
+                self.up = self.up.saturating_add(1);
+                self.first_up.get_or_insert(ts);
+                self.last_up = Some(ts);
+            }
+            Dir::Down => {
+                self.down = self.down.saturating_add(1);
+                self.first_down.get_or_insert(ts);
+                self.last_down = Some(ts);
+            }
+        }
+        let Some(h) = p.get(..STUN_HEADER) else {
+            return;
+        };
+        let (class, method) = split_type(u16::from_be_bytes([h[0], h[1]]) & 0x3fff);
+        if class == StunClass::Request {
+            match dir {
+                Dir::Up => self.req_up = self.req_up.saturating_add(1),
+                Dir::Down => self.req_down = self.req_down.saturating_add(1),
+            }
+        }
+        match method {
+            StunMethod::CreatePermission
+            | StunMethod::ChannelBind
+            | StunMethod::Send
+            | StunMethod::Data => self.turn_peer = self.turn_peer.saturating_add(1),
+            StunMethod::Binding if class == StunClass::Request && has_ice_attribute(p) => {
+                self.ice_checks = self.ice_checks.saturating_add(1);
+            }
+            _ => {}
+        }
+    }
+
+    /// Whether the flow carried call signalling beyond an allocation or a Binding to a STUN
+    /// server: connectivity checks or a peer's permission.
+    pub fn placed_a_call(&self) -> bool {
+        self.ice_checks > 0 || self.turn_peer > 0
+    }
+}
+
+/// Whether a STUN message's attributes include one only ICE checks carry.
+fn has_ice_attribute(p: &[u8]) -> bool {
+    let mut at = STUN_HEADER;
+    for _ in 0..STUN_MAX_ATTRS {
+        let Some(a) = p.get(at..at + 4) else {
+            return false;
+        };
+        let t = u16::from_be_bytes([a[0], a[1]]);
+        if matches!(
+            t,
+            ATTR_PRIORITY | ATTR_USE_CANDIDATE | ATTR_ICE_CONTROLLED | ATTR_ICE_CONTROLLING
+        ) {
+            return true;
+        }
+        let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
+        at += 4 + len.div_ceil(4) * 4;
+    }
+    false
+}
 
 /// SIP dialogs that never connected: INVITEs with no 2xx answer on the flow are a call
 /// attempt (missed, declined, cancelled or refused), from the first INVITE to the last SIP
@@ -83,7 +191,7 @@ pub(super) fn h225_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{Trace, secs};
+    use super::super::fixtures::{Trace, at, secs};
     use super::*;
     use crate::flow::Dir;
 
@@ -115,6 +223,44 @@ mod tests {
             t = t.send(i as f64, dir, &[3, 0, 0, 12, 0x08, 2, 0, 1, ty, 0, 0, 0]);
         }
         vec![t.flow("192.168.1.10", "198.51.100.21")]
+    }
+
+    #[test]
+    fn stun_signalling_tells_checks_and_permissions_from_gathering() {
+        let msg = |ty: u16, attrs: &[(u16, &[u8])]| {
+            let mut p = crate::scenario::stun_binding_request([2; 12], attrs);
+            p[..2].copy_from_slice(&ty.to_be_bytes());
+            p
+        };
+        let mut s = StunSignals::default();
+        // Gathering: a Binding to a STUN server (no ICE attribute), an Allocate, their answers.
+        s.observe(&msg(0x0001, &[(0x8022, b"app")]), Dir::Up, at(0.0));
+        s.observe(&msg(0x0101, &[]), Dir::Down, at(0.1));
+        s.observe(&msg(0x0003, &[]), Dir::Up, at(0.2));
+        s.observe(&msg(0x0103, &[]), Dir::Down, at(0.3));
+        assert!(!s.placed_a_call(), "{s:?}");
+        assert_eq!((s.up, s.down, s.req_up, s.req_down), (2, 2, 2, 0));
+        assert_eq!((s.first_down, s.last_down), (Some(at(0.1)), Some(at(0.3))));
+        // A connectivity check: PRIORITY after another attribute (RFC 8445 §7.1.1).
+        let mut c = s;
+        c.observe(
+            &msg(0x0001, &[(0x0006, b"ab:cd"), (0x0024, &[0, 0, 0, 1])]),
+            Dir::Down,
+            at(1.0),
+        );
+        assert_eq!((c.ice_checks, c.req_down), (1, 1));
+        assert!(c.placed_a_call());
+        // A TURN permission for a peer (RFC 8656 §9).
+        let mut p = s;
+        p.observe(&msg(0x0008, &[]), Dir::Up, at(1.0));
+        assert_eq!(p.turn_peer, 1);
+        assert!(p.placed_a_call());
+        // A truncated attribute list stops the walk without a check.
+        let mut t = s;
+        let mut cut = msg(0x0001, &[(0x0006, b"abcdefgh")]);
+        cut.truncate(26);
+        t.observe(&cut, Dir::Up, at(2.0));
+        assert!(!t.placed_a_call());
     }
 
     #[test]

@@ -11,6 +11,8 @@ use crate::dissect::rtp::{self, UdpMediaKind};
 use crate::dissect::sip::{SIP_PORT, SipDialogs};
 use crate::flow::Dir;
 
+use super::signalling::StunSignals;
+
 /// UDP payloads up to this size are not media: keep-alives, receipts and control messages of
 /// call protocols are shorter; the smallest audio frames (Opus at 6 kbit/s, 20 ms, plus RTP and
 /// SRTP overhead) are larger. The corpus labels use the same cut (labels-method.md: "more than
@@ -222,6 +224,10 @@ pub struct MediaDir {
     /// RTCP packets this way: a receiver's reports show it is listening even when it sends
     /// no media (one-way video, a muted conference leg).
     pub rtcp: u32,
+    /// First and last RTCP packet this way: reports spread over the other side's media show
+    /// a live receiver (RFC 3550 §6.2: one report per 5 s interval at least).
+    pub rtcp_first: Option<Timestamp>,
+    pub rtcp_last: Option<Timestamp>,
     /// The RTP stream this way: packets of one SSRC whose sequence numbers advance by 1 to
     /// [`RTP_SEQ_STEP_MAX`] (encrypted payloads that merely start like RTP never line up).
     pub rtp: RtpStream,
@@ -273,8 +279,12 @@ pub struct MediaStats {
     pub first_media: Option<Timestamp>,
     pub last_media: Option<Timestamp>,
     pub stun_packets: u32,
+    /// STUN messages each way, ICE checks and TURN peer messages (see [`StunSignals`]).
+    pub signals: StunSignals,
     /// DTLS and RTCP packets.
     pub control_packets: u32,
+    /// QUIC packets on UDP/443 (web traffic, not media).
+    pub quic_packets: u32,
     /// First and last media packet inside a two-way media second: a call's media, as opposed
     /// to the relay exchanges and checks around it.
     pub first_two_way: Option<Timestamp>,
@@ -348,6 +358,11 @@ impl MediaStats {
             return;
         }
         let kind = rtp::classify(pkt.payload);
+        if kind == UdpMediaKind::Stun
+            || (kind == UdpMediaKind::Other && crate::dissect::stun::looks_like_stun(pkt.payload))
+        {
+            self.signals.observe(pkt.payload, dir, pkt.ts);
+        }
         match kind {
             UdpMediaKind::Stun => {
                 self.stun_packets += 1;
@@ -368,6 +383,17 @@ impl MediaStats {
                 self.control_packets += 1;
                 return;
             }
+            // QUIC on UDP/443 (RFC 9000 §17: long headers start 0b11, short headers 0b01;
+            // Google QUIC up to Q043 starts with a public flags byte whose top bit is 0) is web
+            // traffic, never call media, whatever its rate: a download's short-header packets
+            // would otherwise read as video. RTP and RTCP (0b10), STUN (recognised above by its
+            // cookie and length) and TURN ChannelData (0x40-0x4F, recognised by its length
+            // field) are outside it; a gQUIC flags byte of 0x20-0x3F looks like a DTLS 1.3
+            // header but carries no DTLS record.
+            UdpMediaKind::Other | UdpMediaKind::Dtls if quic_on_443(pkt) => {
+                self.quic_packets += 1;
+                return;
+            }
             UdpMediaKind::Rtcp { .. } => {
                 self.control_packets += 1;
                 if secs != self.bin {
@@ -375,6 +401,8 @@ impl MediaStats {
                 }
                 let d = self.dir_mut(dir);
                 d.rtcp += 1;
+                d.rtcp_first.get_or_insert(pkt.ts);
+                d.rtcp_last = Some(pkt.ts);
                 d.bin_rtcp = d.bin_rtcp.saturating_add(1);
                 return;
             }
@@ -687,6 +715,23 @@ fn is_dtls_record(p: &[u8]) -> bool {
     matches!(p, [20..=25, 0xfe, 0xff | 0xfd, ..])
 }
 
+/// A UDP packet to or from port 443 whose first byte may start a QUIC packet: IETF QUIC sets
+/// the fixed bit (RFC 9000 §17.2 and §17.3: 0x40-0x7F short header, 0xC0-0xFF long header,
+/// and Google QUIC from Q046 on uses the same invariant header, RFC 8999); Google QUIC up to
+/// Q043 starts with public flags whose top bit is unused and 0 (0x00-0x7F: version 0x01,
+/// 8-byte connection ID 0x08, nonce 0x04, packet number length 0x30). Everything but
+/// RTP/RTCP version 2 (0x80-0xBF, RFC 3550 §5.1) is then QUIC's.
+fn quic_on_443(pkt: &Packet<'_>) -> bool {
+    (pkt.src_port == QUIC_PORT || pkt.dst_port == QUIC_PORT)
+        && pkt
+            .payload
+            .first()
+            .is_some_and(|b| !(0x80..=0xbf).contains(b))
+}
+
+/// HTTP/3 and other QUIC services listen on UDP 443 (RFC 9114 §3.1).
+const QUIC_PORT: u16 = 443;
+
 fn keep_burst(done: &mut Vec<Burst>, b: Burst, merged: &mut u32) {
     if b.bytes < BULK_PART_MIN_BYTES {
         return;
@@ -732,6 +777,40 @@ mod tests {
             r.pairs += 1;
         }
         r
+    }
+
+    #[test]
+    fn quic_on_443_is_never_media_but_rtp_on_443_is() {
+        // A download's short-header packets (first byte 0x40-0x7F) at a video call's rate.
+        let mut t = Trace::udp(50_000, 443);
+        for i in 0..200 {
+            let mut p = vec![0x45u8; 1200];
+            p[1] = i as u8;
+            t = t.send(0.01 * f64::from(i), Dir::Down, &p);
+        }
+        let m = t.stats();
+        assert_eq!((m.down.packets, m.quic_packets), (0, 200));
+        // RTP to the same port (first byte 0b10) is media.
+        let m = Trace::udp(50_001, 443)
+            .rtp((0.0, 2.0), 50, Dir::Up, 0x2222, 160)
+            .stats();
+        assert_eq!((m.up.packets, m.quic_packets), (100, 0));
+        // Google QUIC's public header (Q043 and older): a client's first packet (flags 0x0D:
+        // version, 8-byte connection ID, nonce), a server's (0x28: no connection ID, 6-byte
+        // packet number, which also looks like a DTLS 1.3 header).
+        let mut t = Trace::udp(50_003, 443);
+        for i in 0..100 {
+            let mut p = vec![if i % 2 == 0 { 0x0du8 } else { 0x28 }; 1350];
+            p[1] = i as u8;
+            t = t.send(0.01 * f64::from(i), Dir::Down, &p);
+        }
+        let m = t.stats();
+        assert_eq!((m.down.packets, m.quic_packets), (0, 100));
+        // The same first bytes on another port are not QUIC's to claim.
+        let m = Trace::udp(50_002, 3478)
+            .send(0.0, Dir::Down, &[0x45u8; 200])
+            .stats();
+        assert_eq!((m.down.packets, m.quic_packets), (1, 0));
     }
 
     #[test]
