@@ -430,16 +430,24 @@ fn address_range(f: &Facts<'_>, d: &mut Draft<'_>) {
 /// role the catalog gives the service on that TCP port (Zoom's 8801, TURN over TCP), else
 /// `chat`: calls carry their media over UDP and fall back to TCP only through TURN or ICE-TCP
 /// (RFC 8835, Transports for WebRTC; such fallback ports are listed in ports.tsv), while the
-/// same hosts' TLS on 443 is signalling.
+/// same hosts' TLS on 443 is signalling. When the flow itself named a host the catalog does not
+/// know (Microsoft's telemetry `mobile.pipe.aria.microsoft.com` inside Teams' range), it is
+/// `web`: another site on the service's network, not the app's chat.
 fn transport_role(catalog: &Catalog, f: &Facts<'_>, service: ServiceId, role: Role) -> Role {
     let role = f.media_role(role);
     if role != Role::Call || f.proto != proto::TCP || f.media_role(Role::Chat) == Role::Call {
         return role;
     }
+    // Reaching this tier with a clear name means the catalog does not know the name.
+    let fallback = if f.named_in_clear() {
+        Role::Web
+    } else {
+        Role::Chat
+    };
     catalog
         .ports(proto::TCP, f.server_port)
         .find(|p| p.service == service)
-        .map_or(Role::Chat, |p| p.role)
+        .map_or(fallback, |p| p.role)
 }
 
 /// The services the catalog lists for the server port, each once, with its role there.
@@ -950,6 +958,15 @@ mod tests {
         );
         assert_eq!(a.service.as_deref(), Some("Teams"));
         assert_eq!(a.role, Some(Role::Chat));
+        // A host of another name there (Microsoft's telemetry) is a web host, not the chat.
+        let telemetry = naming(|n| n.hello = hello("mobile.pipe.aria.microsoft.com", false));
+        let a = weigh(
+            &c,
+            &facts(&telemetry, proto::TCP, 443, "52.113.1.1"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.service.as_deref(), Some("Teams"));
+        assert_eq!(a.role, Some(Role::Web));
         // On UDP it stays a call flow, and so does TCP carrying STUN (TURN over TCP).
         let a = weigh(
             &c,
