@@ -716,7 +716,19 @@ impl Namer {
             }
             None => {
                 n.lent = None;
-                Lending::Waits
+                // A prologue that names a service alone names the flow: it need not wait.
+                let markers = self.catalog.markers();
+                let named = n.prologue.iter().any(|&i| {
+                    markers
+                        .get(usize::from(i))
+                        .and_then(|m| prologue_evidence(&m.marker))
+                        .is_some_and(|(_, standalone)| standalone)
+                });
+                if named {
+                    Lending::NotNeeded
+                } else {
+                    Lending::Waits
+                }
             }
         }
     }
