@@ -42,6 +42,9 @@ pub enum EvidenceKind {
     XmlStream,
     /// Another flow of the same socket carried a call service's markers (`same-socket:`).
     SameSocket,
+    /// Another flow of the capture (or a DNS answer) named this flow's server, which names
+    /// nothing itself (`same-server:NAME (from HOW)`, HOW the kind of the original evidence).
+    SameServer,
     /// A service's published address range (`ip-list:`).
     IpList,
     /// The remote side's autonomous system (`asn:`).
@@ -71,6 +74,7 @@ impl EvidenceKind {
             Self::QuicThenRtp => "quic-then-rtp",
             Self::XmlStream => "xml-stream",
             Self::SameSocket => "same-socket",
+            Self::SameServer => "same-server",
             Self::IpList => "ip-list",
             Self::Asn => "asn",
             Self::Port => "port",
@@ -135,7 +139,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    const ALL: [EvidenceKind; 18] = [
+    const ALL: [EvidenceKind; 19] = [
         EvidenceKind::Sni,
         EvidenceKind::HttpHost,
         EvidenceKind::Cert,
@@ -149,6 +153,7 @@ mod tests {
         EvidenceKind::QuicThenRtp,
         EvidenceKind::XmlStream,
         EvidenceKind::SameSocket,
+        EvidenceKind::SameServer,
         EvidenceKind::IpList,
         EvidenceKind::Asn,
         EvidenceKind::Port,
@@ -174,6 +179,11 @@ mod tests {
                 EvidenceKind::SameSocket,
                 "10.0.0.2:5000 as a Zoom call flow (stun-attr:0x0101)",
                 "same-socket:10.0.0.2:5000 as a Zoom call flow (stun-attr:0x0101)",
+            ),
+            (
+                EvidenceKind::SameServer,
+                "g.whatsapp.net (from sni)",
+                "same-server:g.whatsapp.net (from sni)",
             ),
             (EvidenceKind::Asn, "AS32934 Meta", "asn:AS32934 Meta"),
             (EvidenceKind::Sni, "", "sni:"),

@@ -9,7 +9,8 @@
 //!    `dns`; then the name the client looked up in DNS for this server (`dns:`);
 //! 3. vendor STUN markers or a protocol prologue (`stun-attr:`, `stun-realm:`, `prologue:`,
 //!    `quic-then-rtp:`, `xml-stream`), then what another flow of the same socket said
-//!    (`same-socket:`);
+//!    (`same-socket:`), then, for a flow that names nothing itself, the name another flow of
+//!    the capture or a DNS answer gave its server (`same-server:`, see [`super::directory`]);
 //! 4. the service's published address ranges (`ip-list:`), and short prologues that a range or
 //!    a port of their own service corroborates;
 //! 5. the autonomous system, which names the company, never the app (`asn:`), unless one of
@@ -18,6 +19,11 @@
 //!
 //! When nothing named an app, the autonomous system names the company. Only TCP and UDP flows
 //! are named; `rtp` and `dtls` close the list when seen.
+//!
+//! A flow's role comes from its transport, port and behaviour, never from an address alone: a
+//! range's or a borrowed name's `call` role holds on UDP or with STUN, RTP or DTLS seen; on
+//! TCP without them it is the role the catalog gives the service on that TCP port, else `chat`
+//! (see [`transport_role`]).
 //!
 //! Deciding reads only the flow's settled naming state and bundled data, so it can run on any
 //! thread and gives the same answer wherever it runs. It never sees payload.
@@ -55,6 +61,20 @@ mod weight {
     pub const IP_LIST: f64 = 0.7;
     pub const ASN: f64 = 0.4;
     pub const PORT: f64 = 0.3;
+    /// A name borrowed from another flow of the same server is worth a little less than on
+    /// the flow that showed it: the address may serve more than the one name seen.
+    pub const LEND_DISCOUNT: f64 = 0.1;
+
+    /// The weight of a name learnt in this way on the flow that showed it.
+    pub fn of_name(how: crate::model::EvidenceKind) -> f64 {
+        use crate::model::EvidenceKind as K;
+        match how {
+            K::Sni => SNI,
+            K::HttpHost => HTTP_HOST,
+            K::Cert => CERT,
+            _ => DNS,
+        }
+    }
 }
 
 /// The decision for one flow.
@@ -209,6 +229,7 @@ fn weigh(catalog: &Catalog, f: &Facts<'_>, remote: GeoInfo) -> Attribution {
     stun_markers(f, &mut d);
     xml_stream(f, &mut d);
     socket_claims(f, &mut d);
+    same_server(f, &mut d);
     address_range(f, &mut d);
     let ports = port_services(catalog, f);
     prefix_on_port(&ports, &mut d);
@@ -373,6 +394,22 @@ fn socket_claims(f: &Facts<'_>, d: &mut Draft<'_>) {
     }
 }
 
+/// 3c. A flow that names nothing itself: the name another flow of the capture or a DNS answer
+///     gave its server, a little less surely than there.
+fn same_server(f: &Facts<'_>, d: &mut Draft<'_>) {
+    let Some(l) = &f.n.lent else { return };
+    if !f.n.names_nothing() {
+        return;
+    }
+    d.a.evidence.push(l.evidence.clone());
+    let role = transport_role(d.catalog, f, l.service, l.role);
+    d.decide(
+        l.service,
+        role,
+        weight::of_name(l.how) - weight::LEND_DISCOUNT,
+    );
+}
+
 /// 4. The service's published address ranges, with the short prologues of the same service.
 fn address_range(f: &Facts<'_>, d: &mut Draft<'_>) {
     let Some(r) = d.catalog.range(f.remote_ip) else {
@@ -384,7 +421,33 @@ fn address_range(f: &Facts<'_>, d: &mut Draft<'_>) {
             d.a.evidence.push(ev.clone());
         }
     }
-    d.decide(r.service, f.media_role(r.role), weight::IP_LIST);
+    let role = transport_role(d.catalog, f, r.service, r.role);
+    d.decide(r.service, role, weight::IP_LIST);
+}
+
+/// The role of a flow named by where its server is (a range, a borrowed name): STUN, RTP or
+/// DTLS on it make it a call flow; a `call` host reached over TCP without them carries the
+/// role the catalog gives the service on that TCP port (Zoom's 8801, TURN over TCP), else
+/// `chat`: calls carry their media over UDP and fall back to TCP only through TURN or ICE-TCP
+/// (RFC 8835, Transports for WebRTC; such fallback ports are listed in ports.tsv), while the
+/// same hosts' TLS on 443 is signalling. When the flow itself named a host the catalog does not
+/// know (Microsoft's telemetry `mobile.pipe.aria.microsoft.com` inside Teams' range), it is
+/// `web`: another site on the service's network, not the app's chat.
+fn transport_role(catalog: &Catalog, f: &Facts<'_>, service: ServiceId, role: Role) -> Role {
+    let role = f.media_role(role);
+    if role != Role::Call || f.proto != proto::TCP || f.media_role(Role::Chat) == Role::Call {
+        return role;
+    }
+    // Reaching this tier with a clear name means the catalog does not know the name.
+    let fallback = if f.named_in_clear() {
+        Role::Web
+    } else {
+        Role::Chat
+    };
+    catalog
+        .ports(proto::TCP, f.server_port)
+        .find(|p| p.service == service)
+        .map_or(fallback, |p| p.role)
 }
 
 /// The services the catalog lists for the server port, each once, with its role there.
@@ -844,5 +907,93 @@ mod tests {
         assert_eq!(a.service.as_deref(), Some("Telegram"));
         // RTP and DTLS make a range's host a call host.
         assert_eq!(a.role, Some(Role::Call));
+    }
+
+    fn lent(
+        c: &Catalog,
+        name: &str,
+        how: EvidenceKind,
+    ) -> Option<Box<crate::naming::directory::Lent>> {
+        let mut d = crate::naming::directory::Directory::default();
+        let ip: IpAddr = NOWHERE.parse().unwrap();
+        d.learn(c, ip, None, name, how);
+        d.lookup(ip, 443).map(Box::new)
+    }
+
+    #[test]
+    fn a_flow_that_names_nothing_borrows_its_servers_name_a_little_less_surely() {
+        let c = catalog();
+        let n = naming(|n| n.lent = lent(&c, "g.whatsapp.net", EvidenceKind::Sni));
+        let a = weigh(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
+        assert_eq!(a.service.as_deref(), Some("WhatsApp"));
+        assert_eq!(a.role, Some(Role::Chat));
+        assert!((a.confidence - (weight::SNI - weight::LEND_DISCOUNT)).abs() < 1e-9);
+        assert_eq!(texts(&a)[0], "same-server:g.whatsapp.net (from sni)");
+        // It beats a published range of another service (a name beats an address)...
+        let a = weigh(
+            &c,
+            &facts(&n, proto::TCP, 443, "91.108.4.7"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.service.as_deref(), Some("WhatsApp"));
+        // ...but never a flow's own name.
+        let n = naming(|n| {
+            n.lent = lent(&c, "g.whatsapp.net", EvidenceKind::Dns);
+            n.hello = hello("www.example.org", false);
+        });
+        let a = weigh(&c, &facts(&n, proto::TCP, 443, NOWHERE), GeoInfo::default());
+        assert_eq!(a.service, None);
+        assert!(!texts(&a).iter().any(|t| t.starts_with("same-server")));
+    }
+
+    #[test]
+    fn an_address_alone_never_makes_a_tcp_flow_a_call_flow() {
+        let c = catalog();
+        // Teams' published 52.112.0.0/14 is a `call` range: on TCP/443 it names Teams, as chat.
+        let n = FlowNaming::default();
+        let a = weigh(
+            &c,
+            &facts(&n, proto::TCP, 443, "52.113.1.1"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.service.as_deref(), Some("Teams"));
+        assert_eq!(a.role, Some(Role::Chat));
+        // A host of another name there (Microsoft's telemetry) is a web host, not the chat.
+        let telemetry = naming(|n| n.hello = hello("mobile.pipe.aria.microsoft.com", false));
+        let a = weigh(
+            &c,
+            &facts(&telemetry, proto::TCP, 443, "52.113.1.1"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.service.as_deref(), Some("Teams"));
+        assert_eq!(a.role, Some(Role::Web));
+        // On UDP it stays a call flow, and so does TCP carrying STUN (TURN over TCP).
+        let a = weigh(
+            &c,
+            &facts(&n, proto::UDP, 3478, "52.113.1.1"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.role, Some(Role::Call));
+        let stun = naming(|n| n.stun = Some(Box::default()));
+        let a = weigh(
+            &c,
+            &facts(&stun, proto::TCP, 443, "52.113.1.1"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.role, Some(Role::Call));
+        // A TCP port the catalog lists for the service keeps that port's role (Zoom 8801).
+        let a = weigh(
+            &c,
+            &facts(&n, proto::TCP, 8801, "3.7.35.10"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.service.as_deref(), Some("Zoom"));
+        assert_eq!(a.role, Some(Role::Call));
+        let a = weigh(
+            &c,
+            &facts(&n, proto::TCP, 443, "3.7.35.10"),
+            GeoInfo::default(),
+        );
+        assert_eq!(a.role, Some(Role::Chat));
     }
 }

@@ -8,9 +8,12 @@
 
 pub mod attribute;
 pub mod catalog;
+pub mod directory;
 pub mod geo;
 pub mod namer;
 mod record;
 
 pub use attribute::{Attribution, Attributor};
-pub use namer::{DISSECT_PACKET_LIMIT, FlowNaming, HasNaming, Namer, NamingStats, StunSeen};
+pub use namer::{
+    DISSECT_PACKET_LIMIT, FlowNaming, HasNaming, Lending, Namer, NamingStats, StunSeen,
+};

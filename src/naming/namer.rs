@@ -21,6 +21,7 @@ use rustc_hash::FxHashMap;
 
 use super::attribute::Attributor;
 use super::catalog::{Catalog, Marker, RangeEntry, ServiceId};
+use super::directory::{Directory, Lent};
 use super::geo::{Geo, is_local};
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
@@ -148,6 +149,43 @@ pub struct FlowNaming {
     pub call_marker: Option<(ServiceId, Evidence)>,
     /// A call service another flow of the same socket was named by (set by `Namer::settle`).
     pub socket_claim: Option<(ServiceId, Evidence)>,
+    /// The name another flow of the capture (or a DNS answer) gave this flow's server, for a
+    /// flow that names nothing itself (set by `Namer::lend`).
+    pub lent: Option<Box<Lent>>,
+    /// Which of this flow's own names were already given to the directory (`LEARNT_*`).
+    learnt: u8,
+}
+
+/// Bits of [`FlowNaming::learnt`].
+const LEARNT_SNI: u8 = 1;
+const LEARNT_CERT: u8 = 2;
+const LEARNT_HTTP: u8 = 4;
+
+impl FlowNaming {
+    /// The flow named nothing itself: no server name in the clear, no DNS name looked up for
+    /// it, not a DNS flow, no call marker of its own or of its socket. Only such a flow
+    /// borrows its server's name from the directory.
+    pub fn names_nothing(&self) -> bool {
+        self.hello.as_ref().is_none_or(|h| h.sni.is_none())
+            && self.cert_names.is_empty()
+            && self.http_host.is_none()
+            && self.dns_name.is_none()
+            && self.dns_query.is_none()
+            && self.call_marker.is_none()
+            && self.socket_claim.is_none()
+            && !self.xml
+    }
+}
+
+/// What [`Namer::lend`] did for a flow.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Lending {
+    /// The flow names itself (or is not a TCP/UDP flow to a remote server): nothing to lend.
+    NotNeeded,
+    /// The directory named the flow's server: the name is lent.
+    Lent,
+    /// Nothing names the flow's server yet: a later handshake or DNS answer may.
+    Waits,
 }
 
 /// Per-flow state that carries a [`FlowNaming`]: the naming stage works on any flow table whose
@@ -180,6 +218,17 @@ pub struct NamingStats {
     pub client_hellos: u64,
     pub quic_initials: u64,
     pub stun_messages: u64,
+    /// Server bindings of the capture's directory forgotten, oldest first, to stay within
+    /// [`super::directory::DIRECTORY_CAP`].
+    pub server_names_evicted: u64,
+    /// Records that named nothing themselves and were lent their server's name.
+    pub names_lent: u64,
+    /// Records that named nothing themselves and waited for the rest of the file to name
+    /// their server (reading a file; live capture never waits).
+    pub names_waited: u64,
+    /// Of those, records that left the wait before the end of the file because the wait is
+    /// full (`analysis::WAITING_CAP`): named with what was known then.
+    pub names_wait_overflow: u64,
 }
 
 /// A socket (address and port) seen carrying a call service's markers.
@@ -205,6 +254,8 @@ pub struct Namer {
     dns_order: VecDeque<(IpAddr, IpAddr)>,
     sockets: FxHashMap<(IpAddr, u16), SocketClaim>,
     socket_order: VecDeque<(IpAddr, u16)>,
+    /// Every name learnt in the capture per server address.
+    directory: Directory,
     pub stats: NamingStats,
 }
 
@@ -222,6 +273,7 @@ impl Namer {
             dns_order: VecDeque::new(),
             sockets: FxHashMap::default(),
             socket_order: VecDeque::new(),
+            directory: Directory::default(),
             stats: NamingStats::default(),
         }
     }
@@ -287,6 +339,35 @@ impl Namer {
             proto::TCP => self.on_tcp(flow, pkt, obs.dir),
             _ => flow.ext.as_mut().done = true,
         }
+        self.learn_names(flow);
+    }
+
+    /// Give the directory the names this flow found for its server (once each).
+    fn learn_names<T: HasNaming>(&mut self, flow: &mut Flow<T>) {
+        let (ip, port) = flow.server();
+        let n = flow.ext.as_mut();
+        if n.learnt & LEARNT_SNI == 0 {
+            if let Some(sni) = n.hello.as_ref().and_then(|h| h.sni.as_deref()) {
+                n.learnt |= LEARNT_SNI;
+                self.directory
+                    .learn(&self.catalog, ip, Some(port), sni, EvidenceKind::Sni);
+            }
+        }
+        if n.learnt & LEARNT_CERT == 0 {
+            if let Some(cn) = n.cert_names.first() {
+                n.learnt |= LEARNT_CERT;
+                self.directory
+                    .learn(&self.catalog, ip, Some(port), cn, EvidenceKind::Cert);
+            }
+        }
+        if n.learnt & LEARNT_HTTP == 0 {
+            if let Some(host) = &n.http_host {
+                n.learnt |= LEARNT_HTTP;
+                self.directory
+                    .learn(&self.catalog, ip, Some(port), host, EvidenceKind::HttpHost);
+            }
+        }
+        self.stats.server_names_evicted = self.directory.evicted;
     }
 
     fn check_prologue(&self, n: &mut FlowNaming, payload: &[u8], transport: u8) {
@@ -339,6 +420,12 @@ impl Namer {
             return;
         }
         self.stats.dns_answers += 1;
+        self.directory.learn_answer(
+            &self.catalog,
+            ans.addrs.iter().map(|a| a.addr),
+            &ans.qname,
+            &ans.cnames,
+        );
         let client = flow.client().0;
         for a in &ans.addrs {
             let key = (client, a.addr);
@@ -597,6 +684,51 @@ impl Namer {
                     same_socket_evidence(&self.catalog, ep, c.service, &c.evidence),
                 ));
                 return;
+            }
+        }
+    }
+
+    /// Lend a flow that names nothing itself the name the capture gave its server so far
+    /// (replacing an earlier loan: what is known now is at least as much). Says whether the
+    /// flow still waits for a name.
+    pub fn lend<T: HasNaming>(&mut self, flow: &mut Flow<T>) -> Lending {
+        if !matches!(flow.proto(), proto::TCP | proto::UDP) {
+            return Lending::NotNeeded;
+        }
+        let (client, server) = (flow.client(), flow.server());
+        let remote = if is_local(server.0) && !is_local(client.0) {
+            client
+        } else {
+            server
+        };
+        let n = flow.ext.as_mut();
+        if is_local(remote.0) || server.1 == DNS_PORT || client.1 == DNS_PORT || !n.names_nothing()
+        {
+            return Lending::NotNeeded;
+        }
+        match self.directory.lookup(remote.0, remote.1) {
+            Some(l) => {
+                if n.lent.is_none() {
+                    self.stats.names_lent += 1;
+                }
+                n.lent = Some(Box::new(l));
+                Lending::Lent
+            }
+            None => {
+                n.lent = None;
+                // A prologue that names a service alone names the flow: it need not wait.
+                let markers = self.catalog.markers();
+                let named = n.prologue.iter().any(|&i| {
+                    markers
+                        .get(usize::from(i))
+                        .and_then(|m| prologue_evidence(&m.marker))
+                        .is_some_and(|(_, standalone)| standalone)
+                });
+                if named {
+                    Lending::NotNeeded
+                } else {
+                    Lending::Waits
+                }
             }
         }
     }

@@ -246,6 +246,8 @@ fn open_view(
 ) -> (FlowRecord, Option<FlowSummary>) {
     let claim = flow.ext.naming.socket_claim.clone();
     namer.settle(flow);
+    // The name the capture gave this flow's server so far (live: from the moment it is known).
+    namer.lend(flow);
     let attribution = attributor.attribute(flow);
     flow.ext.naming.socket_claim = claim;
     let mut record = FlowRecord::named(flow, EndReason::EndOfInput, attribution);
