@@ -66,7 +66,7 @@ const CALL_MIN_PPS: f64 = 4.0;
 const RTP_CALL_MIN_PACKETS: u32 = 5;
 /// Share of video-sized media packets above which a call carries video (labels: video frames
 /// over 500 B make up a large part of video calls and are absent from voice calls).
-pub(super) const VIDEO_SHARE: f64 = 0.10;
+pub const VIDEO_SHARE: f64 = 0.10;
 
 /// The endpoints a call's flows are linked through: the device's own sockets (private or
 /// local addresses), or the client's when neither side is local. Relay servers are shared by

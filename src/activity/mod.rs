@@ -39,6 +39,7 @@ mod stats;
 mod transfers;
 
 pub use background::{PUSH_FOLLOW_SECS, SESSION_GAP_SECS};
+pub use calls::VIDEO_SHARE;
 pub use legs::{CALL_REJOIN_SECS, CONCURRENT_STREAM_OVERLAP};
 pub use messages::{
     CALL_SIGNAL_SECS, CHAT_STATE_MIN, READ_RECEIPT_SECS, RECEIPT_MIN, TYPING_LEAD_SECS,

@@ -416,6 +416,7 @@ pub fn evidence_kind(k: &str) -> &'static str {
         "asn" => "network (AS) of the server",
         "port" => "port",
         "same-socket" => "same socket as a call",
+        "same-server" => "another flow to the same server",
         k if k.starts_with("stun") => "STUN markers",
         k if k.starts_with("prologue") || k == "xml-stream" => "protocol prologue",
         _ => "other evidence",

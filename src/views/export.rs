@@ -140,11 +140,18 @@ pub fn stats_text(stats: &RunStats) -> String {
         );
     }
     if let Some(n) = &stats.naming {
-        if n.dns_names_evicted + n.call_sockets_evicted > 0 {
+        if n.dns_names_evicted + n.call_sockets_evicted + n.server_names_evicted > 0 {
             let _ = writeln!(
                 s,
-                "  naming tables full: DNS names evicted {}, call sockets evicted {}",
-                n.dns_names_evicted, n.call_sockets_evicted
+                "  naming tables full: DNS names evicted {}, call sockets evicted {}, server names evicted {}",
+                n.dns_names_evicted, n.call_sockets_evicted, n.server_names_evicted
+            );
+        }
+        if n.names_wait_overflow > 0 {
+            let _ = writeln!(
+                s,
+                "  unnamed flows that could not wait for a name learnt later in the file: {} (written with the names known when they ended)",
+                n.names_wait_overflow
             );
         }
     }
