@@ -185,9 +185,9 @@ fn network(r: &FlowRecord, remote: SocketAddr) -> String {
     }
 }
 
-/// The path to `remote`, one side of `r` (its ASN, organisation and names describe the server
-/// side). `turn` holds the capture's TURN facts; `checks_from_remote` the ICE connectivity
-/// checks the remote sent on this flow.
+/// The path to `remote`, one side of `r` (the record's AS describes its remote side, its names
+/// the server). `turn` holds the capture's TURN facts; `checks_from_remote` counts the STUN
+/// Binding requests the remote sent on this flow.
 pub fn judge(
     r: &FlowRecord,
     remote: SocketAddr,

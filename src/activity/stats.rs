@@ -320,7 +320,7 @@ pub struct MediaStats {
     pub sip: SipDialogs,
     /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
     pub h225: H225Calls,
-    /// TURN relays, peer candidates and ICE checks seen on the flow (the path of a call).
+    /// TURN relays, peer candidates and Binding requests seen on the flow (a call's path).
     pub turn: super::turn::TurnFacts,
 }
 
