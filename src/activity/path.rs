@@ -21,6 +21,7 @@
 //! device ("the peer's address is exposed" about a server is a false claim about nobody), or
 //! read anything but the records, the TURN facts and the bundled data.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
@@ -29,7 +30,7 @@ use super::FlowSummary;
 use super::turn::CaptureTurn;
 use crate::model::{Event, EventKind, EvidenceKind, FlowRecord, FlowRef, PeerKind, Role};
 use crate::naming::catalog::Catalog;
-use crate::naming::geo::is_local;
+use crate::naming::geo::{Geo, is_local};
 
 const NETCLASS: &str = include_str!("../../assets/netclass/asn-classes.tsv");
 const RELAY_WORDS: &str = include_str!("../../assets/netclass/relay-names.tsv");
@@ -344,17 +345,83 @@ fn remote_of(r: &FlowRecord) -> SocketAddr {
     }
 }
 
-/// The path of one flow of a call, to its remote.
-pub fn flow_path(f: &FlowSummary, turn: &CaptureTurn) -> (SocketAddr, Path) {
-    let r = &f.record;
+/// Whether `ip` is a server by the capture's facts or the bundled data: a TURN relay or
+/// server of the capture, in a published call range, or on a hosting, cloud or service
+/// network (its AS looked up in the bundled ASN database).
+fn server_address(ip: IpAddr, turn: &CaptureTurn) -> bool {
+    if is_local(ip) {
+        return false;
+    }
+    thread_local! {
+        static GEO: Geo = Geo::bundled();
+    }
+    turn.relayed.contains(&ip)
+        || turn.servers.contains(&ip)
+        || catalog()
+            .and_then(|c| c.range(ip))
+            .is_some_and(|r| r.role == Role::Call)
+        || GEO.with(|g| g.lookup(ip).asn).is_some_and(|asn| {
+            matches!(net_class(asn), Some(NetClass::Hosting | NetClass::Service))
+                || catalog()
+                    .and_then(|c| c.asn(asn))
+                    .is_some_and(|e| !e.services.is_empty())
+        })
+}
+
+/// A flow whose side taken for the device is a server (see [`server_address`]) while the
+/// other side is not: a flow caught mid-way and oriented by its first packet, its sides
+/// swapped (a device does not sit on a server network; `ndpi/discord_mid_flow.pcap` starts
+/// with a packet from Discord's voice server). The record turned round, the server side
+/// described from the bundled ASN database, else `None`.
+fn turned_round(r: &FlowRecord, turn: &CaptureTurn) -> Option<FlowRecord> {
     let remote = remote_of(r);
+    let device = if remote == r.server {
+        r.client
+    } else {
+        r.server
+    };
+    if is_local(remote.ip())
+        || !server_address(device.ip(), turn)
+        || server_address(remote.ip(), turn)
+    {
+        return None;
+    }
+    let info = Geo::bundled().lookup(device.ip());
+    Some(FlowRecord {
+        client: remote,
+        server: device,
+        dns_name: None,
+        sni: None,
+        service_evidence: Vec::new(),
+        asn: info.asn,
+        as_org: info.as_org,
+        country: info.country,
+        city: info.city,
+        ..r.clone()
+    })
+}
+
+/// The path of one flow of a call, to its remote, and the record that describes the remote
+/// (the flow's own, or the flow turned round when its sides were swapped).
+pub fn flow_path<'a>(
+    f: &'a FlowSummary,
+    turn: &CaptureTurn,
+) -> (SocketAddr, Path, Cow<'a, FlowRecord>) {
     let t = &f.media.turn;
-    let checks = if remote == r.server {
+    let r = match turned_round(&f.record, turn) {
+        Some(r) => Cow::Owned(r),
+        None => Cow::Borrowed(&f.record),
+    };
+    let remote = remote_of(&r);
+    // Binding requests the remote sent: those from the flow's server side when it is the
+    // remote, else those from its client side.
+    let checks = if remote == f.record.server {
         t.requests_down
     } else {
         t.requests_up
     };
-    (remote, judge(r, remote, turn, checks))
+    let p = judge(&r, remote, turn, checks);
+    (remote, p, r)
 }
 
 /// Settle the path of every call and call attempt of `events` from the capture's flows and
@@ -369,13 +436,18 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
         if !(e.kind.is_call() || e.kind == EventKind::CallAttempt) || e.peer_kind.is_none() {
             continue;
         }
-        let legs: Vec<(&FlowSummary, SocketAddr, Path)> = e
+        let legs: Vec<Leg<'_>> = e
             .flows
             .iter()
             .filter_map(|r| by_ref.get(r))
             .map(|f| {
-                let (remote, p) = flow_path(f, &turn);
-                (*f, remote, p)
+                let (remote, path, record) = flow_path(f, &turn);
+                Leg {
+                    flow: f,
+                    remote,
+                    path,
+                    record,
+                }
             })
             .collect();
         let media_both_ways = |f: &FlowSummary| {
@@ -384,30 +456,38 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
         };
         let direct_leg = legs
             .iter()
-            .filter(|(f, _, p)| p.kind == PeerKind::Direct && media_both_ways(f))
-            .max_by_key(|(f, _, _)| f.media.up.packets + f.media.down.packets);
+            .filter(|l| l.path.kind == PeerKind::Direct && media_both_ways(l.flow))
+            .max_by_key(|l| l.flow.media.up.packets + l.flow.media.down.packets);
+        // The event's own remote: the leg whose remote it named, or whose flow holds it (a
+        // flow turned round names its other side).
         let main = legs
             .iter()
-            .find(|(_, remote, _)| Some(remote.ip()) == e.peer_ip);
-        let chosen = direct_leg.or(main);
-        let Some((f, remote, p)) = chosen else {
+            .find(|l| Some(l.remote.ip()) == e.peer_ip)
+            .or_else(|| {
+                legs.iter().find(|l| {
+                    e.peer_ip.is_some_and(|ip| {
+                        ip == l.flow.record.client.ip() || ip == l.flow.record.server.ip()
+                    })
+                })
+            });
+        let Some(leg) = direct_leg.or(main) else {
             continue;
         };
-        if Some(remote.ip()) != e.peer_ip {
-            let r = &f.record;
-            e.peer_ip = Some(remote.ip());
+        if Some(leg.remote.ip()) != e.peer_ip {
+            let r = &leg.record;
+            e.peer_ip = Some(leg.remote.ip());
             e.peer_asn = r.asn;
             e.peer_as_org = r.as_org.clone();
             e.peer_country = r.country.clone();
             e.peer_city = r.city.clone();
         }
-        e.peer_kind = Some(p.kind);
-        let relayed_too =
-            p.kind == PeerKind::Direct && legs.iter().any(|(_, _, q)| q.kind == PeerKind::Relay);
+        e.peer_kind = Some(leg.path.kind);
+        let relayed_too = leg.path.kind == PeerKind::Direct
+            && legs.iter().any(|l| l.path.kind == PeerKind::Relay);
         e.evidence = format!(
             "{}; path: {}{}",
             e.evidence,
-            p.evidence,
+            leg.path.evidence,
             if relayed_too {
                 " (the call also ran through a relay)"
             } else {
@@ -415,6 +495,15 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
             }
         );
     }
+}
+
+/// One flow of a call with the path to its remote.
+struct Leg<'a> {
+    flow: &'a FlowSummary,
+    remote: SocketAddr,
+    path: Path,
+    /// The record that describes the remote (the flow's, or the flow turned round).
+    record: Cow<'a, FlowRecord>,
 }
 
 #[cfg(test)]
@@ -524,6 +613,24 @@ mod tests {
             of_kind(&e, EventKind::VoiceCall)[0].peer_kind,
             Some(PeerKind::Relay)
         );
+    }
+
+    #[test]
+    fn a_flow_caught_mid_way_from_a_server_network_is_turned_round() {
+        // The first packet came from a voice server on i3D.net's hosting network: the other
+        // side, on an access network, is the device, not a peer.
+        let mut f = voice(0.0, (50_001, 54_935)).flow("66.22.242.132", "5.36.141.228");
+        f.record.asn = Some(28885);
+        f.record.as_org = Some("Oman Telecommunications Company (S.A.O.G)".into());
+        let (remote, p, r) = flow_path(&f, &CaptureTurn::default());
+        assert_eq!(remote, f.record.client);
+        assert_eq!(p.kind, PeerKind::Relay, "{}", p.evidence);
+        assert_eq!(r.asn, Some(49544));
+        // The same flow the right way round is judged as it stands.
+        let mut g = voice(0.0, (54_935, 50_001)).flow("5.36.141.228", "66.22.242.132");
+        g.record.asn = Some(49544);
+        let (remote, p, _) = flow_path(&g, &CaptureTurn::default());
+        assert_eq!((remote, p.kind), (g.record.server, PeerKind::Relay));
     }
 
     #[test]
