@@ -77,7 +77,8 @@ fn a_call_of_two_seconds_is_found_from_its_rtp_streams() {
     assert_eq!(c[0].kind, EventKind::VoiceCall);
     assert!((c[0].start_ts - at(10.0).as_secs_f64()).abs() < 0.5);
     assert!((c[0].end_ts - at(11.7).as_secs_f64()).abs() < 0.5);
-    assert_eq!(c[0].peer_kind, Some(PeerKind::Direct));
+    // A documentation address is neither a known relay nor an access network.
+    assert_eq!(c[0].peer_kind, Some(PeerKind::Unknown));
     assert_eq!(
         c[0].peer_ip.map(|ip| ip.to_string()).as_deref(),
         Some("203.0.113.9")

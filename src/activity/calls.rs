@@ -574,25 +574,10 @@ fn sides(f: &FlowSummary) -> (&MediaDir, &MediaDir) {
     }
 }
 
-/// Whether a call's remote is the service's server (a relay) rather than the other party.
-fn via_relay(r: &FlowRecord, remote: SocketAddr) -> bool {
-    r.service_evidence
-        .iter()
-        // A vendor STUN marker or a service's own protocol prologue (Discord's voice IP
-        // discovery, WhatsApp's edge routing) is spoken to the service's servers, not to a peer.
-        .any(|e| {
-            use crate::model::EvidenceKind as K;
-            matches!(
-                e.kind,
-                K::IpList
-                    | K::StunAttr
-                    | K::StunType
-                    | K::StunRealm
-                    | K::StunSoftware
-                    | K::Prologue
-            )
-        })
-        || matches!(remote.port(), 3478 | 443 | 19302)
+/// The path to a call's remote as far as its main flow tells (who the remote is:
+/// [`super::path`]); `infer` settles it with the capture's TURN facts and the call's legs.
+fn via_relay(r: &FlowRecord, remote: SocketAddr) -> PeerKind {
+    super::path::judge(r, remote, &super::turn::CaptureTurn::default(), 0).kind
 }
 
 /// The sentence that says why a group is a call (the rule and its numbers, on the main flow)
@@ -749,11 +734,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         peer_as_org: r.as_org.clone(),
         peer_country: r.country.clone(),
         peer_city: r.city.clone(),
-        peer_kind: Some(if relay {
-            PeerKind::Relay
-        } else {
-            PeerKind::Direct
-        }),
+        peer_kind: Some(relay),
         size_class: None,
         confidence: if is_call { 0.8 } else { 0.6 },
         evidence,
@@ -829,7 +810,8 @@ mod tests {
         assert_eq!(e.len(), 1, "{e:#?}");
         assert_eq!(e[0].kind, EventKind::VoiceCall);
         assert_eq!(e[0].peer_ip, Some(ip(PEER)));
-        assert_eq!(e[0].peer_kind, Some(PeerKind::Direct));
+        // A documentation address is neither a known relay nor an access network.
+        assert_eq!(e[0].peer_kind, Some(PeerKind::Unknown));
         assert!(
             (e[0].start_ts - secs(0.0)).abs() < 0.05,
             "{}",
@@ -862,15 +844,15 @@ mod tests {
     }
 
     #[test]
-    fn a_relay_port_or_a_service_marker_makes_the_peer_a_relay() {
+    fn a_relay_port_or_a_service_marker_alone_says_nothing_of_the_path() {
         let e = events(&[call(0.0, 5.0, (40_000, 3478), 120).flow(PHONE, PEER)]);
-        assert_eq!(e[0].peer_kind, Some(PeerKind::Relay));
+        assert_eq!(e[0].peer_kind, Some(PeerKind::Unknown));
         let mut f = call(0.0, 5.0, (40_000, 50_000), 120).flow(PHONE, PEER);
         f.record.service_evidence = vec![crate::model::Evidence::new(
             crate::model::EvidenceKind::StunAttr,
             "0x4000",
         )];
-        assert_eq!(events(&[f])[0].peer_kind, Some(PeerKind::Relay));
+        assert_eq!(events(&[f])[0].peer_kind, Some(PeerKind::Unknown));
     }
 
     #[test]
@@ -885,7 +867,7 @@ mod tests {
         // The server side is the device: the remote is the client.
         let e = events(&[call(0.0, 5.0, (50_000, 40_000), 120).flow(PEER, PHONE)]);
         assert_eq!(e[0].peer_ip, Some(ip(PEER)));
-        assert_eq!(e[0].peer_kind, Some(PeerKind::Direct));
+        assert_eq!(e[0].peer_kind, Some(PeerKind::Unknown));
     }
 
     #[test]

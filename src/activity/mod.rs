@@ -34,9 +34,11 @@ mod fixtures;
 mod legs;
 mod messages;
 mod padding;
+mod path;
 mod signalling;
 mod stats;
 mod transfers;
+mod turn;
 
 pub use background::{PUSH_FOLLOW_SECS, SESSION_GAP_SECS};
 pub use calls::VIDEO_SHARE;
@@ -52,6 +54,8 @@ pub use stats::{
     RECEIPT_MAX, RTP_SEQ_STEP_MAX, ReceiptRun, RtpStream, SMALL_RECORD, TWO_WAY_PPS, VIDEO_PAYLOAD,
     Wakeup,
 };
+
+pub use turn::{AddrSet, MAX_TURN_ADDRS, TurnFacts};
 
 use background::{online_sessions, probing, push_channel, push_wakeups};
 use calls::{call_candidate, calls};
@@ -128,6 +132,8 @@ pub fn relevant(f: &FlowSummary) -> bool {
 pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     let mut events = Vec::new();
     calls(flows, &mut events);
+    // The path of each call, from the capture's TURN facts and who each remote is.
+    path::settle(&mut events, flows);
     media(flows, &mut events);
     messages(flows, &mut events);
     call_signalling(&mut events);

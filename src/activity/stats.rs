@@ -336,6 +336,8 @@ pub struct MediaStats {
     pub sip: SipDialogs,
     /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
     pub h225: H225Calls,
+    /// TURN relays, peer candidates and Binding requests seen on the flow (a call's path).
+    pub turn: super::turn::TurnFacts,
 }
 
 impl MediaStats {
@@ -366,6 +368,7 @@ impl MediaStats {
         match kind {
             UdpMediaKind::Stun => {
                 self.stun_packets += 1;
+                self.turn.observe(pkt.payload, dir);
                 return;
             }
             // Vendor STUN methods outside RFC 7983's first-byte range (WhatsApp's 0x0800

@@ -328,6 +328,10 @@ pub struct StunInfo {
     pub mapped: Option<SocketAddr>,
     /// XOR-RELAYED-ADDRESS (TURN Allocate success): the relay address.
     pub relayed: Option<SocketAddr>,
+    /// XOR-PEER-ADDRESS (TURN CreatePermission, ChannelBind, Send and Data, RFC 8656
+    /// §14.3): the address of the other party as the TURN client knows it, which is one of
+    /// the peer's ICE candidates (its own device, or its own relay).
+    pub peer: Option<SocketAddr>,
     /// ERROR-CODE as class*100+number (e.g. 401, 438).
     pub error_code: Option<u16>,
 }
@@ -410,6 +414,7 @@ pub fn parse_stun(p: &[u8]) -> Option<StunInfo> {
         software: None,
         mapped: None,
         relayed: None,
+        peer: None,
         error_code: None,
     };
     let mut body = p.get(HEADER_LEN..)?;
@@ -432,6 +437,9 @@ pub fn parse_stun(p: &[u8]) -> Option<StunInfo> {
             attr::XOR_RELAYED_ADDRESS if !classic => {
                 info.relayed = info.relayed.or_else(|| address(v, Some(xor_key)));
             }
+            attr::XOR_PEER_ADDRESS if !classic => {
+                info.peer = info.peer.or_else(|| address(v, Some(xor_key)));
+            }
             attr::ERROR_CODE => {
                 if let [_, _, class, number, ..] = *v {
                     info.error_code = Some(u16::from(class & 0x07) * 100 + u16::from(number));
@@ -444,6 +452,66 @@ pub fn parse_stun(p: &[u8]) -> Option<StunInfo> {
         info.mapped = xor_mapped;
     }
     Some(info)
+}
+
+/// What the path of a call needs from one STUN message, read without allocating (the
+/// per-packet path of the activity model calls this): its class and method, the TURN
+/// addresses it carries, and whether it is an ICE connectivity check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TurnScan {
+    pub class: StunClass,
+    pub method: StunMethod,
+    /// XOR-RELAYED-ADDRESS.
+    pub relayed: Option<SocketAddr>,
+    /// XOR-PEER-ADDRESS.
+    pub peer: Option<SocketAddr>,
+    /// A Binding request: the sender is a STUN client (an ICE agent checking a path, or a
+    /// client asking its address); STUN and TURN servers only answer (RFC 8489 §6.3).
+    pub binding_request: bool,
+    /// REALM present: TURN long-term credentials (RFC 8489 §9.2), spoken only between a
+    /// client and its TURN server; ICE checks between peers use short-term ones.
+    pub realm: bool,
+}
+
+/// [`parse_stun`]'s checks, then only the facts of [`TurnScan`]; `None` for what is not a
+/// modern (cookie) STUN message.
+pub fn scan_turn(p: &[u8]) -> Option<TurnScan> {
+    if !looks_like_stun(p) {
+        return None;
+    }
+    let cookie = u32::from_be_bytes([p[4], p[5], p[6], p[7]]);
+    if cookie != MAGIC_COOKIE {
+        return None;
+    }
+    let (class, method) = split_type(u16::from_be_bytes([p[0], p[1]]));
+    let xor_key = p.get(4..20)?;
+    let mut scan = TurnScan {
+        class,
+        method,
+        relayed: None,
+        peer: None,
+        binding_request: class == StunClass::Request && method == StunMethod::Binding,
+        realm: false,
+    };
+    let mut body = p.get(HEADER_LEN..)?;
+    let mut n = 0usize;
+    while !body.is_empty() {
+        let (t, v, rest) = next_attr(body)?;
+        body = rest;
+        n += 1;
+        if n > MAX_WALK_ATTRS {
+            return None;
+        }
+        match t {
+            attr::XOR_RELAYED_ADDRESS => {
+                scan.relayed = scan.relayed.or_else(|| address(v, Some(xor_key)));
+            }
+            attr::XOR_PEER_ADDRESS => scan.peer = scan.peer.or_else(|| address(v, Some(xor_key))),
+            attr::REALM => scan.realm = true,
+            _ => {}
+        }
+    }
+    Some(scan)
 }
 
 /// One attribute: (type, value, rest after padding). RFC 8489 §14: values
@@ -530,6 +598,10 @@ pub enum TcpFraming {
 }
 
 /// One item cut out of a TCP byte stream.
+// An item lives only while its message is read (it is never stored or collected), so the size
+// of the STUN variant costs a stack slot, not memory per flow; boxing it would allocate per
+// message instead.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpItem {
     /// A STUN message.
@@ -681,6 +753,52 @@ mod tests {
             split_type(0x0017),
             (StunClass::Indication, StunMethod::Data)
         );
+    }
+
+    /// An XOR address attribute value (RFC 8489 §14.2) for `a` under the message's cookie
+    /// and transaction ID `[7; 12]` (what `build` writes).
+    fn xor_v4(a: [u8; 4], port: u16) -> Vec<u8> {
+        let key = [0x21, 0x12, 0xa4, 0x42];
+        let mut v = vec![0, 1];
+        v.extend_from_slice(&(port ^ 0x2112).to_be_bytes());
+        v.extend(a.iter().zip(key).map(|(x, k)| x ^ k));
+        v
+    }
+
+    #[test]
+    fn turn_addresses_are_read_with_and_without_allocating() {
+        let relayed = xor_v4([203, 0, 113, 9], 50_000);
+        let ok = build(0x0103, true, &[(attr::XOR_RELAYED_ADDRESS, &relayed)]);
+        let want: SocketAddr = "203.0.113.9:50000".parse().unwrap();
+        assert_eq!(parse_stun(&ok).unwrap().relayed, Some(want));
+        let s = scan_turn(&ok).unwrap();
+        assert_eq!(
+            (s.class, s.method),
+            (StunClass::SuccessResponse, StunMethod::Allocate)
+        );
+        assert_eq!((s.relayed, s.peer), (Some(want), None));
+        let peer = xor_v4([198, 51, 100, 4], 41_107);
+        let perm = build(
+            0x0008,
+            true,
+            &[
+                (attr::XOR_PEER_ADDRESS, &peer),
+                (attr::REALM, b"example.org"),
+            ],
+        );
+        let want: SocketAddr = "198.51.100.4:41107".parse().unwrap();
+        assert_eq!(parse_stun(&perm).unwrap().peer, Some(want));
+        let s = scan_turn(&perm).unwrap();
+        assert_eq!(
+            (s.peer, s.realm, s.binding_request),
+            (Some(want), true, false)
+        );
+        let check = build(0x0001, true, &[(attr::PRIORITY, &[0, 0, 0, 1])]);
+        assert!(scan_turn(&check).unwrap().binding_request);
+        // A response is no request, and classic STUN carries no TURN.
+        let resp = build(0x0101, true, &[(attr::PRIORITY, &[0, 0, 0, 1])]);
+        assert!(!scan_turn(&resp).unwrap().binding_request);
+        assert!(scan_turn(&build(0x0001, false, &[])).is_none());
     }
 
     #[test]

@@ -98,6 +98,8 @@ words! {
         Direct => "direct",
         /// A service's relay server.
         Relay => "relay",
+        /// Neither: no evidence of a relay nor of a person's device.
+        Unknown => "unknown",
     }
 }
 

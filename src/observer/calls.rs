@@ -49,7 +49,7 @@ impl CallFacts {
         let path = match e.peer_kind {
             Some(PeerKind::Relay) => "relay",
             Some(PeerKind::Direct) => "direct",
-            _ => "unknown",
+            Some(PeerKind::Unknown) | None => "unknown",
         };
         let media = match e.kind {
             EventKind::VideoCall => "video",
@@ -232,8 +232,16 @@ impl Builder<'_> {
                     score::VOICE_CALL
                 } + bonus,
             ),
+            // No evidence either way: neither an exposure nor a relay is claimed.
             _ => (
-                format!("{what}."),
+                format!(
+                    "{what}, by an unknown path: {} is neither a known relay nor an access \
+                     network, so whether it is the peer's device is not known.",
+                    facts.where_(&peer.map_or_else(
+                        || "the remote".to_string(),
+                        |ip| format!("the remote at {ip}")
+                    ))
+                ),
                 "call",
                 "timing_volume",
                 score::VOICE_CALL + bonus,
@@ -295,6 +303,23 @@ mod tests {
             m.leaks.direct_peers[0].network.as_deref(),
             Some("Example Mobile")
         );
+    }
+
+    #[test]
+    fn a_call_by_an_unknown_path_claims_neither_exposure_nor_relay() {
+        let events = [call(1, PeerKind::Unknown, [203, 0, 113, 9])];
+        let m = build(&Digest::default(), &events, false);
+        let f = finding(&m, "call", "unknown path");
+        assert!(!f.sentence.contains("exposed"), "{}", f.sentence);
+        assert!(!f.sentence.contains("through a relay"), "{}", f.sentence);
+        assert!(
+            f.sentence
+                .contains("the remote at 203.0.113.9 on the Example Mobile network"),
+            "{}",
+            f.sentence
+        );
+        assert_eq!(m.calls[0].path, "unknown");
+        assert!(m.leaks.direct_peers.is_empty());
     }
 
     #[test]

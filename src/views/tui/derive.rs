@@ -125,6 +125,9 @@ pub(super) fn derive(snap: &Snapshot) -> Derived {
                 match kind {
                     PeerKind::Relay => p.relays += 1,
                     PeerKind::Direct => p.directs += 1,
+                    // The country of a remote that is neither a known relay nor a known
+                    // device says nothing about where the peer is.
+                    PeerKind::Unknown => {}
                 }
             }
         }

@@ -182,7 +182,8 @@ pub fn describe(e: &Event) -> String {
         .unwrap_or_default();
     let peer = match e.peer_kind {
         Some(PeerKind::Direct) => format!(", direct to the peer{cc}"),
-        Some(k) => format!(" via {k}{cc}"),
+        Some(PeerKind::Relay) => format!(" via relay{cc}"),
+        Some(PeerKind::Unknown) => format!(", path unknown{cc}"),
         None => String::new(),
     };
     let dur = fmt::duration(e.end_ts - e.start_ts);
