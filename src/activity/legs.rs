@@ -572,23 +572,27 @@ mod tests {
 
     #[test]
     fn a_relay_then_direct_switch_is_one_call_listing_both_legs() {
-        let relay = media(
+        // The relay on a cloud network (Amazon's AS16509, where Signal's TURN servers run), the
+        // peer on the device's own network.
+        let mut relay = media(
             "Signal",
             (0.0, 10.0),
             ("192.168.1.10", "198.51.100.1"),
             (40_000, 3478),
         );
+        relay.record.asn = Some(16509);
+        relay.record.as_org = Some("Amazon.com, Inc.".into());
         let direct = media(
             "Signal",
             (10.5, 50.0),
-            ("192.168.1.10", "203.0.113.7"),
+            ("192.168.1.10", "192.168.1.20"),
             (40_002, 50_000),
         );
         let e = events(&[relay.clone(), direct]);
         assert_eq!(e.len(), 1, "{e:#?}");
         assert!(
             e[0].evidence.starts_with(
-                "2 legs: relay 198.51.100.1:3478 (media) then direct 203.0.113.7:50000 (media)"
+                "2 legs: relay 198.51.100.1:3478 (media) then direct 192.168.1.20:50000 (media)"
             ),
             "{}",
             e[0].evidence
@@ -598,13 +602,13 @@ mod tests {
         // The main leg (most media) gives the peer.
         assert_eq!(
             e[0].peer_ip,
-            Some(super::super::fixtures::ip("203.0.113.7"))
+            Some(super::super::fixtures::ip("192.168.1.20"))
         );
         // A second call 30 s after the first ended is another call.
         let later = media(
             "Signal",
             (40.0, 10.0),
-            ("192.168.1.10", "203.0.113.7"),
+            ("192.168.1.10", "192.168.1.20"),
             (40_004, 50_000),
         );
         assert_eq!(events(&[relay, later]).len(), 2);

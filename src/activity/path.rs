@@ -454,9 +454,18 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
             f.media.up.packets >= LEG_MIN_MEDIA_EACH_WAY
                 && f.media.down.packets >= LEG_MIN_MEDIA_EACH_WAY
         };
+        // An attempt's connectivity checks answered by a peer already gave each side the
+        // other's address (RFC 8445 section 7.2.5: a check succeeds when its response comes
+        // back), though no media followed.
+        let checked_both_ways = |f: &FlowSummary| {
+            e.kind == EventKind::CallAttempt && f.record.packets_up > 0 && f.record.packets_down > 0
+        };
         let direct_leg = legs
             .iter()
-            .filter(|l| l.path.kind == PeerKind::Direct && media_both_ways(l.flow))
+            .filter(|l| {
+                l.path.kind == PeerKind::Direct
+                    && (media_both_ways(l.flow) || checked_both_ways(l.flow))
+            })
             .max_by_key(|l| l.flow.media.up.packets + l.flow.media.down.packets);
         // The event's own remote: the leg whose remote it named, or whose flow holds it (a
         // flow turned round names its other side).
