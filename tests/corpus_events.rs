@@ -15,22 +15,7 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use onlooker::activity::confidence::estimate;
-use onlooker::activity::infer;
-use onlooker::analysis::pipeline::PipelineConfig;
-use onlooker::analysis::summarize;
-use onlooker::capture::offline::FileSource;
 use onlooker::model::{Event, EventKind};
-use onlooker::naming::catalog::Catalog;
-use onlooker::naming::geo::Geo;
-
-fn events_of(path: &Path) -> Vec<Event> {
-    let Ok(mut src) = FileSource::new(&[path.to_path_buf()]) else {
-        return Vec::new();
-    };
-    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
-    let (flows, _) = summarize(&mut src, catalog, Geo::bundled(), PipelineConfig::default());
-    infer(&flows)
-}
 
 struct Label {
     kind: String,
@@ -500,7 +485,7 @@ fn scored() -> Option<&'static Scored> {
             let mut judged = Vec::new();
             let mut shares = Vec::new();
             for (file, labels) in &read_labels(&corpus) {
-                let events = events_of(&corpus.join("pcap").join(file));
+                let events = common::events_of(&corpus.join("pcap").join(file));
                 let source = file.split('/').next().unwrap_or(file).to_string();
                 let t = by_source.entry(source).or_default();
                 score_file(

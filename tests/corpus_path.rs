@@ -10,15 +10,8 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
-use onlooker::activity::infer;
-use onlooker::analysis::pipeline::PipelineConfig;
-use onlooker::analysis::summarize;
-use onlooker::capture::offline::FileSource;
 use onlooker::model::{Event, EventKind};
-use onlooker::naming::catalog::Catalog;
-use onlooker::naming::geo::Geo;
 
 /// The share of labelled calls whose path is right, as reached: 42 of 52 (docs/activity-model.md
 /// lists the rest: calls not found, and remotes with no evidence either way, reported as
@@ -27,15 +20,6 @@ const MIN_ACCURACY: f64 = 0.80;
 /// A call event belongs to a label when they overlap within this margin (as in
 /// tests/corpus_events.rs).
 const MARGIN_SECS: f64 = 2.0;
-
-fn events_of(path: &Path) -> Vec<Event> {
-    let Ok(mut src) = FileSource::new(&[path.to_path_buf()]) else {
-        return Vec::new();
-    };
-    let catalog = Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
-    let (flows, _) = summarize(&mut src, catalog, Geo::bundled(), PipelineConfig::default());
-    infer(&flows)
-}
 
 /// What the events overlapping one label say of its path.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -96,7 +80,7 @@ fn call_paths_agree_with_the_labels() {
     for (file, activity, start, end, label) in &rows {
         let events = cache
             .entry(file.clone())
-            .or_insert_with(|| events_of(&corpus.join("pcap").join(file)));
+            .or_insert_with(|| common::events_of(&corpus.join("pcap").join(file)));
         let mut kinds: Vec<&str> = events
             .iter()
             .filter(|e| e.kind.is_call() || e.kind == EventKind::CallAttempt)

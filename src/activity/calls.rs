@@ -526,16 +526,7 @@ fn call_span(group: &[&FlowSummary], g: &GroupMedia<'_>, v: &Verdict) -> Option<
         let ((ua, ub), (da, db)) = (g.rtp_up.span()?, g.rtp_down.span()?);
         Some((ua.min(da), ub.max(db)))
     } else {
-        Some((
-            group
-                .iter()
-                .map(|f| f.record.first_ts)
-                .fold(f64::MAX, f64::min),
-            group
-                .iter()
-                .map(|f| f.record.last_ts)
-                .fold(f64::MIN, f64::max),
-        ))
+        Some(flows_span(group))
     }
 }
 
@@ -667,6 +658,20 @@ fn call_evidence(
     )
 }
 
+/// First and last packet of a group's flows.
+fn flows_span(group: &[&FlowSummary]) -> (f64, f64) {
+    (
+        group
+            .iter()
+            .map(|f| f.record.first_ts)
+            .fold(f64::MAX, f64::min),
+        group
+            .iter()
+            .map(|f| f.record.last_ts)
+            .fold(f64::MIN, f64::max),
+    )
+}
+
 /// First and last media packet of an attempt's media, either way.
 fn media_span(g: &GroupMedia<'_>) -> (f64, f64) {
     let a = g
@@ -757,16 +762,7 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
     // Unnamed STUN without a call: checks of something unknown, a leg of a call of the same
     // device and time (which lends it its service), never an attempt of its own.
     let bare = prewarm || (!is_call && event.service.is_none());
-    let flows_span = (
-        group
-            .iter()
-            .map(|f| f.record.first_ts)
-            .fold(f64::MAX, f64::min),
-        group
-            .iter()
-            .map(|f| f.record.last_ts)
-            .fold(f64::MIN, f64::max),
-    );
+    let flows_span = flows_span(group);
     Some(Leg {
         event,
         key,

@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
+use super::table::{self, TableFault, is_date};
 use crate::model::{Event, EventKind};
 
 /// The bundled table.
@@ -39,27 +40,15 @@ pub fn estimate(right: usize, judged: usize) -> f64 {
 /// Parse a table: `#` comments, the header, then one row per kind with the stated confidence,
 /// the events right and judged it rests on, and the date it was measured (`YYYY-MM-DD`).
 pub fn parse(text: &str) -> Result<BTreeMap<EventKind, f64>, ConfidenceError> {
-    let mut header = false;
+    let rows = table::rows(text, &HEADER).map_err(|f| match f {
+        TableFault::Row { line, message } => ConfidenceError::Row { line, message },
+        TableFault::NoHeader => ConfidenceError::NoHeader,
+    })?;
     let mut out = BTreeMap::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let err = |message: String| ConfidenceError::Row {
-            line: i + 1,
-            message,
-        };
-        let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-        if !header {
-            if cols != HEADER {
-                return Err(err(format!("the header must be {}", HEADER.join(", "))));
-            }
-            header = true;
-            continue;
-        }
+    for (line, cols) in rows {
+        let err = |message: String| ConfidenceError::Row { line, message };
         let [kind, confidence, right, judged, measured] = cols[..] else {
-            return Err(err(format!("{} columns, not {}", cols.len(), HEADER.len())));
+            return Err(err("a row of the wrong width".into()));
         };
         let kind = EventKind::parse(kind).ok_or_else(|| err(format!("unknown kind {kind:?}")))?;
         let confidence: f64 = confidence
@@ -73,18 +62,14 @@ pub fn parse(text: &str) -> Result<BTreeMap<EventKind, f64>, ConfidenceError> {
         let (Ok(_), Ok(_)) = (right.parse::<usize>(), judged.parse::<usize>()) else {
             return Err(err("right and judged must be counts".into()));
         };
-        if measured.len() != 10 || measured.as_bytes().get(4) != Some(&b'-') {
+        if !is_date(measured) {
             return Err(err(format!("date {measured:?} is not YYYY-MM-DD")));
         }
         if out.insert(kind, confidence).is_some() {
             return Err(err(format!("{kind} is listed twice")));
         }
     }
-    if header {
-        Ok(out)
-    } else {
-        Err(ConfidenceError::NoHeader)
-    }
+    Ok(out)
 }
 
 /// The bundled table (empty, so that every rule keeps its own value, if it failed to parse;

@@ -37,6 +37,7 @@ mod padding;
 mod path;
 mod signalling;
 mod stats;
+mod table;
 mod transfers;
 mod turn;
 

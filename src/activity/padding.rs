@@ -5,6 +5,8 @@
 
 use std::sync::OnceLock;
 
+use super::table::{self, TableFault, is_date};
+
 /// The bundled table.
 const BUNDLED: &str = include_str!("../../assets/catalog/padding.tsv");
 
@@ -42,31 +44,15 @@ pub(super) enum PaddingError {
 /// Parse a padding table: `#` comments, a header line, then one row per service with its
 /// padding, the bytes, a source and a date (`YYYY-MM-DD`).
 pub(super) fn parse(text: &str) -> Result<Vec<PaddingFact>, PaddingError> {
-    let mut header = false;
+    let rows = table::rows(text, &HEADER).map_err(|f| match f {
+        TableFault::Row { line, message } => PaddingError::Row { line, message },
+        TableFault::NoHeader => PaddingError::NoHeader,
+    })?;
     let mut out: Vec<PaddingFact> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim_end_matches('\r');
-        if line.trim().is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let err = |message: String| PaddingError::Row {
-            line: i + 1,
-            message,
-        };
-        let cols: Vec<&str> = line.split('\t').map(str::trim).collect();
-        if !header {
-            if cols != HEADER {
-                return Err(err(format!("the header must be {}", HEADER.join(", "))));
-            }
-            header = true;
-            continue;
-        }
+    for (line, cols) in rows {
+        let err = |message: String| PaddingError::Row { line, message };
         let [service, kind, bytes, source, date] = cols[..] else {
-            return Err(err(format!(
-                "{} columns instead of {}",
-                cols.len(),
-                HEADER.len()
-            )));
+            return Err(err("a row of the wrong width".into()));
         };
         if service.is_empty() || source.is_empty() {
             return Err(err("every row names its service and its source".into()));
@@ -103,11 +89,7 @@ pub(super) fn parse(text: &str) -> Result<Vec<PaddingFact>, PaddingError> {
             padding,
         });
     }
-    if header {
-        Ok(out)
-    } else {
-        Err(PaddingError::NoHeader)
-    }
+    Ok(out)
 }
 
 /// An inclusive range `LO-HI` with LO <= HI.
@@ -115,18 +97,6 @@ fn range(s: &str) -> Option<(u32, u32)> {
     let (lo, hi) = s.split_once('-')?;
     let (lo, hi) = (lo.parse().ok()?, hi.parse().ok()?);
     (lo <= hi).then_some((lo, hi))
-}
-
-fn is_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() == 10
-        && b.iter().enumerate().all(|(i, c)| {
-            if i == 4 || i == 7 {
-                *c == b'-'
-            } else {
-                c.is_ascii_digit()
-            }
-        })
 }
 
 /// The bundled table, parsed on first use.

@@ -16,6 +16,18 @@ pub fn corpus() -> Option<PathBuf> {
     }
 }
 
+/// The events `onlooker events` infers from one capture (none when it cannot be opened).
+pub fn events_of(path: &Path) -> Vec<onlooker::model::Event> {
+    use onlooker::analysis::{pipeline::PipelineConfig, summarize};
+    let Ok(mut src) = onlooker::capture::offline::FileSource::new(&[path.to_path_buf()]) else {
+        return Vec::new();
+    };
+    let catalog = onlooker::naming::catalog::Catalog::bundled().unwrap_or_else(|e| panic!("{e}"));
+    let geo = onlooker::naming::geo::Geo::bundled();
+    let (flows, _) = summarize(&mut src, catalog, geo, PipelineConfig::default());
+    onlooker::activity::infer(&flows)
+}
+
 /// Say loudly that a corpus test could not run.
 pub fn skip(test: &str) {
     println!("SKIPPED {test}: ../shared/corpus is not present beside the project");
