@@ -22,13 +22,13 @@
 //! read anything but the records, the TURN facts and the bundled data.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 use super::FlowSummary;
 use super::turn::CaptureTurn;
-use crate::model::{Event, EventKind, EvidenceKind, FlowRecord, FlowRef, PeerKind, Role};
+use crate::model::{Event, EventKind, EvidenceKind, FlowRecord, FlowRef, PeerKind, Proto, Role};
 use crate::naming::catalog::Catalog;
 use crate::naming::geo::{Geo, is_local};
 
@@ -424,14 +424,38 @@ pub fn flow_path<'a>(
     (remote, p, r)
 }
 
+/// A flow reference writes its first time to the microsecond: the flow it names started
+/// within a microsecond of it.
+const REF_TIME_SLACK: f64 = 1e-6;
+
 /// Settle the path of every call and call attempt of `events` from the capture's flows and
 /// TURN facts: the path of the event's remote, or direct when any of its flows carried media
 /// both ways with a peer's device (a call that moved from a relay to a direct leg exposes the
 /// peer). The event's evidence gets the sentence; a direct leg becomes the event's peer.
 pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
     let turn = CaptureTurn::gather(flows);
-    let by_ref: BTreeMap<FlowRef, &FlowSummary> =
-        flows.iter().map(|f| (f.record.flow_ref(), f)).collect();
+    // Flows by their socket pair (hashing addresses, never formatting a reference: a capture
+    // may keep hundreds of thousands of flows); a reference then picks its flow by first time.
+    let mut by_pair: HashMap<(Proto, SocketAddr, SocketAddr), Vec<&FlowSummary>> = HashMap::new();
+    for f in flows {
+        let r = &f.record;
+        by_pair
+            .entry((r.proto, r.client, r.server))
+            .or_default()
+            .push(f);
+    }
+    let find = |r: &FlowRef| -> Option<&FlowSummary> {
+        by_pair
+            .get(&(r.proto, r.client, r.server))?
+            .iter()
+            .copied()
+            .filter(|f| (f.record.first_ts - r.first_ts).abs() < REF_TIME_SLACK)
+            .min_by(|a, b| {
+                (a.record.first_ts - r.first_ts)
+                    .abs()
+                    .total_cmp(&(b.record.first_ts - r.first_ts).abs())
+            })
+    };
     for e in events.iter_mut() {
         if !(e.kind.is_call() || e.kind == EventKind::CallAttempt) || e.peer_kind.is_none() {
             continue;
@@ -439,7 +463,7 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
         let legs: Vec<Leg<'_>> = e
             .flows
             .iter()
-            .filter_map(|r| by_ref.get(r))
+            .filter_map(find)
             .map(|f| {
                 let (remote, path, record) = flow_path(f, &turn);
                 Leg {
