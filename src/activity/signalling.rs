@@ -7,21 +7,12 @@
 use super::calls::CALL_LINK_SECS;
 use super::{FlowSummary, on_flow};
 use crate::capture::Timestamp;
-use crate::dissect::stun::{StunClass, StunMethod, split_type};
+use crate::dissect::stun::{StunClass, StunMethod, scan_turn, split_type};
 use crate::flow::Dir;
 use crate::model::{Direction, Event, EventKind};
 
-/// STUN attribute PRIORITY (RFC 8445 §16.1): every ICE connectivity check carries it
-/// (§7.1.1), a Binding request to a STUN server for a server-reflexive address does not.
-const ATTR_PRIORITY: u16 = 0x0024;
-/// USE-CANDIDATE, ICE-CONTROLLED and ICE-CONTROLLING (RFC 8445 §16.1): also only in checks.
-const ATTR_USE_CANDIDATE: u16 = 0x0025;
-const ATTR_ICE_CONTROLLED: u16 = 0x8029;
-const ATTR_ICE_CONTROLLING: u16 = 0x802a;
 /// STUN header: type, length, magic cookie, transaction ID (RFC 8489 §5).
 const STUN_HEADER: usize = 20;
-/// Attributes walked per message at most: a check carries about eight; the walk stays O(1).
-const STUN_MAX_ATTRS: usize = 32;
 
 /// The STUN signalling of one flow, per packet in O(1) and without allocation: messages each
 /// way, the last one each way, ICE connectivity checks and TURN messages that name a peer.
@@ -79,7 +70,9 @@ impl StunSignals {
             | StunMethod::ChannelBind
             | StunMethod::Send
             | StunMethod::Data => self.turn_peer = self.turn_peer.saturating_add(1),
-            StunMethod::Binding if class == StunClass::Request && has_ice_attribute(p) => {
+            StunMethod::Binding
+                if class == StunClass::Request && scan_turn(p).is_some_and(|s| s.ice) =>
+            {
                 self.ice_checks = self.ice_checks.saturating_add(1);
             }
             _ => {}
@@ -91,26 +84,6 @@ impl StunSignals {
     pub fn placed_a_call(&self) -> bool {
         self.ice_checks > 0 || self.turn_peer > 0
     }
-}
-
-/// Whether a STUN message's attributes include one only ICE checks carry.
-fn has_ice_attribute(p: &[u8]) -> bool {
-    let mut at = STUN_HEADER;
-    for _ in 0..STUN_MAX_ATTRS {
-        let Some(a) = p.get(at..at + 4) else {
-            return false;
-        };
-        let t = u16::from_be_bytes([a[0], a[1]]);
-        if matches!(
-            t,
-            ATTR_PRIORITY | ATTR_USE_CANDIDATE | ATTR_ICE_CONTROLLED | ATTR_ICE_CONTROLLING
-        ) {
-            return true;
-        }
-        let len = usize::from(u16::from_be_bytes([a[2], a[3]]));
-        at += 4 + len.div_ceil(4) * 4;
-    }
-    false
 }
 
 /// SIP dialogs that never connected: INVITEs with no 2xx answer on the flow are a call

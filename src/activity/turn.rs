@@ -169,6 +169,7 @@ mod tests {
             peer: None,
             binding_request: false,
             realm: false,
+            ice: false,
         }
     }
 

@@ -471,6 +471,9 @@ pub struct TurnScan {
     /// REALM present: TURN long-term credentials (RFC 8489 §9.2), spoken only between a
     /// client and its TURN server; ICE checks between peers use short-term ones.
     pub realm: bool,
+    /// PRIORITY, USE-CANDIDATE, ICE-CONTROLLED or ICE-CONTROLLING present: only ICE
+    /// connectivity checks carry them (RFC 8445 §7.1.1), a Binding to a STUN server does not.
+    pub ice: bool,
 }
 
 /// [`parse_stun`]'s checks, then only the facts of [`TurnScan`]; `None` for what is not a
@@ -492,6 +495,7 @@ pub fn scan_turn(p: &[u8]) -> Option<TurnScan> {
         peer: None,
         binding_request: class == StunClass::Request && method == StunMethod::Binding,
         realm: false,
+        ice: false,
     };
     let mut body = p.get(HEADER_LEN..)?;
     let mut n = 0usize;
@@ -508,6 +512,9 @@ pub fn scan_turn(p: &[u8]) -> Option<TurnScan> {
             }
             attr::XOR_PEER_ADDRESS => scan.peer = scan.peer.or_else(|| address(v, Some(xor_key))),
             attr::REALM => scan.realm = true,
+            attr::PRIORITY | attr::USE_CANDIDATE | attr::ICE_CONTROLLED | attr::ICE_CONTROLLING => {
+                scan.ice = true;
+            }
             _ => {}
         }
     }
