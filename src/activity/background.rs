@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use super::plural;
 use super::stats::{PROBE_MIN_PAIRS, RECEIPT_ANSWER_NANOS};
 use super::{FlowSummary, flow_ref, on_flow};
 use crate::model::{Direction, Event, EventKind, FlowRecord, Proto, Role};
@@ -77,12 +78,16 @@ pub(super) fn online_sessions(events: &[Event]) -> Vec<Event> {
                 size_class: None,
                 confidence: 0.5,
                 evidence: format!(
-                    "{} activities of {service} without a pause of {} min: {} messages, {} calls, {} media transfers, over {:.0} min",
-                    part.len(),
+                    "{} of {service} without a pause of {} min: {}, {}, {}, over {:.0} min",
+                    if part.len() == 1 {
+                        "1 activity".to_string()
+                    } else {
+                        format!("{} activities", part.len())
+                    },
                     SESSION_GAP_SECS / 60.0,
-                    count(EventKind::is_message),
-                    count(EventKind::is_call),
-                    count(EventKind::is_media),
+                    plural(count(EventKind::is_message) as u64, "message"),
+                    plural(count(EventKind::is_call) as u64, "call"),
+                    plural(count(EventKind::is_media) as u64, "media transfer"),
                     (end - evs[i].start_ts) / 60.0
                 ),
             });

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use std::net::{IpAddr, SocketAddr};
 
 use super::legs::{Leg, join_legs, merge_concurrent, one_per_window};
+use super::plural;
 use super::stats::MediaDir;
 use super::{FlowSummary, flow_ref};
 use crate::capture::Timestamp;
@@ -588,21 +589,27 @@ fn call_evidence(
             (&g.media_down, &g.media_up, g.max_up)
         };
         return format!(
-            "ringback or early media: {} media packets one way at {:.0}/s for {:.1} s (less than a ringing phase of {RINGING_MAX_SECS:.0} s) while the other side sent {} media packets of at most {} B, and no answered media; {} flow(s), {} STUN packets",
+            "ringback or early media: {} media packets one way at {:.0}/s for {:.1} s (less than a ringing phase of {RINGING_MAX_SECS:.0} s) while the other side sent {} media packets of at most {} B, and no answered media; {}, {}",
             lead.packets,
             f64::from(lead.packets) / lead.duration().max(1e-3),
             lead.duration(),
             back.packets,
             back_max,
-            group.len(),
-            group.iter().map(|f| f.media.stun_packets).sum::<u32>(),
+            plural(group.len() as u64, "flow"),
+            plural(
+                group.iter().map(|f| f.media.stun_packets).sum::<u32>(),
+                "STUN packet"
+            ),
         );
     }
     if !v.is_call() {
         return format!(
-            "{} flow(s) of call signalling and connectivity checks ({} STUN packets) over {:.1} s without sustained two-way media ({} media packets out, {} in)",
-            group.len(),
-            group.iter().map(|f| f.media.stun_packets).sum::<u32>(),
+            "{} of call signalling and connectivity checks ({}) over {:.1} s without sustained two-way media ({} media packets out, {} in)",
+            plural(group.len() as u64, "flow"),
+            plural(
+                group.iter().map(|f| f.media.stun_packets).sum::<u32>(),
+                "STUN packet"
+            ),
             dur,
             up,
             down
@@ -619,8 +626,8 @@ fn call_evidence(
         r.server,
         if v.two_way {
             format!(
-                "{up} media packets out and {down} in across {} flow(s)",
-                group.len()
+                "{up} media packets out and {down} in across {}",
+                plural(group.len() as u64, "flow")
             )
         } else if v.one_way {
             format!(
@@ -816,7 +823,7 @@ mod tests {
         assert!((e[0].end_ts - secs(5.0)).abs() < 0.05, "{}", e[0].end_ts);
         assert!(
             e[0].evidence
-                .contains("250 media packets out and 250 in across 1 flow(s)"),
+                .contains("250 media packets out and 250 in across 1 flow"),
             "{}",
             e[0].evidence
         );

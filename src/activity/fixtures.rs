@@ -32,11 +32,14 @@ pub(super) fn ip(s: &str) -> IpAddr {
 }
 
 /// The packets of one flow, in any order; fed in time order.
+#[derive(Clone)]
 pub(super) struct Trace {
     proto: u8,
     /// Client and server port.
     ports: (u16, u16),
     packets: Vec<(Timestamp, Dir, Vec<u8>)>,
+    /// TCP flags every segment carries, when the trace says (`None`: no TCP header decoded).
+    tcp_flags: Option<u8>,
 }
 
 impl Trace {
@@ -45,6 +48,7 @@ impl Trace {
             proto: proto::UDP,
             ports: (client_port, server_port),
             packets: Vec::new(),
+            tcp_flags: None,
         }
     }
 
@@ -53,7 +57,15 @@ impl Trace {
             proto: proto::TCP,
             ports: (client_port, server_port),
             packets: Vec::new(),
+            tcp_flags: None,
         }
+    }
+
+    /// A TCP connection captured after its handshake: every segment carries ACK and PSH, none
+    /// a SYN.
+    pub(super) fn mid_stream(mut self) -> Self {
+        self.tcp_flags = Some(0x18);
+        self
     }
 
     pub(super) fn send(mut self, t: f64, dir: Dir, payload: &[u8]) -> Self {
@@ -125,7 +137,13 @@ impl Trace {
                 proto: self.proto,
                 src_port,
                 dst_port,
-                tcp: None,
+                tcp: self.tcp_flags.map(|flags| crate::decode::TcpInfo {
+                    flags,
+                    seq: 0,
+                    ack: 0,
+                    window: 0,
+                    syn: None,
+                }),
                 payload,
                 payload_len: payload.len() as u32,
                 ttl: 64,

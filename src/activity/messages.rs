@@ -4,7 +4,9 @@
 //! leaves of a message's length ([`padding`]).
 
 use super::padding;
-use super::stats::{MSG_MIN_PAYLOAD, SMALL_RECORD};
+use super::plural;
+use super::receipts;
+use super::stats::{MSG_MIN_PAYLOAD, MsgBurst, SMALL_RECORD};
 use super::{FlowSummary, on_flow};
 use crate::flow::Dir;
 use crate::model::{Direction, Event, EventKind, Role};
@@ -22,23 +24,14 @@ pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
         };
         chatter(f, &service, out);
         for m in &f.media.messages {
-            let Some((dir, lead)) = m.lead else { continue };
-            if dir == Dir::Up && m.reply > lead {
-                // The server's first record back is larger than what the device sent: a result
-                // to a query (XMPP answers every IQ get with a result, RFC 6120 section 8.2.3;
-                // `ndpi/jabber.pcap`'s 153-B and 160-B queries get 199-B and 415-B results in a
-                // millisecond), where a message is acknowledged with a small record or not at
-                // all.
+            let Some(Lead {
+                dir,
+                size: lead,
+                stanza,
+            }) = message_of(m, &service)
+            else {
                 continue;
-            }
-            if m.answer {
-                // The device spoke first, with small records only, and the server's first
-                // record back is the message-sized one: the answer to a request (a profile
-                // picture or key lookup, a presence query), not a message pushed to the user,
-                // which arrives unasked (`matousp/ma4__WhatsApp1.pcapng`: six 48-B requests each
-                // answered by a 318-B record in 0.24 s).
-                continue;
-            }
+            };
             let (kind, direction) = match dir {
                 Dir::Up => (EventKind::MessageOut, Direction::Out),
                 Dir::Down => (EventKind::MessageIn, Direction::In),
@@ -50,12 +43,13 @@ pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 packets_out: u64::from(m.packets_up),
                 packets_in: u64::from(m.packets_down),
                 evidence: format!(
-                    "{} {} {}: a {lead}-byte record {} then {} packets up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection, {} of them small (up to {SMALL_RECORD} B: receipt-, ack- or typing-sized, which sizes alone cannot tell apart); {}",
+                    "{} {} {}: a {lead}-byte {} {} then {} up / {} down ({} B / {} B of payload) within {:.2} s on the chat connection, {} of them small (up to {SMALL_RECORD} B: receipt-, ack- or typing-sized, which sizes alone cannot tell apart); {}",
                     r.proto,
                     r.client,
                     r.server,
+                    if stanza { "cleartext XMPP <message> stanza" } else { "record" },
                     if dir == Dir::Up { "sent" } else { "received" },
-                    m.packets_up,
+                    plural(m.packets_up, "packet"),
                     m.packets_down,
                     m.bytes_up,
                     m.bytes_down,
@@ -70,6 +64,74 @@ pub(super) fn messages(flows: &[FlowSummary], out: &mut Vec<Event>) {
     }
 }
 
+/// The record that makes an exchange a message: its direction and size, and whether a
+/// cleartext XMPP stanza said so.
+struct Lead {
+    dir: Dir,
+    size: u32,
+    stanza: bool,
+}
+
+/// What makes the exchange `m` on a chat connection of `service` a message, or `None` when it
+/// is none: by its stanzas when it is cleartext XMPP, else by its sizes and by what the
+/// protocol answers.
+fn message_of(m: &MsgBurst, service: &str) -> Option<Lead> {
+    if m.xmpp {
+        // Cleartext XMPP says what each stanza is (RFC 6120 section 8): an exchange is a
+        // message when a `<message` stanza travels in it, whatever its sizes, and none when only
+        // presence and info/query stanzas do (`ndpi/jabber.pcap`: vCard and room-configuration
+        // queries of 154-703 B, a room join's presence).
+        let (dir, size) = m.xmpp_message?;
+        return Some(Lead {
+            dir,
+            size,
+            stanza: true,
+        });
+    }
+    let (dir, lead) = m.lead?;
+    if dir == Dir::Up && m.reply > lead {
+        // The server's first record back is larger than what the device sent: a result to a
+        // query (XMPP answers every IQ get with a result, RFC 6120 section 8.2.3;
+        // `ndpi/jabber.pcap`'s 153-B and 160-B queries get 199-B and 415-B results in a
+        // millisecond), where a message is acknowledged with a small record or not at all.
+        return None;
+    }
+    if dir == Dir::Down && receipts::answers_each_delivery(service) {
+        // The service's clients answer every message delivered to them at once (a delivery
+        // receipt or an ack, assets/catalog/receipts.tsv). A record left unanswered is a
+        // server's notice (presence, a status or key update), not a message for the user
+        // (`matousp/ma4__WhatsApp1.pcapng`: lone 273-B and 289-B records followed by nothing up
+        // for 4.3 and 4.9 s, while each labelled incoming message there is answered by a 54-B
+        // receipt). One that came right after a request of the device's is its answer unless
+        // the device answered it in turn: a lookup's result gets no receipt (ma4's 318-B
+        // results), a message does, even when it lands just after the device's typing
+        // indicator (`wissamnd/whatsappCall.pcapng` 828.8: 41 B up, 340 B down, 62-B receipt).
+        let receipted = m.reply > 0 || m.next_up_after.is_some_and(|n| n <= RECEIPT_WAIT_NANOS);
+        if !receipted || (m.answer && m.reply == 0) {
+            return None;
+        }
+    } else if m.answer {
+        // The device spoke first, with small records only, and the server's first record back
+        // is the message-sized one: the answer to a request (a profile picture or key lookup, a
+        // presence query), not a message pushed to the user, which arrives unasked
+        // (`matousp/ma4__WhatsApp1.pcapng`: six 48-B requests each answered by a 318-B record
+        // in 0.24 s).
+        return None;
+    }
+    Some(Lead {
+        dir,
+        size: lead,
+        stanza: false,
+    })
+}
+
+/// A delivery receipt or ack comes this soon after the message it answers. Careless Whisper
+/// (RAID 2025) measures receipt round trips under a second for a phone in use and above a second
+/// for an idle one; the corpus's latest ack comes 2.3 s after its message (`ndpi/threema.pcap`,
+/// 38 B after a 468-B record delivered at login). 3 s is a choice above both, not fitted: a
+/// later record up is no longer taken as the answer.
+pub const RECEIPT_WAIT_NANOS: i64 = 3_000_000_000;
+
 /// A call's offer, answer and hang-up travel on the service's chat connection (WhatsApp's and
 /// Viber's calls are signalled there: `ndpi/viber.pcap` sends a 530-B record on its TCP/4244 chat
 /// connection 0.11 s before the call's first UDP packet, and `ndpi/whatsapp_login_call.pcap`'s
@@ -81,27 +143,43 @@ pub const CALL_SIGNAL_SECS: f64 = 2.0;
 
 /// Drop the messages that are a call's signalling (see [`CALL_SIGNAL_SECS`]): exchanges on a chat
 /// connection of the call's service that begin within that time of a call's or an attempt's
-/// start or end.
+/// start or end, or at any time while an attempt's connectivity checks run. While a call is
+/// being set up its signalling keeps flowing on the chat connection: WhatsApp's call stanzas
+/// (offer, pre-accept, transport, relay latency, terminate, as the open whatsmeow client
+/// decodes them in types/events/call.go) report each relay's latency as the checks go on
+/// (`ndpi/whatsapp_voice_and_message.pcap`: a 536-B record on the chat connection 4.7 s into
+/// the checks of an unanswered call). A call that was answered keeps only its edges: the user
+/// may chat while talking.
 pub(super) fn call_signalling(events: &mut Vec<Event>) {
-    let edges: Vec<(Option<String>, f64)> = events
+    let spans: Vec<(Option<String>, f64, f64)> = events
         .iter()
         .filter(|e| e.kind.is_call() || e.kind == EventKind::CallAttempt)
         .flat_map(|e| {
-            [
-                (e.service.clone(), e.start_ts),
-                (e.service.clone(), e.end_ts),
-            ]
+            let edge = |t: f64| {
+                (
+                    e.service.clone(),
+                    t - CALL_SIGNAL_SECS,
+                    t + CALL_SIGNAL_SECS,
+                )
+            };
+            let whole = (e.kind == EventKind::CallAttempt).then(|| {
+                (
+                    e.service.clone(),
+                    e.start_ts - CALL_SIGNAL_SECS,
+                    e.end_ts + CALL_SIGNAL_SECS,
+                )
+            });
+            [Some(edge(e.start_ts)), Some(edge(e.end_ts)), whole]
         })
+        .flatten()
         .collect();
-    if edges.is_empty() {
+    if spans.is_empty() {
         return;
     }
     events.retain(|e| {
         !e.kind.is_message()
-            || !edges.iter().any(|(service, t)| {
-                service.is_some()
-                    && *service == e.service
-                    && (e.start_ts - t).abs() <= CALL_SIGNAL_SECS
+            || !spans.iter().any(|(service, from, to)| {
+                service.is_some() && *service == e.service && (*from..=*to).contains(&e.start_ts)
             })
     });
 }
@@ -196,8 +274,14 @@ fn chatter(f: &FlowSummary, service: &str, out: &mut Vec<Event>) {
             packets_in: u64::from(x.packets_down),
             confidence,
             evidence: format!(
-                "{} {} {}: {} record(s) up ({} B) and {} down ({} B), none over {SMALL_RECORD} B, on the chat connection, {why}",
-                r.proto, r.client, r.server, x.packets_up, x.bytes_up, x.packets_down, x.bytes_down
+                "{} {} {}: {} up ({} B) and {} down ({} B), none over {SMALL_RECORD} B, on the chat connection, {why}",
+                r.proto,
+                r.client,
+                r.server,
+                plural(x.packets_up, "record"),
+                x.bytes_up,
+                x.packets_down,
+                x.bytes_down
             ),
             ..on_flow(r, kind, service, (start, end), direction)
         });
@@ -246,7 +330,7 @@ mod tests {
         );
         assert!(
             e[0].evidence.contains(
-                "a 300-byte record sent then 1 packets up / 1 down (300 B / 70 B of payload)"
+                "a 300-byte record sent then 1 packet up / 1 down (300 B / 70 B of payload)"
             ),
             "{}",
             e[0].evidence
@@ -367,5 +451,119 @@ mod tests {
             .collect();
         assert_eq!(messages.len(), 1, "{e:#?}");
         assert!((messages[0] - 40.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn an_exchange_while_an_attempts_checks_run_is_its_signalling_but_not_during_a_call() {
+        let t = login()
+            .opaque(15.0, Dir::Up, 536)
+            .opaque(15.1, Dir::Down, 67);
+        for (kind, kept) in [(EventKind::CallAttempt, 0), (EventKind::VoiceCall, 1)] {
+            let mut e = events(t.clone(), Role::Chat);
+            let mut call = e[0].clone();
+            call.kind = kind;
+            (call.start_ts, call.end_ts) = (secs(10.0), secs(70.0));
+            e.push(call);
+            call_signalling(&mut e);
+            let n = e.iter().filter(|e| e.kind.is_message()).count();
+            assert_eq!(n, kept, "{kind:?}: {e:#?}");
+        }
+    }
+
+    #[test]
+    fn a_record_the_device_leaves_unanswered_is_no_message_of_a_service_that_sends_receipts() {
+        // WhatsApp answers every delivered message with a receipt (Careless Whisper, RAID 2025).
+        let t = login()
+            .opaque(10.0, Dir::Down, 273)
+            .opaque(20.0, Dir::Down, 366)
+            .opaque(22.0, Dir::Up, 54)
+            .opaque(40.0, Dir::Down, 289)
+            .opaque(45.0, Dir::Up, 37);
+        let e = events(t, Role::Chat);
+        let starts: Vec<f64> = of_kind(&e, EventKind::MessageIn)
+            .iter()
+            .map(|e| e.start_ts)
+            .collect();
+        // 10.0: never answered; 20.0: a receipt 2 s later; 40.0: the next record up 5 s later.
+        assert_eq!(starts, [secs(20.0)], "{e:#?}");
+    }
+
+    #[test]
+    fn a_service_without_receipts_keeps_its_unanswered_records_as_messages() {
+        let t = login().opaque(10.0, Dir::Down, 273);
+        let f = named(t.flow("192.168.1.10", "52.0.253.101"), "Viber", Role::Chat);
+        let mut out = Vec::new();
+        messages(&[f], &mut out);
+        assert_eq!(of_kind(&out, EventKind::MessageIn).len(), 1, "{out:#?}");
+    }
+
+    #[test]
+    fn an_answer_the_device_acknowledges_is_a_message_after_all() {
+        // A 41-B typing indicator up, then a 340-B message down and its 62-B receipt.
+        let acked = login()
+            .opaque(10.0, Dir::Up, 41)
+            .opaque(10.4, Dir::Down, 340)
+            .opaque(10.6, Dir::Up, 62);
+        assert_eq!(events(acked, Role::Chat).len(), 1);
+        // A 48-B lookup answered by a 318-B result, which gets no receipt.
+        let lookup = login()
+            .opaque(10.0, Dir::Up, 3)
+            .opaque(10.0, Dir::Up, 48)
+            .opaque(10.2, Dir::Down, 318);
+        assert!(events(lookup, Role::Chat).is_empty());
+    }
+
+    #[test]
+    fn cleartext_xmpp_is_judged_by_its_stanzas() {
+        let t = login()
+            // A vCard update (an IQ set of 703 B) and its result: no message.
+            .send(
+                10.0,
+                Dir::Up,
+                format!("<iq type='set' id='a1'>{}", "v".repeat(680)).as_bytes(),
+            )
+            .send(10.01, Dir::Down, b"<iq type='result' id='a1'/>")
+            // A short chat message of 90 B, under the size a record needs otherwise.
+            .send(
+                20.0,
+                Dir::Up,
+                format!("<message type='chat' to='b@x'>{}", "m".repeat(60)).as_bytes(),
+            );
+        let e = events(t, Role::Chat);
+        let kinds: Vec<EventKind> = e
+            .iter()
+            .filter(|e| e.kind.is_message())
+            .map(|e| e.kind)
+            .collect();
+        assert_eq!(kinds, [EventKind::MessageOut], "{e:#?}");
+        assert!(
+            e[0].evidence
+                .contains("cleartext XMPP <message> stanza sent"),
+            "{}",
+            e[0].evidence
+        );
+    }
+
+    #[test]
+    fn a_push_on_a_connection_captured_mid_stream_is_a_message() {
+        // The capture begins inside the connection: the server's record is a push, the
+        // device's first exchange a resumed sync.
+        let push = Trace::tcp(50_000, 443)
+            .mid_stream()
+            .opaque(0.0, Dir::Down, 400)
+            .opaque(0.1, Dir::Up, 60);
+        assert_eq!(events(push, Role::Chat).len(), 1);
+        let sync = Trace::tcp(50_000, 443)
+            .mid_stream()
+            .opaque(0.0, Dir::Up, 400)
+            .opaque(0.1, Dir::Down, 60);
+        assert!(events(sync, Role::Chat).is_empty());
+        // With its handshake seen (no TCP header in the trace: not mid-stream), the first
+        // exchange is the login.
+        let login_only =
+            Trace::tcp(50_000, 443)
+                .opaque(0.0, Dir::Down, 400)
+                .opaque(0.1, Dir::Up, 60);
+        assert!(events(login_only, Role::Chat).is_empty());
     }
 }

@@ -35,6 +35,7 @@ mod legs;
 mod messages;
 mod padding;
 mod path;
+mod receipts;
 mod signalling;
 mod stats;
 mod table;
@@ -197,6 +198,17 @@ fn on_flow(
         size_class: None,
         confidence: 0.5,
         evidence: String::new(),
+    }
+}
+
+/// A count and its noun, in the plural unless the count is one: "1 flow", "2 flows", "0 STUN
+/// packets". Every noun the evidence counts takes an "s".
+pub(super) fn plural(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

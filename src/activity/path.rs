@@ -27,6 +27,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::OnceLock;
 
 use super::FlowSummary;
+use super::plural;
 use super::turn::CaptureTurn;
 use crate::model::{Event, EventKind, EvidenceKind, FlowRecord, FlowRef, PeerKind, Proto, Role};
 use crate::naming::catalog::Catalog;
@@ -321,7 +322,8 @@ pub fn judge(
     }
     if checks_from_remote > 0 {
         return direct(format!(
-            "it sent {checks_from_remote} STUN Binding request(s) itself, connectivity checks of an ICE agent, which STUN and TURN servers never send (RFC 8489 §6.3) nor ICE-lite media servers (RFC 8445 §2.5), and {} is no known relay network",
+            "it sent {} itself, connectivity checks of an ICE agent, which STUN and TURN servers never send (RFC 8489 §6.3) nor ICE-lite media servers (RFC 8445 §2.5), and {} is no known relay network",
+            plural(checks_from_remote, "STUN Binding request"),
             network(r, remote)
         ));
     }

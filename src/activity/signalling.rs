@@ -5,6 +5,7 @@
 //! attribute types are read, never their values; nothing is kept but counts and times.
 
 use super::calls::CALL_LINK_SECS;
+use super::plural;
 use super::{FlowSummary, on_flow};
 use crate::capture::Timestamp;
 use crate::dissect::stun::{StunClass, StunMethod, scan_turn, split_type};
@@ -103,14 +104,14 @@ pub(super) fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
         out.push(Event {
             confidence: 0.7,
             evidence: format!(
-                "{} {} {}: {} SIP INVITE(s), {} CANCEL, {} BYE, {} final refusal(s) and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261)",
+                "{} {} {}: {}, {} CANCEL, {} BYE, {} and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261)",
                 r.proto,
                 r.client,
                 r.server,
-                sip.invites,
+                plural(sip.invites, "SIP INVITE"),
                 sip.cancels,
                 sip.byes,
-                sip.refused,
+                plural(sip.refused, "final refusal"),
                 end - start
             ),
             ..on_flow(r, EventKind::CallAttempt, service, (start, end), Direction::Both)
@@ -247,7 +248,7 @@ mod tests {
         assert_eq!((e.start_ts, e.end_ts), (secs(0.0), secs(2.0)));
         assert!(
             e.evidence
-                .contains("1 SIP INVITE(s), 1 CANCEL, 0 BYE, 0 final refusal(s)"),
+                .contains("1 SIP INVITE, 1 CANCEL, 0 BYE, 0 final refusals"),
             "{}",
             e.evidence
         );

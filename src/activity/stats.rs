@@ -113,6 +113,37 @@ pub const PROBE_GAP_NANOS: i64 = 5_000_000_000;
 /// See [`PROBE_GAP_NANOS`]: the probes in the corpus last 0.1 to 0.6 s.
 pub const PROBE_MAX_NANOS: i64 = 2_000_000_000;
 
+/// TCP's SYN flag (RFC 9293 section 3.1).
+const TCP_SYN: u8 = 0x02;
+
+/// The kinds of XMPP stanza a record can begin with (RFC 6120 section 8): a message for a
+/// person, or the others (presence and info/query).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Stanza {
+    Message,
+    Other,
+}
+
+/// The stanza a cleartext XMPP record begins with, from its first bytes only. A record of an
+/// encrypted stream (TLS after STARTTLS, or any other protocol) begins with no such tag.
+fn xmpp_stanza(payload: &[u8]) -> Option<Stanza> {
+    let tag = |name: &[u8]| {
+        payload.len() > name.len()
+            && payload.starts_with(name)
+            && matches!(
+                payload[name.len()],
+                b' ' | b'>' | b'/' | b'\t' | b'\r' | b'\n'
+            )
+    };
+    if tag(b"<message") {
+        Some(Stanza::Message)
+    } else if tag(b"<presence") || tag(b"<iq") {
+        Some(Stanza::Other)
+    } else {
+        None
+    }
+}
+
 /// One exchange of records on a chat connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct MsgBurst {
@@ -126,9 +157,20 @@ pub struct MsgBurst {
     pub lead: Option<(Dir, u32)>,
     /// The exchange began with a record from the server.
     pub first_down: bool,
-    /// The lead record came from the server as its first record of an exchange the device
-    /// began: the answer to the device's request.
+    /// The lead record came from the server right after a record of the device's (the last
+    /// record before it in the exchange went up): the answer to the device's request.
     pub answer: bool,
+    /// The latest record of the exchange went up (the device spoke last).
+    pub last_up: bool,
+    /// For an exchange whose lead came down and that the device left unanswered: nanoseconds
+    /// from the exchange's end to the device's next record on the connection (`None` while it
+    /// sent none). A late delivery receipt shows here.
+    pub next_up_after: Option<i64>,
+    /// A record of the exchange began with an XMPP stanza's tag in clear text (RFC 6120
+    /// section 8: `<message`, `<presence`, `<iq`).
+    pub xmpp: bool,
+    /// The first cleartext XMPP `<message` stanza of the exchange: its direction and size.
+    pub xmpp_message: Option<(Dir, u32)>,
     /// The first record the other side sent after the lead (0 when none did): a message is
     /// acknowledged with a small record or not at all, a request is answered.
     pub reply: u32,
@@ -308,6 +350,11 @@ pub struct MediaStats {
     msg: Option<MsgBurst>,
     /// Exchanges seen so far (the first, the handshake and login, is not a message).
     msg_count: u32,
+    /// The flow's first packet has been seen.
+    started: bool,
+    /// A TCP connection captured after its SYN: its first exchange is no login when the
+    /// server began it (a client logs in; a server pushes on a connection already open).
+    mid_stream: bool,
     /// Completed bulk bursts of at least [`BULK_MIN_BYTES`], per direction.
     pub bursts_up: Vec<Burst>,
     pub bursts_down: Vec<Burst>,
@@ -332,6 +379,9 @@ pub struct MediaStats {
     pub receipt_runs_dropped: u32,
     run: Option<ReceiptRun>,
     pending_in: Option<(Timestamp, u32)>,
+    /// The kept exchange (index in `messages`) whose lead came down and that the device has
+    /// not answered yet.
+    unanswered: Option<usize>,
     /// SIP requests and responses seen on the flow (port [`SIP_PORT`]).
     pub sip: SipDialogs,
     /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
@@ -343,6 +393,10 @@ pub struct MediaStats {
 impl MediaStats {
     /// Account one packet of the flow.
     pub fn observe(&mut self, pkt: &Packet<'_>, dir: Dir) {
+        if !self.started {
+            self.started = true;
+            self.mid_stream = pkt.tcp.is_some_and(|t| t.flags & TCP_SYN == 0);
+        }
         let secs = pkt.ts.0.div_euclid(Timestamp::NANOS_PER_SEC);
         if pkt.payload_len > BULK_PAYLOAD {
             self.bulk(pkt, dir);
@@ -560,6 +614,12 @@ impl MediaStats {
                 ..MsgBurst::default()
             });
         }
+        if dir == Dir::Up
+            && let Some(i) = self.unanswered.take()
+            && let Some(m) = self.messages.get_mut(i)
+        {
+            m.next_up_after = Some(pkt.ts.0 - m.end.0);
+        }
         if let Some(m) = &mut self.msg {
             m.end = m.end.max(pkt.ts);
             let p = pkt.payload_len;
@@ -582,7 +642,16 @@ impl MediaStats {
             }
             if m.lead.is_none() && p >= MSG_MIN_PAYLOAD {
                 m.lead = Some((dir, p));
-                m.answer = dir == Dir::Down && !m.first_down && m.packets_down == 1;
+                m.answer = dir == Dir::Down && m.last_up;
+            }
+            m.last_up = dir == Dir::Up;
+            match xmpp_stanza(pkt.payload) {
+                Some(Stanza::Message) => {
+                    m.xmpp = true;
+                    m.xmpp_message.get_or_insert((dir, p));
+                }
+                Some(Stanza::Other) => m.xmpp = true,
+                None => {}
             }
             if p <= SMALL_RECORD {
                 match dir {
@@ -615,8 +684,15 @@ impl MediaStats {
                 }
             }
             let small = m.bytes_up + m.bytes_down < BULK_MIN_BYTES;
-            if self.msg_count > 1 && m.lead.is_some() && small {
+            // A cleartext `<message` stanza is one even inside the login's exchange: offline
+            // messages are delivered right after it (RFC 6121 section 8.5.2.2).
+            let after_login =
+                self.msg_count > 1 || (self.mid_stream && m.first_down) || m.xmpp_message.is_some();
+            if after_login && (m.lead.is_some() || m.xmpp_message.is_some()) && small {
                 if self.messages.len() < MAX_MESSAGES {
+                    if m.reply == 0 && m.lead.is_some_and(|(d, _)| d == Dir::Down) {
+                        self.unanswered = Some(self.messages.len());
+                    }
                     self.messages.push(m);
                 } else {
                     self.messages_dropped += 1;
@@ -972,5 +1048,18 @@ mod tests {
         assert!(probe(PROBE_MIN_PAIRS - 1).receipt_runs.is_empty());
         // 30 records over 43.5 s: steady, but not for long enough.
         assert!(probe(30).receipt_runs.is_empty());
+    }
+
+    #[test]
+    fn a_cleartext_stanza_is_told_by_its_tag_alone() {
+        assert_eq!(xmpp_stanza(b"<message type='chat'>"), Some(Stanza::Message));
+        assert_eq!(xmpp_stanza(b"<message>hi"), Some(Stanza::Message));
+        assert_eq!(xmpp_stanza(b"<presence/>"), Some(Stanza::Other));
+        assert_eq!(xmpp_stanza(b"<iq type='get'"), Some(Stanza::Other));
+        // Other elements, a bare tag name, and a TLS record are no stanzas.
+        assert_eq!(xmpp_stanza(b"<messages>"), None);
+        assert_eq!(xmpp_stanza(b"<message"), None);
+        assert_eq!(xmpp_stanza(b"<stream:features>"), None);
+        assert_eq!(xmpp_stanza(&[0x17, 0x03, 0x03, 0x00, 0x20]), None);
     }
 }
