@@ -39,9 +39,9 @@ use crate::naming::{Attribution, Attributor, FlowNaming, Lending, Namer};
 /// Records that wait for a later flow or DNS answer to name their server, at most. Most
 /// captures hold a few hundred such flows (a flow to a server named only later, or never; the
 /// corpus at most 6,000, a FaceTime capture); 8,192 finished flows of at most about 2 kB each
-/// (about 500 bytes of flow without packet samples, the activity counters when the activity
-/// model may want them, the few names a flow that names nothing holds) keep the wait under
-/// 16 MB however long the file, and a flow pushed out early is named with what was known
+/// (568 bytes of flow and naming state without packet samples, the activity counters when the
+/// activity model may want them, the few names a flow that names nothing holds) keep the wait
+/// under 16 MB however long the file, and a flow pushed out early is named with what was known
 /// then, and counted.
 pub const WAITING_CAP: usize = 8_192;
 
