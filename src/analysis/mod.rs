@@ -14,7 +14,9 @@
 //! other flow streams as it ends. So records reach the sink in the order their flows end,
 //! except the ones that waited, which follow at the end of the file in the order they ended.
 //! A run driven step by step ([`Engine::feed`]: live capture, the dashboard) never waits: a
-//! flow gets the name known when it ends.
+//! flow gets the name known when it ends. A waiting record keeps its activity counters only
+//! when the activity model could want them under any name it may still be lent
+//! ([`Engine::keep_media_when`]): the wait then costs little more than the flow itself.
 //!
 //! This module must never format text for people or write outputs (views and the command line
 //! do), and never use a clock but packet time.
@@ -31,14 +33,16 @@ use crate::activity::{FlowSummary, MediaStats};
 use crate::capture::{CaptureError, Next, PacketSource};
 use crate::decode::Packet;
 use crate::flow::{EndReason, Flow, FlowTable, Observed};
-use crate::model::FlowRecord;
-use crate::naming::{Attributor, FlowNaming, Lending, Namer};
+use crate::model::{FlowRecord, Role};
+use crate::naming::{Attribution, Attributor, FlowNaming, Lending, Namer};
 
 /// Records that wait for a later flow or DNS answer to name their server, at most. Most
-/// captures hold a few hundred such flows (a flow to a server named only later, or never);
-/// 8,192 finished flows of about 2 kB each (1 kB of flow, the activity counters, the few names
-/// a flow that names nothing holds) keep the wait under 20 MB however long the file, and a
-/// flow pushed out early is named with what was known then, and counted.
+/// captures hold a few hundred such flows (a flow to a server named only later, or never; the
+/// corpus at most 6,000, a FaceTime capture); 8,192 finished flows of at most about 2 kB each
+/// (568 bytes of flow and naming state without packet samples, the activity counters when the
+/// activity model may want them, the few names a flow that names nothing holds) keep the wait
+/// under 16 MB however long the file, and a flow pushed out early is named with what was known
+/// then, and counted.
 pub const WAITING_CAP: usize = 8_192;
 
 /// The records waiting for a name while a file is read.
@@ -48,7 +52,12 @@ struct Waiting {
     on: bool,
     /// [`WAITING_CAP`], smaller in tests.
     cap: usize,
+    /// Never holds more than `cap` records, so its buffer never grows past `cap` slots (a
+    /// `VecDeque` doubles when pushed past its capacity: 8,193 records would take 16,384 slots
+    /// of about 1 kB).
     held: std::collections::VecDeque<Ended>,
+    /// The activity model's test of whether it needs a finished flow ([`Engine::keep_media_when`]).
+    wants: Option<fn(&FlowSummary) -> bool>,
 }
 
 impl Default for Waiting {
@@ -57,7 +66,78 @@ impl Default for Waiting {
             on: false,
             cap: WAITING_CAP,
             held: std::collections::VecDeque::new(),
+            wants: None,
         }
+    }
+}
+
+/// Every role a name lent later may give a record (`None`: none lent).
+const ROLES: [Option<Role>; 7] = [
+    None,
+    Some(Role::Chat),
+    Some(Role::Media),
+    Some(Role::Call),
+    Some(Role::Push),
+    Some(Role::Web),
+    Some(Role::Dns),
+];
+
+/// Fails to compile when a role is added and [`ROLES`] not told of it.
+const _: fn(Role) = |r| match r {
+    Role::Chat | Role::Media | Role::Call | Role::Push | Role::Web | Role::Dns => {}
+};
+
+impl Waiting {
+    /// Hold a record until the end of the input; when the wait is full, the oldest leaves
+    /// first (returned, to be named with what is known now).
+    fn hold(&mut self, mut ended: Ended) -> Option<Ended> {
+        if let Some(wants) = self.wants {
+            drop_unwanted_media(&mut ended.0, ended.1, wants);
+        }
+        let out = if self.held.len() >= self.cap {
+            self.held.pop_front()
+        } else {
+            None
+        };
+        if self.held.capacity() == 0 {
+            // Grow in steps up to the cap, never past it.
+            self.held.reserve_exact(self.cap.min(256));
+        } else if self.held.len() == self.held.capacity() {
+            let more = self.held.capacity().min(self.cap - self.held.len());
+            self.held.reserve_exact(more);
+        }
+        self.held.push_back(ended);
+        out
+    }
+}
+
+/// Free a waiting flow's activity counters when `wants` (the activity model's test) needs
+/// them under none of the roles a name lent later may give it. What else decides that test
+/// (transport, ports, the flow's own SNI, QUIC and STUN findings) is final once the flow
+/// ended; only the service and its role may still change. Such a flow reaches the activity
+/// model with empty counters, which it drops as it would have dropped the full ones.
+fn drop_unwanted_media(
+    flow: &mut Flow<FlowState>,
+    reason: EndReason,
+    wants: fn(&FlowSummary) -> bool,
+) {
+    let Some(media) = flow.ext.media.as_deref_mut().map(std::mem::take) else {
+        return;
+    };
+    let mut probe = FlowSummary {
+        record: FlowRecord::named(flow, reason, Attribution::default()),
+        media,
+    };
+    let wanted = ROLES.iter().any(|&role| {
+        probe.record.service_role = role;
+        wants(&probe)
+    });
+    if wanted {
+        if let Some(m) = flow.ext.media.as_deref_mut() {
+            *m = probe.media;
+        }
+    } else {
+        flow.ext.media = None;
     }
 }
 
@@ -192,13 +272,10 @@ impl<S: FnMut(Flow<FlowState>, EndReason)> Stages<FlowState> for Steps<'_, S> {
             && self.waiting.on
         {
             self.namer.stats.names_waited += 1;
-            self.waiting.held.push_back((flow, reason));
-            if self.waiting.held.len() > self.waiting.cap {
-                if let Some((mut f, r)) = self.waiting.held.pop_front() {
-                    self.namer.stats.names_wait_overflow += 1;
-                    self.namer.lend(&mut f);
-                    (self.sink)(f, r);
-                }
+            if let Some((mut f, r)) = self.waiting.hold((flow, reason)) {
+                self.namer.stats.names_wait_overflow += 1;
+                self.namer.lend(&mut f);
+                (self.sink)(f, r);
             }
             return;
         }
@@ -219,12 +296,24 @@ impl<S: FnMut(Flow<FlowState>, EndReason)> Steps<'_, S> {
 
 impl Engine {
     pub fn new(cfg: PipelineConfig, namer: Namer, depth: Depth) -> Self {
+        let mut pipeline = Pipeline::new(cfg);
+        // No stage reads a flow's packet samples: without them a flow is half the size, in
+        // the table, in the wait for a name and on its way to the sink.
+        pipeline.table.keep_samples(false);
         Self {
-            pipeline: Pipeline::new(cfg),
+            pipeline,
             namer,
             depth,
             waiting: Waiting::default(),
         }
+    }
+
+    /// Tell the engine which finished flows the sink's activity model needs (its `relevant`
+    /// test): a record waiting for a name keeps its activity counters only if the test may
+    /// pass under a name lent later. Only for sinks that use a record's counters for nothing
+    /// but what passes the test.
+    pub fn keep_media_when(&mut self, wants: fn(&FlowSummary) -> bool) {
+        self.waiting.wants = Some(wants);
     }
 
     /// Read `source` to its end.
@@ -410,14 +499,69 @@ mod tests {
         );
     }
 
+    /// [`named_later`] with a UDP exchange to a server nothing names: a possible call leg
+    /// under a name lent later, so its counters must stay.
+    fn named_later_with_udp() -> Scenario {
+        let mut sc = named_later();
+        let (phone, far) = (ep("192.168.1.20:50000"), ep("198.18.7.7:3478"));
+        for i in 0..40 {
+            sc.udp(Timestamp(7 * SEC + i * SEC / 50), phone, far, &[0x55; 160]);
+            sc.udp(
+                Timestamp(7 * SEC + i * SEC / 50 + 1),
+                far,
+                phone,
+                &[0x55; 160],
+            );
+        }
+        sc
+    }
+
+    /// Each record an activity run hands on (client port, whether it kept counters) and the
+    /// records of the flows the activity model keeps.
+    fn activity_run(keep_when: bool) -> (Vec<(u16, bool)>, Vec<String>) {
+        let namer = Namer::new(Catalog::bundled().unwrap());
+        let at = namer.attributor(Geo::bundled());
+        let mut engine = Engine::new(PipelineConfig::default(), namer, Depth::Activity);
+        if keep_when {
+            engine.keep_media_when(crate::activity::relevant);
+        }
+        let mut src = MemorySource::new(named_later_with_udp().into_frames());
+        let (mut seen, mut kept) = (Vec::new(), Vec::new());
+        engine.run(&mut src, &mut |f, r| {
+            seen.push((f.client().1, f.ext.media().is_some()));
+            let s = summary(&at, f, r);
+            if crate::activity::relevant(&s) {
+                kept.push(format!("{:?} {:?}", s.record, s.media));
+            }
+        });
+        (seen, kept)
+    }
+
+    #[test]
+    fn a_waiting_record_keeps_its_counters_only_when_the_activity_model_may_want_them() {
+        let (all, kept_all) = activity_run(false);
+        let (some, kept_some) = activity_run(true);
+        println!("without the test: {all:?}\nwith it: {some:?}");
+        assert!(all.iter().all(|&(_, m)| m), "{all:?}");
+        // The TLS flow to the server nothing names waits, and no name can make it a flow
+        // the activity model needs; the UDP flow may become a call leg and keeps its counters.
+        assert!(some.contains(&(40001, false)), "{some:?}");
+        assert!(some.contains(&(50000, true)), "{some:?}");
+        // Records flowing straight through keep theirs.
+        assert!(some.contains(&(40002, true)), "{some:?}");
+        // And the activity model keeps the very same flows, counters and all.
+        assert!(!kept_all.is_empty());
+        assert_eq!(kept_all, kept_some);
+    }
+
     #[test]
     fn a_waiting_record_is_small_enough_for_the_cap() {
-        // WAITING_CAP's bound (under 20 MB) takes a waiting record of about 2 kB: the flow's
-        // fixed part (about 1 kB) plus its boxed activity counters and the few names a flow
-        // that names nothing can hold.
+        // WAITING_CAP's bound (under 16 MB) takes a waiting record of at most about 2 kB: the
+        // flow's fixed part (packet samples boxed, and not kept by the engine) plus its boxed
+        // activity counters and the few names a flow that names nothing can hold.
         let size = std::mem::size_of::<Ended>();
         println!("a waiting record: {size} bytes");
-        assert!(size <= 1200, "{size} bytes");
+        assert!(size <= 640, "{size} bytes");
     }
 
     #[test]

@@ -51,6 +51,9 @@ pub fn collect<D: Send + 'static>(
         (kept, folded)
     })?;
     let mut engine = Engine::new(cfg, namer, Depth::Activity);
+    // The collector folds every record but keeps a flow's counters only in `kept`, which
+    // takes only what `relevant` passes.
+    engine.keep_media_when(crate::activity::relevant);
     let end = engine.run(source, &mut |f, r| stage.push((f, r)));
     let (kept, folded) = stage
         .finish()

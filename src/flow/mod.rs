@@ -3,8 +3,10 @@
 //! A flow is keyed by transport protocol and its two endpoints, in either direction. The client
 //! is the side that sent the first packet seen, except that a TCP SYN names its sender and a
 //! SYN-ACK its receiver. Per direction the table counts packets and on-wire bytes, first and last
-//! time and the TCP flags seen; per flow it keeps the first [`SAMPLES`] packets as (time offset,
-//! direction, size, payload length) for the activity model.
+//! time and the TCP flags seen; per flow it can keep the first [`SAMPLES`] packets as (time
+//! offset, direction, size, payload length), for classifiers that work on packet sizes and
+//! timing ([`FlowTable::keep_samples`]; kept by default, off in the analysis engine, whose
+//! stages read none).
 //!
 //! Flows end on an idle timeout (per protocol class, see [`Timeouts`]), shortly after a TCP
 //! close (both FINs, or a RST), when the table is full (the least recently seen flow is
@@ -13,7 +15,8 @@
 //!
 //! Bounds and cost: the table never holds more than `max_flows` flows; slots live in fixed-size
 //! chunks that are allocated once and reused, so after warm-up the per-packet path allocates
-//! nothing. Expiry and eviction are O(1) per flow: each timeout class keeps its flows in a list
+//! nothing (a table that keeps samples allocates a flow's 512 bytes of them with its first
+//! packet). Expiry and eviction are O(1) per flow: each timeout class keeps its flows in a list
 //! ordered by last activity, so the oldest flow of each class is always at the head.
 //!
 //! Time is packet time only. The table's clock is the latest timestamp seen; a packet stamped
@@ -33,13 +36,14 @@ use std::net::{IpAddr, SocketAddr};
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto, tcp_flag};
 
-/// How many packets of each flow are kept as samples for the activity model. 64 covers the
+/// How many packets of each flow are kept as samples (when kept). 64 covers the
 /// handshakes and first exchanges that published classifiers use (they look at the first 10 to
 /// 50 packets of a flow), at 8 bytes a packet.
 pub const SAMPLES: usize = 64;
 
 /// Default cap on tracked flows. A flow costs about 1.5 KB while tracked (704 B for the flow
-/// with its 64 samples, 704 B of naming and activity state, the index entry), so the cap bounds
+/// with its 64 samples when kept, 704 B of naming and activity state, the index entry), so the
+/// cap bounds
 /// the table near 1.5 GB: far above what a single host ever has open (the 4-million-packet
 /// benchmark peaks at a few thousand), while still bounding a flood of forged addresses. Use
 /// `--max-flows` for a tighter bound (100,000 flows: about 150 MB).
@@ -232,7 +236,9 @@ pub struct Flow<T> {
     pub down: DirStats,
     pub first_ts: Timestamp,
     pub last_ts: Timestamp,
-    samples: [Sample; SAMPLES],
+    /// Boxed, and only when the table keeps samples: half the size of a flow, moved with it
+    /// from the table to every later stage.
+    samples: Option<Box<[Sample; SAMPLES]>>,
     sample_count: u8,
     fin_up: bool,
     fin_down: bool,
@@ -247,7 +253,7 @@ pub struct Flow<T> {
 }
 
 impl<T: Default> Flow<T> {
-    fn new(key: FlowKey, client_is_lo: bool, ts: Timestamp) -> Self {
+    fn new(key: FlowKey, client_is_lo: bool, ts: Timestamp, keep_samples: bool) -> Self {
         Self {
             key,
             client_is_lo,
@@ -255,7 +261,7 @@ impl<T: Default> Flow<T> {
             down: DirStats::default(),
             first_ts: ts,
             last_ts: ts,
-            samples: [Sample::default(); SAMPLES],
+            samples: keep_samples.then(|| Box::new([Sample::default(); SAMPLES])),
             sample_count: 0,
             fin_up: false,
             fin_down: false,
@@ -296,9 +302,11 @@ impl<T> Flow<T> {
         self.key.proto
     }
 
-    /// The sampled first packets, in order.
+    /// The sampled first packets, in order (none when the table keeps no samples).
     pub fn samples(&self) -> &[Sample] {
-        &self.samples[..usize::from(self.sample_count)]
+        self.samples
+            .as_deref()
+            .map_or(&[], |s| &s[..usize::from(self.sample_count)])
     }
 
     pub fn packets(&self) -> u64 {
@@ -366,14 +374,14 @@ impl<T> Flow<T> {
         self.last_ts = self.last_ts.max(pkt.ts);
         self.first_ts = self.first_ts.min(pkt.ts);
         let n = usize::from(self.sample_count);
-        if n < SAMPLES {
+        if let Some(samples) = self.samples.as_deref_mut().filter(|_| n < SAMPLES) {
             let off = pkt
                 .ts
                 .as_nanos()
                 .saturating_sub(self.first_ts.as_nanos())
                 .max(0)
                 / 1_000;
-            self.samples[n] = Sample::new(
+            samples[n] = Sample::new(
                 u32::try_from(off).unwrap_or(u32::MAX),
                 pkt.wire_len,
                 pkt.payload_len,

@@ -107,6 +107,8 @@ pub struct FlowTable<T> {
     max_flows: usize,
     now: Option<Timestamp>,
     stats: TableStats,
+    /// Whether flows keep their first packets as samples ([`FlowTable::keep_samples`]).
+    samples: bool,
 }
 
 impl<T: Default> FlowTable<T> {
@@ -124,7 +126,15 @@ impl<T: Default> FlowTable<T> {
             max_flows: max_flows.max(1),
             now: None,
             stats: TableStats::default(),
+            samples: true,
         }
+    }
+
+    /// Whether flows created from now on keep their first [`super::SAMPLES`] packets as
+    /// samples (the default). Without them a flow is about half the size and nothing is
+    /// allocated for it.
+    pub fn keep_samples(&mut self, keep: bool) {
+        self.samples = keep;
     }
 
     pub fn stats(&self) -> TableStats {
@@ -285,7 +295,7 @@ impl<T: Default> FlowTable<T> {
                 || (pkt.proto == proto::TCP && from_server_port(DYNAMIC_PORTS_START)));
         let reversed = syn_ack || mid_way_reply;
         let client_is_lo = src_is_lo != reversed;
-        let mut flow = Flow::new(key, client_is_lo, pkt.ts);
+        let mut flow = Flow::new(key, client_is_lo, pkt.ts, self.samples);
         let dir = if reversed { Dir::Down } else { Dir::Up };
         flow.update(pkt, dir);
         let i = self.alloc(flow, now);

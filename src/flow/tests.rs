@@ -339,6 +339,26 @@ fn the_first_samples_are_kept_and_no_more() {
 }
 
 #[test]
+fn a_table_that_keeps_no_samples_still_counts_every_packet() {
+    let (c, s) = (v4(1, 1234), v4(2, 4321));
+    let mut h = Harness::new();
+    h.table.keep_samples(false);
+    for i in 0..10 {
+        h.feed(P::udp(at(i), c, s).sized(100, 58));
+    }
+    let f = &h.finish()[0].0;
+    assert!(f.samples().is_empty());
+    assert_eq!((f.packets(), f.up.bytes), (10, 1000));
+    // Half the size of a flow that keeps them inline.
+    let size = std::mem::size_of::<Flow<()>>();
+    println!("a flow: {size} bytes");
+    assert!(
+        size < SAMPLES * std::mem::size_of::<Sample>(),
+        "{size} bytes"
+    );
+}
+
+#[test]
 fn sample_fields_saturate() {
     let (c, s) = (v4(1, 1), v4(2, 2));
     let mut h = Harness::new();

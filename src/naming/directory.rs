@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
@@ -23,17 +24,20 @@ use super::catalog::{Catalog, Role, ServiceId};
 use crate::model::{Evidence, EvidenceKind};
 
 /// Addresses (and address:port pairs) remembered. A busy host talks to a few thousand servers
-/// an hour, and each adds two bindings; 65,536 keeps hours of them and bounds a flood.
+/// an hour, and each adds two bindings; 65,536 keeps hours of them and bounds a flood. A
+/// binding costs about 120 bytes (48 in the map, 20 in the eviction order, the name shared by
+/// the address's two bindings, and the map's spare room): at most about 8 MB.
 pub const DIRECTORY_CAP: usize = 65_536;
 
-/// What the directory says of one address or address:port.
+/// What the directory says of one address or address:port: 24 bytes.
 #[derive(Clone, Debug, PartialEq)]
 struct Binding {
     /// The one service every name learnt points to; `None` once names disagree (shared host).
     service: Option<ServiceId>,
     role: Role,
-    /// The name that taught it, and how (`sni`, `cert`, `http-host`, `dns`).
-    name: String,
+    /// The name that taught it, and how (`sni`, `cert`, `http-host`, `dns`). Shared by the
+    /// address's binding and its address:port binding.
+    name: Arc<str>,
     how: EvidenceKind,
 }
 
@@ -74,14 +78,18 @@ impl Directory {
             return;
         }
         let entry = catalog.domain(name).map(|(_, e)| e);
-        let binding = Binding {
-            service: entry.map(|e| e.service),
-            role: entry.map_or(Role::Web, |e| e.role),
-            name: name.to_ascii_lowercase(),
+        let service = entry.map(|e| e.service);
+        let role = entry.map_or(Role::Web, |e| e.role);
+        // The name is copied once, and only when a binding takes it.
+        let mut lower: Option<Arc<str>> = None;
+        let mut make = || Binding {
+            service,
+            role,
+            name: Arc::clone(lower.get_or_insert_with(|| name.to_ascii_lowercase().into())),
             how,
         };
         for key in [Some((ip, 0)), port.map(|p| (ip, p))].into_iter().flatten() {
-            self.bind(key, binding.clone());
+            self.bind(key, service, how, &mut make);
         }
     }
 
@@ -104,12 +112,19 @@ impl Directory {
         }
     }
 
-    fn bind(&mut self, key: (IpAddr, u16), b: Binding) {
+    /// Bind `key` to what `make` builds (a name learnt as `how`, for `service`).
+    fn bind(
+        &mut self,
+        key: (IpAddr, u16),
+        service: Option<ServiceId>,
+        how: EvidenceKind,
+        make: &mut impl FnMut() -> Binding,
+    ) {
         if let Some(old) = self.map.get_mut(&key) {
-            if old.service != b.service {
+            if old.service != service {
                 old.service = None;
-            } else if rank(b.how) < rank(old.how) {
-                *old = b;
+            } else if rank(how) < rank(old.how) {
+                *old = make();
             }
             return;
         }
@@ -120,7 +135,7 @@ impl Directory {
             }
         }
         self.order.push_back(key);
-        self.map.insert(key, b);
+        self.map.insert(key, make());
     }
 
     /// The name to lend a flow whose remote side is `ip:port`: that of the address:port when it
@@ -222,6 +237,36 @@ mod tests {
             l.evidence.to_string(),
             "same-server:chat.signal.org (from dns)"
         );
+    }
+
+    #[test]
+    fn a_binding_is_small() {
+        // DIRECTORY_CAP's bound takes a binding of 24 bytes beside its 20-byte key.
+        println!(
+            "binding {} bytes, key {} bytes",
+            std::mem::size_of::<Binding>(),
+            std::mem::size_of::<(IpAddr, u16)>()
+        );
+        assert!(std::mem::size_of::<Binding>() <= 24);
+        assert!(std::mem::size_of::<(IpAddr, u16)>() <= 20);
+    }
+
+    #[test]
+    fn a_stronger_way_of_learning_the_same_service_replaces_the_name() {
+        let c = Catalog::bundled().unwrap();
+        let mut d = Directory::default();
+        let a = ip("198.18.0.3");
+        d.learn(&c, a, None, "g.whatsapp.net", EvidenceKind::Dns);
+        d.learn(&c, a, Some(443), "mmg.whatsapp.net.", EvidenceKind::Sni);
+        d.learn(&c, a, Some(443), "media.whatsapp.net", EvidenceKind::Cert);
+        let l = d.lookup(a, 443).unwrap();
+        assert_eq!(l.how, EvidenceKind::Sni);
+        assert_eq!(
+            l.evidence.to_string(),
+            "same-server:mmg.whatsapp.net (from sni)"
+        );
+        assert_eq!(d.lookup(a, 80).unwrap().how, EvidenceKind::Sni);
+        assert_eq!(d.len(), 2);
     }
 
     #[test]
