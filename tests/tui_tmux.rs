@@ -207,3 +207,90 @@ fn replay_of_a_missing_file_fails_before_opening_the_terminal() {
     // No escape sequences: the alternate screen was never entered.
     assert!(!out.stdout.contains(&0x1b), "stdout: {:?}", out.stdout);
 }
+
+#[test]
+fn the_export_keys_write_reports_into_the_export_folder() {
+    let dir = std::env::temp_dir().join(format!("olx-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let line = format!(
+        "{} demo --speed max --export-dir {}; sleep 60",
+        env!("CARGO_BIN_EXE_onlooker"),
+        dir.display()
+    );
+    let Some(t) = Tmux::start("demo_export", &line) else {
+        return;
+    };
+    t.expect("done");
+    t.keys("x");
+    let s = t.expect("report written to");
+    assert!(s.contains(&dir.display().to_string()), "{s}");
+    t.keys("X");
+    t.expect(".json");
+    t.keys("q");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 2, "{names:?}");
+    assert!(
+        names.iter().all(|n| n.starts_with("onlooker-report-20")),
+        "the names carry the date: {names:?}"
+    );
+    let json = names.iter().find(|n| n.ends_with(".json")).unwrap();
+    let md = names.iter().find(|n| n.ends_with(".md")).unwrap();
+    let md_text = std::fs::read_to_string(dir.join(md)).unwrap();
+    assert!(
+        md_text.contains("What an observer on the path learned"),
+        "{md_text}"
+    );
+    let json_text = std::fs::read_to_string(dir.join(json)).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&json_text).unwrap();
+    assert!(v["findings"].as_array().is_some_and(|f| !f.is_empty()));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn without_a_terminal_demo_and_replay_say_what_to_run_instead() {
+    let bin = env!("CARGO_BIN_EXE_onlooker");
+    let demo_pcap = concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.pcap");
+    for (args, hint) in [
+        (vec!["demo"], "onlooker demo --report".to_string()),
+        (
+            vec!["replay", demo_pcap],
+            format!("onlooker report {demo_pcap}"),
+        ),
+    ] {
+        // Output to a pipe, as under cron, CI or `| less`.
+        let out = Command::new(bin)
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "one line: {err}");
+        assert!(err.contains("needs a terminal"), "{err}");
+        assert!(err.contains(&hint), "{args:?} suggests {hint}: {err}");
+        assert!(!err.contains("os error"), "{err}");
+        assert!(out.stdout.is_empty(), "nothing drawn: {:?}", out.stdout);
+    }
+}
+
+#[test]
+fn a_zone_or_export_folder_that_does_not_exist_is_a_usage_error() {
+    let bin = env!("CARGO_BIN_EXE_onlooker");
+    for (args, says) in [
+        (vec!["demo", "--tz", "Nowhere/Atlantis"], "--tz"),
+        (
+            vec!["demo", "--export-dir", "/nonexistent/reports"],
+            "--export-dir",
+        ),
+    ] {
+        let out = Command::new(bin).args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(says), "{err}");
+    }
+}

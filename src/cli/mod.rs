@@ -175,6 +175,8 @@ pub enum Command {
         #[arg(long)]
         no_color: bool,
         #[command(flatten)]
+        dash: dashboard::DashArgs,
+        #[command(flatten)]
         flow: FlowArgs,
         /// Capture files.
         #[arg(required = true)]
@@ -211,6 +213,8 @@ pub enum Command {
         #[arg(long)]
         no_color: bool,
         #[command(flatten)]
+        dash: dashboard::DashArgs,
+        #[command(flatten)]
         flow: FlowArgs,
     },
     /// Capture live from an interface.
@@ -240,6 +244,8 @@ pub enum Command {
         /// Dashboard: draw without colours (also when NO_COLOR is set).
         #[arg(long, conflicts_with = "headless")]
         no_color: bool,
+        #[command(flatten)]
+        dash: dashboard::DashArgs,
         #[command(flatten)]
         flow: FlowArgs,
     },
@@ -383,6 +389,7 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             headless,
             progress,
             no_color,
+            dash,
             flow,
         }) => {
             let interface = match interface {
@@ -402,21 +409,23 @@ fn run(cli: Cli) -> Result<u8, Failure> {
                 buffer_size,
             };
             if !headless {
-                return Ok(dashboard::live(opts, flow.dashboard(no_color)?)?);
+                return dashboard::live(opts, flow.dashboard(no_color)?, &dash);
             }
             live::headless(opts, &flow, progress)
         }
         Some(Command::Replay {
             speed,
             no_color,
+            dash,
             flow,
             files,
-        }) => Ok(dashboard::replay(&files, speed, flow.dashboard(no_color)?)?),
+        }) => dashboard::replay(&files, speed, flow.dashboard(no_color)?, &dash),
         Some(Command::Demo {
             speed,
             no_color,
+            dash,
             flow,
-        }) => Ok(dashboard::demo(speed, flow.dashboard(no_color)?)?),
+        }) => dashboard::demo(speed, flow.dashboard(no_color)?, &dash),
         Some(Command::Interfaces { json }) => interfaces::interfaces(json),
         None => {
             use clap::CommandFactory;

@@ -129,12 +129,17 @@ pub fn hint(client: String, agg: &ClientAgg) -> Option<DeviceHint> {
         basis.push(format!("IP TTL {t}"));
     }
     if let Some(s) = syn {
-        basis.push(format!(
-            "TCP SYN options {}{} with window {}",
-            s.layout,
-            s.mss.map(|m| format!(" (MSS {m})")).unwrap_or_default(),
-            s.window
-        ));
+        // A SYN without options has an empty layout: said in words, not as an empty list.
+        basis.push(if s.layout.is_empty() {
+            format!("TCP SYN without options, window {}", s.window)
+        } else {
+            format!(
+                "TCP SYN options {}{} with window {}",
+                s.layout,
+                s.mss.map(|m| format!(" (MSS {m})")).unwrap_or_default(),
+                s.window
+            )
+        });
     }
     Some(DeviceHint {
         client,

@@ -83,7 +83,7 @@ mod tests {
         let up = finding(&m, "media", "upload");
         assert_eq!(
             up.sentence,
-            "Mon 01:00: a WhatsApp upload of 250 KB, likely a photo."
+            "Mon 01:00: a WhatsApp upload of 250 kB, likely a photo."
         );
         let down = finding(&m, "media", "download");
         assert_eq!(

@@ -284,15 +284,16 @@ pub fn duration_adj(secs: f64) -> String {
     format!("{article} {n}-{unit}")
 }
 
-/// "850 B", "19 KB", "1.2 MB", "3.4 GB" (decimal units).
+/// "850 B", "19.1 kB", "185 kB", "1.2 MB", "3.4 GB" (decimal units, SI prefixes: the one
+/// convention of the report, the dashboard and the CSV).
 pub fn bytes(n: u64) -> String {
     let f = n as f64;
     if n < 1000 {
         format!("{n} B")
     } else if n < 100_000 {
-        format!("{:.1} KB", f / 1e3)
+        format!("{:.1} kB", f / 1e3)
     } else if n < 1_000_000 {
-        format!("{:.0} KB", f / 1e3)
+        format!("{:.0} kB", f / 1e3)
     } else if n < 1_000_000_000 {
         format!("{:.1} MB", f / 1e6)
     } else {
@@ -436,7 +437,7 @@ mod tests {
         assert_eq!(duration_adj(33.0 * 60.0), "a 33-minute");
         assert_eq!(duration_adj(11.0), "an 11-second");
         assert_eq!(bytes(850), "850 B");
-        assert_eq!(bytes(19_062), "19.1 KB");
+        assert_eq!(bytes(19_062), "19.1 kB");
         assert_eq!(bytes(1_234_567), "1.2 MB");
         assert_eq!(country("PT"), "Portugal");
         assert_eq!(country("XX"), "XX");

@@ -1,6 +1,7 @@
 //! The work derived from one snapshot for the tabs that summarise it: the counters of the
-//! status bar and Observer tab, the countries of the Map, the service lanes of the Timeline,
-//! and which events rest on each flow.
+//! status bar and Observer tab, the observer's model (every finding and what would have hidden
+//! it, built by [`crate::observer`] as for the report), the countries of the Map, the service
+//! lanes of the Timeline, and which events rest on each flow.
 //!
 //! It exists so that this counting is done once per snapshot (on the worker thread, see
 //! [`super::prepare`]), never per frame. It never decides anything: it counts and groups what
@@ -8,10 +9,36 @@
 //! depend on the view's sort, filter or selection.
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use super::places::{self, Centroid};
 use crate::model::{EventKind, FlowRef, PeerKind};
+use crate::observer::Model;
+use crate::observer::digest::Digest;
+use crate::observer::words::Zone;
 use crate::session::Snapshot;
+
+/// The observer's model of a snapshot, as the report builds it: the Observer tab lists its
+/// findings and mitigations, and the export key writes its report. Two are equal when their
+/// findings and mitigations are.
+#[derive(Clone, Debug, Default)]
+pub struct Observed(pub Option<Arc<Model>>);
+
+impl PartialEq for Observed {
+    fn eq(&self, other: &Self) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => {
+                a.findings == b.findings
+                    && a.mitigations
+                        .iter()
+                        .map(|m| (m.key, &m.findings))
+                        .eq(b.mitigations.iter().map(|m| (m.key, &m.findings)))
+            }
+            (None, None) => true,
+            _ => false,
+        }
+    }
+}
 
 /// What the status bar and the Observer tab count.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -62,11 +89,21 @@ pub struct Derived {
     pub flow_events: HashMap<FlowRef, Vec<u64>>,
     pub first_ts: f64,
     pub last_ts: f64,
+    /// The observer's model of the snapshot (findings in the zone of the dashboard's clock).
+    pub observed: Observed,
 }
 
-/// The counters, places, lanes and flow → events map of `snap`.
-pub(super) fn derive(snap: &Snapshot) -> Derived {
+/// The counters, places, lanes and flow → events map of `snap`, and its observer model with
+/// times in `zone`.
+pub(super) fn derive(snap: &Snapshot, zone: &Zone) -> Derived {
     let mut d = Derived::default();
+    let digest = Digest::from_flows(snap.flows.iter().map(|f| f.as_ref()));
+    d.observed = Observed(Some(Arc::new(Model::build(
+        &digest,
+        &snap.events,
+        zone,
+        false,
+    ))));
     let mut services: BTreeMap<&str, (usize, Vec<u32>)> = BTreeMap::new();
     let mut bytes_by_flows = 0u64;
     let mut places: BTreeMap<&str, (Place, BTreeMap<&str, u64>)> = BTreeMap::new();
@@ -211,7 +248,7 @@ mod tests {
     #[test]
     fn derived_counts_places_and_lanes() {
         let snap = sample();
-        let d = derive(&snap);
+        let d = derive(&snap, &Zone::utc());
         assert_eq!(d.counters.services, 2);
         assert_eq!(d.counters.bytes, 500 + 9000 + 50 + 7000);
         let codes: Vec<&str> = d.places.iter().map(|p| p.code.as_str()).collect();

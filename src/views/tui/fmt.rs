@@ -1,6 +1,8 @@
-//! Numbers and times as the dashboard prints them. Times are UTC everywhere on screen (the
-//! status bar says so), so a capture shows the same clock on every machine.
+//! Numbers and times as the dashboard prints them. Times are UTC on screen unless `--tz`
+//! names a zone ([`Clock`]; the status bar says which), so a capture shows the same clock on
+//! every machine.
 
+use crate::observer::words::Zone;
 use crate::session::Speed;
 
 /// Days since 1970-01-01 to a civil (year, month, day), proleptic Gregorian calendar
@@ -58,17 +60,90 @@ pub fn duration(secs: f64) -> String {
     }
 }
 
-/// Bytes in decimal units: "812 B", "4.2 kB", "1.3 MB".
+/// Bytes in decimal units: "812 B", "4.2 kB", "185 kB", "1.3 MB": the report's own words
+/// ([`crate::observer::words::bytes`]), so the dashboard and the report never disagree.
 pub fn bytes(b: u64) -> String {
-    let f = b as f64;
-    if b < 1000 {
-        format!("{b} B")
-    } else if f < 1e6 {
-        format!("{:.1} kB", f / 1e3)
-    } else if f < 1e9 {
-        format!("{:.1} MB", f / 1e6)
-    } else {
-        format!("{:.1} GB", f / 1e9)
+    crate::observer::words::bytes(b)
+}
+
+/// "1 flow", "2 flows": a count with its noun, thousands separated.
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", count(n), if n == 1 { one } else { many })
+}
+
+/// The clock times on screen are read in: UTC unless `--tz` names a zone. The zone's rules
+/// are the report's ([`Zone`]), so the dashboard and the report give an instant the same time.
+#[derive(Clone, Debug)]
+pub struct Clock {
+    zone: Zone,
+    utc: bool,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::utc()
+    }
+}
+
+impl Clock {
+    /// UTC, the dashboard's clock unless `--tz` names another.
+    pub fn utc() -> Self {
+        Self {
+            zone: Zone::utc(),
+            utc: true,
+        }
+    }
+
+    /// The clock of a zone resolved from `--tz` ([`Zone::resolve`]).
+    pub fn new(zone: Zone) -> Self {
+        let utc = zone.info.name.eq_ignore_ascii_case("utc");
+        Self { zone, utc }
+    }
+
+    /// The zone, for the observer's sentences and the exported report.
+    pub fn zone(&self) -> &Zone {
+        &self.zone
+    }
+
+    /// What the status bar and titles call the zone: "UTC", "Europe/Lisbon".
+    pub fn label(&self) -> &str {
+        if self.utc {
+            "UTC"
+        } else {
+            &self.zone.info.name
+        }
+    }
+
+    /// "21:04:12".
+    pub fn time(&self, ts: f64) -> String {
+        if self.utc {
+            time(ts)
+        } else {
+            self.zone.time_secs(ts)
+        }
+    }
+
+    /// "2026-03-03 21:04:12".
+    pub fn datetime(&self, ts: f64) -> String {
+        if self.utc {
+            datetime(ts)
+        } else {
+            format!("{} {}", self.zone.day_key(ts), self.zone.time_secs(ts))
+        }
+    }
+
+    /// A flow as the outputs write it ("udp 192.168.1.2:50000 157.240.1.1:3478
+    /// 1700000000.123456"), with its time read on this clock: "udp 192.168.1.2:50000 →
+    /// 157.240.1.1:3478 at 21:04:12". Text of another form is returned as it is.
+    pub fn flow_ref(&self, written: &str) -> String {
+        let parts: Vec<&str> = written.split(' ').collect();
+        match parts.as_slice() {
+            [proto, client, server, ts] => match ts.parse::<f64>() {
+                Ok(t) => format!("{proto} {client} → {server} at {}", self.time(t)),
+                Err(_) => written.to_string(),
+            },
+            _ => written.to_string(),
+        }
     }
 }
 
@@ -126,6 +201,21 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_zone_moves_the_clock_and_flow_references_read_as_times() {
+        let tokyo = Clock::new(Zone::resolve(Some("Asia/Tokyo")).unwrap_or_else(|_| Zone::utc()));
+        assert_eq!(tokyo.label(), "Asia/Tokyo");
+        // 2000-02-29 12:34:56 UTC is 21:34:56 in Tokyo.
+        assert_eq!(tokyo.datetime(951_827_696.0), "2000-02-29 21:34:56");
+        let utc = Clock::utc();
+        assert_eq!(utc.label(), "UTC");
+        assert_eq!(
+            utc.flow_ref("udp 10.0.0.2:5000 157.240.1.1:3478 951827696.250000"),
+            "udp 10.0.0.2:5000 → 157.240.1.1:3478 at 12:34:56"
+        );
+        assert_eq!(utc.flow_ref("not a reference"), "not a reference");
+    }
+
+    #[test]
     fn utc_dates() {
         assert_eq!(datetime(0.0), "1970-01-01 00:00:00");
         // 2000-02-29 (a leap day in a century year divisible by 400) 12:34:56 UTC.
@@ -139,6 +229,9 @@ mod tests {
         assert_eq!(count(999), "999");
         assert_eq!(bytes(999), "999 B");
         assert_eq!(bytes(1_500_000), "1.5 MB");
+        assert_eq!(bytes(185_000), "185 kB", "the report's convention");
+        assert_eq!(counted(1, "flow", "flows"), "1 flow");
+        assert_eq!(counted(1_200, "flow", "flows"), "1,200 flows");
         assert_eq!(fit("abcdef", 4), "abc…");
         assert_eq!(fit("abc", 4), "abc");
     }

@@ -11,18 +11,20 @@
 //! panic and on SIGTERM/SIGHUP/SIGINT.
 //!
 //! State and logic ([`app`], [`filter`]) are apart from drawing ([`draw`]) so they are tested
-//! without a terminal. Times on screen are UTC.
+//! without a terminal. Times on screen are UTC unless `--tz` names a zone ([`fmt::Clock`]).
+//! A key exports the report of what is on screen ([`export`]) into the folder named at start.
 //!
 //! Inside, each module uses only those before it in this order, never one after it:
 //! [`fmt`], [`places`], [`filter`]; `columns` (the flow table's order) and `nav` (tabs,
 //! cursors, filter lines, the timeline window); `derive` (counts per snapshot); `prepare` (the
 //! work a snapshot needs, shared by the worker and the App); `worker`; [`app`] (the state and
-//! its keys); [`draw`].
+//! its keys); [`draw`]; [`export`].
 
 pub mod app;
 mod columns;
 mod derive;
 pub mod draw;
+pub mod export;
 pub mod filter;
 #[cfg(test)]
 mod fixtures;
@@ -32,6 +34,7 @@ pub mod places;
 mod prepare;
 mod worker;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -64,18 +67,28 @@ impl Drop for Restore {
     }
 }
 
+/// How the dashboard draws, and where its export key writes.
+#[derive(Clone, Debug)]
+pub struct Options {
+    pub no_color: bool,
+    /// The clock times are shown in (`--tz`).
+    pub clock: fmt::Clock,
+    /// Where the export key writes reports (`--export-dir`).
+    pub export_dir: PathBuf,
+}
+
 /// Run the dashboard until the user quits or a signal arrives; then end the session
 /// (`on_quit` first, e.g. to stop a live capture) and return its last snapshot.
 pub fn run(
     handle: SessionHandle,
-    no_color: bool,
+    opts: &Options,
     on_quit: impl FnOnce(),
 ) -> anyhow::Result<Arc<Snapshot>> {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the dashboard's runtime")?;
-    let result = rt.block_on(ui(&handle, no_color));
+    let result = rt.block_on(ui(&handle, opts));
     on_quit();
     // The session flushes open flows into a last snapshot when asked to stop: give it a moment
     // so the closing line counts them (a long replay's rest is not read: quitting stays quick).
@@ -95,11 +108,11 @@ pub fn run(
     use std::io::Write as _;
     let _ = writeln!(
         std::io::stderr(),
-        "onlooker: {}: {} packets, {} flows, {} events{}",
+        "onlooker: {}: {}, {}, {}{}",
         last.source,
-        fmt::count(last.packets),
-        fmt::count(last.flows.len() as u64),
-        fmt::count(last.events.len() as u64),
+        fmt::counted(last.packets, "packet", "packets"),
+        fmt::counted(last.flows.len() as u64, "flow", "flows"),
+        fmt::counted(last.events.len() as u64, "event", "events"),
         last.error
             .as_ref()
             .map(|e| format!("; {e}"))
@@ -108,7 +121,7 @@ pub fn run(
     Ok(last)
 }
 
-async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
+async fn ui(handle: &SessionHandle, opts: &Options) -> anyhow::Result<()> {
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).context("installing signal handlers")?;
     let mut hup = signal(SignalKind::hangup()).context("installing signal handlers")?;
@@ -143,7 +156,7 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
         .context("starting the key reader")?;
 
     // Snapshots are prepared on the worker thread; it wakes this loop when one is ready.
-    let mut app = App::new(no_color);
+    let mut app = App::new(opts.no_color).with_clock(opts.clock.clone());
     let ready = Arc::new(tokio::sync::Notify::new());
     let wake = Arc::clone(&ready);
     app.start_worker(move || wake.notify_one())
@@ -164,9 +177,9 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
             _ = ready.notified() => {}
             ev = rx.recv() => match ev {
                 Some(ev) => {
-                    quit |= on_event(&mut app, handle, ev);
+                    quit |= on_event(&mut app, handle, opts, ev);
                     while let Ok(ev) = rx.try_recv() {
-                        quit |= on_event(&mut app, handle, ev);
+                        quit |= on_event(&mut app, handle, opts, ev);
                     }
                 }
                 None => quit = true,
@@ -202,7 +215,7 @@ async fn ui(handle: &SessionHandle, no_color: bool) -> anyhow::Result<()> {
 const KEYS_WAIT_MS: u64 = 3 * INPUT_POLL_MS;
 
 /// Answer one terminal event; true when the dashboard should end.
-fn on_event(app: &mut App, handle: &SessionHandle, ev: TermEvent) -> bool {
+fn on_event(app: &mut App, handle: &SessionHandle, opts: &Options, ev: TermEvent) -> bool {
     let TermEvent::Key(key) = ev else {
         // A resize needs nothing: the next draw takes the new size.
         return false;
@@ -211,6 +224,24 @@ fn on_event(app: &mut App, handle: &SessionHandle, ev: TermEvent) -> bool {
         Some(app::Action::Quit) => true,
         Some(app::Action::Session(c)) => {
             handle.send(c);
+            false
+        }
+        Some(app::Action::Export(format)) => {
+            // The report of the snapshot on screen, from the model the Observer tab shows.
+            let written = match app.view().cloned() {
+                Some(snap) => export::export(
+                    &opts.export_dir,
+                    app.derived().observed.0.as_deref(),
+                    &snap,
+                    format,
+                    jiff::Timestamp::now(),
+                ),
+                None => Err(export::ExportError::Empty),
+            };
+            app.notice = Some(match written {
+                Ok(path) => format!("report written to {}", path.display()),
+                Err(e) => format!("export failed: {e}"),
+            });
             false
         }
         None => false,

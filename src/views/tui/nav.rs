@@ -173,3 +173,37 @@ impl Timeline {
         self.start = (self.start + span * frac).clamp(0.0, (whole - span).max(0.0));
     }
 }
+
+/// What the Observer tab's main panel shows (`m` switches).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ObserverPane {
+    /// Every finding, most revealing first.
+    #[default]
+    Findings,
+    /// What would have hidden them.
+    Mitigations,
+}
+
+/// A scrolled text's first line. `max` (the last first line that still fills the view) and
+/// `page` (the lines in view) are written while drawing, the only place that knows the size.
+#[derive(Debug, Default)]
+pub struct Scroll {
+    pub top: usize,
+    pub max: Cell<usize>,
+    pub page: Cell<usize>,
+}
+
+impl Scroll {
+    pub(super) fn step(&mut self, delta: isize) {
+        let top = self.top.min(self.max.get()) as isize + delta;
+        self.top = top.clamp(0, self.max.get() as isize) as usize;
+    }
+
+    /// The first line to draw of `len` lines in `height`, remembered for the keys.
+    pub fn visible_from(&self, height: usize, len: usize) -> usize {
+        let max = len.saturating_sub(height);
+        self.max.set(max);
+        self.page.set(height.max(1));
+        self.top.min(max)
+    }
+}

@@ -15,6 +15,7 @@ use super::columns::{FlowCol, SortKey};
 use super::derive::{Derived, derive};
 use super::filter::Filter;
 use crate::model::{EventKind, FlowRef};
+use crate::observer::words::Zone;
 use crate::session::Snapshot;
 
 /// Identity of a flow, to keep it selected while new snapshots arrive.
@@ -60,6 +61,8 @@ pub(super) struct Job {
     pub(super) snap: Arc<Snapshot>,
     pub(super) params: ViewParams,
     pub(super) selection: Selection,
+    /// The zone the observer's sentences are worded in.
+    pub(super) zone: Zone,
 }
 
 /// Everything the tabs read for one snapshot and one set of view parameters, prepared in one go
@@ -90,8 +93,9 @@ pub(super) fn prepare(job: Job, derived: Option<Arc<Derived>>) -> Prepared {
         snap,
         params,
         selection,
+        zone,
     } = job;
-    let derived = derived.unwrap_or_else(|| Arc::new(derive(&snap)));
+    let derived = derived.unwrap_or_else(|| Arc::new(derive(&snap, &zone)));
     let flow_rows = flow_rows(&snap, &params);
     let f = &params.event_filter;
     let event_rows: Vec<u32> = (0..snap.events.len() as u32)

@@ -1,5 +1,6 @@
-//! What a key does: switch tabs, move a list's cursor, type a filter, change the sort, zoom
-//! and scroll the timeline, or ask the session for a replay control.
+//! What a key does: switch tabs, move a list's cursor, scroll the findings or Help, type a
+//! filter, change the sort, zoom and scroll the timeline, ask the session for a replay control,
+//! or ask the program to export the report.
 //!
 //! It exists so that the dashboard's answer to each key is read in one place and tested
 //! without a terminal. It only moves the [`App`]'s view state and returns an [`Action`] for
@@ -11,13 +12,16 @@ use crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::App;
 use crate::session::{Control, SourceKind, Speed};
-use crate::views::tui::nav::{FilterLine, ListKind, Tab, Timeline};
+use crate::views::report::ReportFormat;
+use crate::views::tui::nav::{FilterLine, ListKind, ObserverPane, Scroll, Tab, Timeline};
 
 /// What a key asks of the program beyond the dashboard's own state.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Action {
     Quit,
     Session(Control),
+    /// Write the report of what is on screen into the export folder.
+    Export(ReportFormat),
 }
 
 impl App {
@@ -34,6 +38,8 @@ impl App {
             self.edit_filter(list, key);
             return None;
         }
+        // A notice (where an export went) stays until the next key.
+        self.notice = None;
         let replay = self
             .snap
             .as_ref()
@@ -72,6 +78,8 @@ impl App {
                 return Some(Action::Session(Control::SetSpeed(s)));
             }
             KeyCode::Char('E') if replay => return Some(Action::Session(Control::JumpToEnd)),
+            KeyCode::Char('x') => return Some(Action::Export(ReportFormat::Markdown)),
+            KeyCode::Char('X') => return Some(Action::Export(ReportFormat::Json)),
             _ => self.tab_key(key),
         }
         None
@@ -89,7 +97,21 @@ impl App {
             Tab::Flows | Tab::Map => self.list_key(ListKind::Flows, key),
             Tab::Events => self.list_key(ListKind::Events, key),
             Tab::Timeline => self.timeline_key(key),
-            Tab::Observer | Tab::Help => {}
+            Tab::Observer => {
+                if key.code == KeyCode::Char('m') {
+                    self.observer_pane = match self.observer_pane {
+                        ObserverPane::Findings => ObserverPane::Mitigations,
+                        ObserverPane::Mitigations => ObserverPane::Findings,
+                    };
+                    return;
+                }
+                let scroll = match self.observer_pane {
+                    ObserverPane::Findings => &mut self.findings_scroll,
+                    ObserverPane::Mitigations => &mut self.mitigations_scroll,
+                };
+                scroll_key(scroll, key);
+            }
+            Tab::Help => scroll_key(&mut self.help_scroll, key),
         }
     }
 
@@ -167,6 +189,21 @@ impl App {
             }
             _ => {}
         }
+    }
+}
+
+/// Scroll a text: a line, a page, to the top or the end.
+fn scroll_key(s: &mut Scroll, key: KeyEvent) {
+    let page = s.page.get().max(1) as isize;
+    match key.code {
+        KeyCode::Up | KeyCode::Char('k') => s.step(-1),
+        KeyCode::Down | KeyCode::Char('j') => s.step(1),
+        KeyCode::PageUp => s.step(-page),
+        KeyCode::PageDown => s.step(page),
+        KeyCode::Home | KeyCode::Char('g') => s.top = 0,
+        // The end whatever was drawn last: drawing clamps it to the last full view.
+        KeyCode::End | KeyCode::Char('G') => s.top = usize::MAX,
+        _ => {}
     }
 }
 

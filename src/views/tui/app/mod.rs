@@ -29,7 +29,8 @@ use crate::session::Snapshot;
 // and the rest stay where the dashboard's users (tests, benchmarks, examples) find them.
 pub use super::columns::{FlowCol, SortKey};
 pub use super::derive::{Counters, Derived, Lane, Place};
-pub use super::nav::{FilterLine, ListKind, ListNav, Tab, Timeline};
+pub use super::fmt::Clock;
+pub use super::nav::{FilterLine, ListKind, ListNav, ObserverPane, Scroll, Tab, Timeline};
 pub use keys::Action;
 
 /// The latest request made of the worker.
@@ -58,6 +59,15 @@ pub struct App {
     /// The list whose filter is being typed.
     pub editing: Option<ListKind>,
     pub timeline: Timeline,
+    /// What the Observer tab shows, and how far each of its texts and Help are scrolled.
+    pub observer_pane: ObserverPane,
+    pub findings_scroll: Scroll,
+    pub mitigations_scroll: Scroll,
+    pub help_scroll: Scroll,
+    /// The clock times are shown in (`--tz`; UTC otherwise).
+    pub clock: Clock,
+    /// A line for the status bar until the next key (where an export was written).
+    pub notice: Option<String>,
     snap: Option<Arc<Snapshot>>,
     derived: Arc<Derived>,
     flow_rows: Vec<u32>,
@@ -92,6 +102,12 @@ impl App {
             event_filter: FilterLine::default(),
             editing: None,
             timeline: Timeline::default(),
+            observer_pane: ObserverPane::default(),
+            findings_scroll: Scroll::default(),
+            mitigations_scroll: Scroll::default(),
+            help_scroll: Scroll::default(),
+            clock: Clock::utc(),
+            notice: None,
             snap: None,
             derived: Arc::new(Derived::default()),
             flow_rows: Vec::new(),
@@ -105,6 +121,13 @@ impl App {
             requested: None,
             inbox: None,
         }
+    }
+
+    /// Show times on `clock` (set before the first snapshot: the observer's sentences are
+    /// worded in its zone when a snapshot is prepared).
+    pub fn with_clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Prepare snapshots, sorts and filters on a thread of their own from now on: the UI
@@ -136,6 +159,7 @@ impl App {
             snap,
             params: self.params(),
             selection: self.selection.clone(),
+            zone: self.clock.zone().clone(),
         }
     }
 

@@ -353,3 +353,31 @@ fn the_worker_never_shows_rows_of_an_old_sort() {
     assert_eq!(app.flow_rows(), want.flow_rows());
     assert_ne!(app.flow_rows(), &start_order[..]);
 }
+
+#[test]
+fn export_keys_and_the_observer_pane() {
+    let snap = sample();
+    let mut app = App::new(true);
+    app.sync(&snap);
+    use crate::views::report::ReportFormat;
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('x'))),
+        Some(Action::Export(ReportFormat::Markdown))
+    );
+    assert_eq!(
+        app.on_key(key(KeyCode::Char('X'))),
+        Some(Action::Export(ReportFormat::Json))
+    );
+    // Where the export went stays on screen until the next key.
+    app.notice = Some("report written to ./r.md".into());
+    app.on_key(key(KeyCode::Char('m')));
+    assert_eq!(app.notice, None);
+    assert_eq!(app.observer_pane, ObserverPane::Mitigations);
+    app.on_key(key(KeyCode::Char('m')));
+    assert_eq!(app.observer_pane, ObserverPane::Findings);
+    // A typed filter takes x as a letter, not as an export.
+    app.tab = Tab::Flows;
+    app.on_key(key(KeyCode::Char('/')));
+    assert_eq!(app.on_key(key(KeyCode::Char('x'))), None);
+    assert_eq!(app.flow_filter.text, "x");
+}

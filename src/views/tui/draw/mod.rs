@@ -1,4 +1,5 @@
-//! Drawing: one function per tab, reading the [`App`]'s prepared rows and the snapshot.
+//! Drawing: one function per tab, reading the [`App`]'s prepared rows and the snapshot (the
+//! Observer tab in [`observer`], Help in [`help`]).
 //!
 //! Nothing here sorts, filters or counts over all flows: it renders only what fits on screen
 //! (the visible slice of the flow table, the visible lanes), so a frame costs the same with ten
@@ -9,9 +10,14 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::Marker;
-use ratatui::text::{Line, Span, Text};
+use ratatui::text::{Line, Span};
 use ratatui::widgets::canvas::{Canvas, Map, MapResolution};
 use ratatui::widgets::{Block, Paragraph, Tabs, Wrap};
+
+mod help;
+mod observer;
+
+pub use help::{GLOSSARY, KEYS};
 
 use super::app::App;
 use super::columns::FlowCol;
@@ -81,14 +87,14 @@ pub fn draw(frame: &mut Frame<'_>, app: &App, latest: &Snapshot) {
     .areas(frame.area());
     tab_bar(frame, top, app, th);
     match app.tab {
-        Tab::Observer => observer(frame, body, app, snap, th),
+        Tab::Observer => observer::observer(frame, body, app, snap, th),
         Tab::Timeline => timeline(frame.buffer_mut(), body, app, snap, th),
         Tab::Flows => flows(frame, body, app, snap, th),
         Tab::Events => events(frame, body, app, snap, th),
         Tab::Map => map(frame, body, app, snap, th),
-        Tab::Help => help(frame, body, snap, th),
+        Tab::Help => help::help(frame, body, app, snap, th),
     }
-    status_bar(frame, status, latest, th);
+    status_bar(frame, status, app, latest, th);
 }
 
 fn tab_bar(frame: &mut Frame<'_>, area: Rect, app: &App, th: Theme) {
@@ -105,7 +111,14 @@ fn tab_bar(frame: &mut Frame<'_>, area: Rect, app: &App, th: Theme) {
     frame.render_widget(tabs, area);
 }
 
-fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
+fn status_bar(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
+    if let Some(n) = &app.notice {
+        frame.render_widget(
+            Paragraph::new(Line::styled(format!(" {n}"), th.bold())).style(th.selected()),
+            area,
+        );
+        return;
+    }
     let kind = match snap.kind {
         SourceKind::Replay => "replay",
         SourceKind::Live => "live",
@@ -120,7 +133,13 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
     };
     let pos = snap.position_ts.map_or_else(
         || "--:--:--".to_string(),
-        |t| if wide { fmt::datetime(t) } else { fmt::time(t) },
+        |t| {
+            if wide {
+                app.clock.datetime(t)
+            } else {
+                app.clock.time(t)
+            }
+        },
     );
     let state = if snap.finished {
         "done".to_string()
@@ -140,7 +159,7 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
     };
     let mut parts = vec![
         Span::styled(format!(" {source} "), th.bold()),
-        Span::raw(format!(" {pos} UTC ")),
+        Span::raw(format!(" {pos} {} ", app.clock.label())),
         Span::raw(format!(" {state} ")),
         Span::raw(format!(" {} pkt/s ", fmt::rate(snap.pps))),
     ];
@@ -149,12 +168,12 @@ fn status_bar(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
         parts.push(Span::styled(format!(" drops {} ", fmt::count(drops)), st));
     }
     parts.push(Span::raw(format!(
-        " {} flows ",
-        fmt::count(snap.flows.len() as u64)
+        " {} ",
+        fmt::counted(snap.flows.len() as u64, "flow", "flows")
     )));
     parts.push(Span::raw(format!(
-        " {} events ",
-        fmt::count(snap.events.len() as u64)
+        " {} ",
+        fmt::counted(snap.events.len() as u64, "event", "events")
     )));
     if let Some(e) = &snap.error {
         parts.push(Span::styled(format!(" {e} "), th.error()));
@@ -204,120 +223,8 @@ pub fn describe(e: &Event) -> String {
             e.size_class.map_or("?", SizeClass::as_str)
         ),
         EventKind::OnlineSession => format!("online for {dur}"),
-        k => format!("{k}, {dur}"),
+        k => format!("{}, {dur}", crate::observer::words::kind(k)),
     }
-}
-
-const SYNTHETIC: &str = "Demo: a synthetic capture written by onlooker's own scenario writer from published traffic figures; no real person's traffic.";
-
-fn observer(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme) {
-    let banner = matches!(snap.kind, SourceKind::Demo { synthetic: true });
-    let [banner_area, counters_area, findings_area, now_area] = Layout::vertical([
-        Constraint::Length(if banner { 2 } else { 0 }),
-        Constraint::Length(4),
-        Constraint::Min(3),
-        Constraint::Length(7),
-    ])
-    .areas(area);
-    if banner {
-        frame.render_widget(
-            Paragraph::new(Span::styled(SYNTHETIC, th.fg(Color::Magenta)))
-                .wrap(Wrap { trim: true }),
-            banner_area,
-        );
-    }
-    let c = &app.derived().counters;
-    let calls = c.voice_calls + c.video_calls;
-    let counters = Text::from(vec![
-        Line::from(vec![
-            Span::styled("Services ", th.bold()),
-            Span::raw(format!("{}  ", c.services)),
-            Span::styled("Messages ", th.bold()),
-            Span::raw(format!(
-                "{} ({} out, {} in)  ",
-                c.messages_out + c.messages_in,
-                c.messages_out,
-                c.messages_in
-            )),
-            Span::styled("Calls ", th.bold()),
-            Span::raw(format!(
-                "{calls} ({} voice, {} video, {} tried)",
-                c.voice_calls, c.video_calls, c.call_attempts
-            )),
-        ]),
-        Line::from(vec![
-            Span::styled("Media ", th.bold()),
-            Span::raw(format!(
-                "{} ({} out, {} in, {})  ",
-                c.media_up + c.media_down,
-                c.media_up,
-                c.media_down,
-                fmt::bytes(c.media_bytes)
-            )),
-            Span::styled("Bytes ", th.bold()),
-            Span::raw(format!(
-                "{} in {} packets",
-                fmt::bytes(c.bytes),
-                fmt::count(snap.packets)
-            )),
-        ]),
-    ]);
-    frame.render_widget(
-        Paragraph::new(counters)
-            .wrap(Wrap { trim: true })
-            .block(block("What the observer counts", th)),
-        counters_area,
-    );
-    let mut lines: Vec<Line<'_>> = Vec::new();
-    if snap.findings.is_empty() {
-        lines.push(Line::styled(
-            if snap.finished {
-                "No findings."
-            } else {
-                "No findings yet."
-            },
-            th.dim(),
-        ));
-    }
-    for (i, f) in snap.findings.iter().enumerate() {
-        lines.push(Line::from(vec![
-            Span::styled(format!("{:>2}. ", i + 1), th.bold()),
-            Span::raw(f.sentence.clone()),
-        ]));
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(block("What the observer knows", th)),
-        findings_area,
-    );
-    // The most recently ended events first: what is being learned right now.
-    let rows = usize::from(now_area.height.saturating_sub(2));
-    let mut recent: Vec<&Event> = snap.events.iter().collect();
-    recent.sort_by(|a, b| b.end_ts.total_cmp(&a.end_ts).then(b.id.cmp(&a.id)));
-    let mut lines: Vec<Line<'_>> = recent
-        .iter()
-        .take(rows)
-        .map(|e| {
-            Line::from(vec![
-                Span::styled(fmt::time(e.end_ts), th.dim()),
-                Span::raw("  "),
-                Span::styled(
-                    format!("{:<10}", fmt::fit(e.service.as_deref().unwrap_or("?"), 10)),
-                    th.bold(),
-                ),
-                Span::raw(" "),
-                Span::styled(describe(e), event_style(e, th)),
-            ])
-        })
-        .collect();
-    if lines.is_empty() {
-        lines.push(Line::styled("Nothing inferred yet.", th.dim()));
-    }
-    frame.render_widget(
-        Paragraph::new(lines).block(block("Learning now", th)),
-        now_area,
-    );
 }
 
 fn event_style(e: &Event, th: Theme) -> Style {
@@ -359,9 +266,10 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
     let d = app.derived();
     let (t0, t1) = app.timeline.window(d.first_ts, d.last_ts);
     let title = format!(
-        "Timeline {} – {} UTC ({}){}",
-        fmt::time(t0),
-        fmt::time(t1),
+        "Timeline {} – {} {} ({}){}",
+        app.clock.time(t0),
+        app.clock.time(t1),
+        app.clock.label(),
         fmt::duration(t1 - t0),
         if app.timeline.span.is_none() {
             ", whole capture"
@@ -391,7 +299,13 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         }
         Some((col(a.max(t0))?, col(b.min(t1))?))
     };
-    let lanes_h = inner.height - 2;
+    // The legend takes the last two lines when there is room for a lane besides.
+    let legend_h = if inner.height >= 2 + LEGEND_H + 4 {
+        LEGEND_H
+    } else {
+        0
+    };
+    let lanes_h = inner.height - 2 - legend_h;
     let per_lane = 4u16;
     let visible = usize::from(lanes_h / per_lane);
     if d.lanes.is_empty() {
@@ -485,14 +399,20 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
     let secs_per_col = (t1 - t0) / f64::from(plot_w);
     let step = axis_step(label_w * secs_per_col);
     let mut t = (t0 / step).ceil() * step;
-    buf.set_string(inner.x, y_axis + 1, "UTC", th.dim());
+    buf.set_string(
+        inner.x,
+        y_axis + 1,
+        fmt::fit(app.clock.label(), usize::from(LANE_LABEL - 1)),
+        th.dim(),
+    );
     while t <= t1 {
         if let Some(c) = col(t) {
             buf.set_string(plot_x + c, y_axis, "┴", th.dim());
+            let label = app.clock.time(t);
             let label = if step < 60.0 {
-                fmt::time(t)
+                label
             } else {
-                fmt::time(t)[..5].to_string()
+                label.chars().take(5).collect()
             };
             if c + label.len() as u16 <= plot_w {
                 buf.set_string(plot_x + c, y_axis + 1, label, Style::new());
@@ -500,6 +420,39 @@ fn timeline(buf: &mut Buffer, area: Rect, app: &App, snap: &Snapshot, th: Theme)
         }
         t += step;
     }
+    if legend_h > 0 {
+        let at = Rect {
+            y: y_axis + 2,
+            height: legend_h,
+            ..inner
+        };
+        ratatui::widgets::Widget::render(Paragraph::new(legend(th)), at, buf);
+    }
+}
+
+/// Lines the timeline's legend takes.
+const LEGEND_H: u16 = 2;
+
+/// What the timeline's marks mean, drawn in their own styles.
+fn legend(th: Theme) -> Vec<Line<'static>> {
+    let bold = |st: Style| st.add_modifier(Modifier::BOLD);
+    let mark = |sym: &'static str, st: Style, what: &'static str| {
+        [Span::styled(sym, st), Span::styled(what, th.dim())]
+    };
+    let mut one = vec![Span::styled("messages ", th.bold())];
+    one.extend(mark("╷", th.out(), " sent  "));
+    one.extend(mark("╵", th.inbound(), " received    "));
+    one.push(Span::styled("media ", th.bold()));
+    one.extend(mark("·", bold(th.out()), " to 60 kB  "));
+    one.extend(mark("•", bold(th.out()), " to 1.5 MB  "));
+    one.extend(mark("●", bold(th.out()), " larger"));
+    let mut two = vec![Span::styled("calls ", th.bold())];
+    two.extend(mark("━", bold(th.voice()), " voice  "));
+    two.extend(mark("█", th.video(), " video  "));
+    two.extend(mark("╌", Style::new(), " attempt   "));
+    two.extend(mark("░", th.dim(), " online  "));
+    two.extend(mark("·", th.dim(), " flows open"));
+    vec![Line::from(one), Line::from(two)]
 }
 
 /// Fixed-width cell text, right-aligned for numbers.
@@ -512,30 +465,65 @@ fn cell(s: &str, w: usize, right: bool) -> String {
     }
 }
 
-/// The columns shown at this width (narrow screens drop client and role).
+/// The columns shown at this width: client and role only when every column fits whole
+/// (each cell is followed by a space); the room left widens the server and service names,
+/// the cells cut first.
 fn flow_columns(width: u16) -> Vec<(FlowCol, usize)> {
-    let mut cols = vec![(FlowCol::Start, 8), (FlowCol::Proto, 5)];
-    let wide = width >= 118;
-    if wide {
-        cols.push((FlowCol::Client, 24));
+    use FlowCol::*;
+    const WIDE: [(FlowCol, usize); 10] = [
+        (Start, 8),
+        (Proto, 5),
+        (Client, 24),
+        (Server, 30),
+        (Service, 16),
+        (Role, 6),
+        (Country, 2),
+        (Packets, 6),
+        (Bytes, 8),
+        (Duration, 6),
+    ];
+    const NARROW: [(FlowCol, usize); 8] = [
+        (Start, 8),
+        (Proto, 5),
+        (Server, 21),
+        (Service, 11),
+        (Country, 2),
+        (Packets, 6),
+        (Bytes, 8),
+        (Duration, 6),
+    ];
+    /// Widest the server column grows (an IPv6 address with its port in brackets).
+    const SERVER_MAX: usize = 47;
+    /// Widest the service column grows.
+    const SERVICE_MAX: usize = 24;
+    let need = |c: &[(FlowCol, usize)]| c.iter().map(|(_, w)| w + 1).sum::<usize>();
+    let w = usize::from(width);
+    let mut cols = if w >= need(&WIDE) {
+        WIDE.to_vec()
+    } else {
+        NARROW.to_vec()
+    };
+    let mut spare = w.saturating_sub(need(&cols));
+    for (c, cw) in &mut cols {
+        let max = match c {
+            Server => SERVER_MAX,
+            Service => SERVICE_MAX,
+            _ => continue,
+        };
+        let add = if *c == Server {
+            (spare * 2 / 3).min(max.saturating_sub(*cw))
+        } else {
+            spare.min(max.saturating_sub(*cw))
+        };
+        *cw += add;
+        spare -= add;
     }
-    cols.push((FlowCol::Server, if wide { 30 } else { 21 }));
-    cols.push((FlowCol::Service, if wide { 16 } else { 11 }));
-    if wide {
-        cols.push((FlowCol::Role, 6));
-    }
-    cols.extend([
-        (FlowCol::Country, 2),
-        (FlowCol::Packets, 6),
-        (FlowCol::Bytes, 8),
-        (FlowCol::Duration, 6),
-    ]);
     cols
 }
 
-fn flow_cell(r: &FlowRecord, c: FlowCol) -> String {
+fn flow_cell(r: &FlowRecord, c: FlowCol, clock: &fmt::Clock) -> String {
     match c {
-        FlowCol::Start => fmt::time(r.first_ts),
+        FlowCol::Start => clock.time(r.first_ts),
         FlowCol::Proto => r.proto.to_string(),
         FlowCol::Client => r.client.to_string(),
         FlowCol::Server => r.server.to_string(),
@@ -626,7 +614,12 @@ fn flows(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Them
         };
         let text: String = cols
             .iter()
-            .map(|(c, w)| format!("{} ", cell(&flow_cell(r, *c), *w, is_numeric(*c))))
+            .map(|(c, w)| {
+                format!(
+                    "{} ",
+                    cell(&flow_cell(r, *c, &app.clock), *w, is_numeric(*c))
+                )
+            })
             .collect();
         let st = if k == app.flows.selected {
             th.selected()
@@ -666,22 +659,23 @@ fn flow_detail(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th
         kv(
             "flow",
             format!(
-                "{} {} → {}  {} – {} UTC, ended {}",
+                "{} {} → {}, {} – {} {}, ended {}",
                 r.proto,
                 r.client,
                 r.server,
-                fmt::datetime(r.first_ts),
-                fmt::time(r.last_ts),
+                app.clock.datetime(r.first_ts),
+                app.clock.time(r.last_ts),
+                app.clock.label(),
                 r.end_reason
             ),
         ),
         kv(
             "traffic",
             format!(
-                "up {} pkts {} · down {} pkts {}",
-                fmt::count(r.packets_up),
+                "up {}, {} · down {}, {}",
+                fmt::counted(r.packets_up, "packet", "packets"),
                 fmt::bytes(r.bytes_up),
-                fmt::count(r.packets_down),
+                fmt::counted(r.packets_down, "packet", "packets"),
                 fmt::bytes(r.bytes_down)
             ),
         ),
@@ -802,7 +796,7 @@ fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: The
         let text = format!(
             "{:>4} {:<8} {:<11} {}",
             e.id,
-            fmt::time(e.start_ts),
+            app.clock.time(e.start_ts),
             fmt::fit(e.service.as_deref().unwrap_or("?"), 11),
             fmt::fit(&describe(e), what_w)
         );
@@ -829,11 +823,12 @@ fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: The
         return;
     };
     let mut head = format!(
-        "#{} {} {} – {} UTC ({}), confidence {:.2}",
+        "#{} {}, {} – {} {} ({}), confidence {:.2}",
         e.id,
-        e.kind,
-        fmt::datetime(e.start_ts),
-        fmt::time(e.end_ts),
+        crate::observer::words::kind(e.kind),
+        app.clock.datetime(e.start_ts),
+        app.clock.time(e.end_ts),
+        app.clock.label(),
         fmt::duration(e.end_ts - e.start_ts),
         e.confidence
     );
@@ -853,7 +848,19 @@ fn events(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: The
             head.push_str(&format!(" ({})", net.join(", ")));
         }
     }
-    let lines = vec![Line::styled(head, th.bold()), Line::raw(e.evidence.clone())];
+    let mut lines = vec![Line::styled(head, th.bold())];
+    if !e.flows.is_empty() {
+        let flows: Vec<String> = e
+            .flows
+            .iter()
+            .map(|f| app.clock.flow_ref(&f.to_string()))
+            .collect();
+        lines.push(Line::from(vec![
+            Span::styled(if flows.len() == 1 { "flow " } else { "flows " }, th.bold()),
+            Span::raw(flows.join("; ")),
+        ]));
+    }
+    lines.push(Line::raw(e.evidence.clone()));
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: true })
@@ -1005,63 +1012,5 @@ fn map(frame: &mut Frame<'_>, area: Rect, app: &App, snap: &Snapshot, th: Theme)
     frame.render_widget(
         Paragraph::new(lines).block(block("Places", th)),
         legend_area,
-    );
-}
-
-/// Every key, as the Help tab and docs/dashboard.md list them.
-pub const KEYS: &[(&str, &str)] = &[
-    ("1-5, Tab, S-Tab", "Observer, Timeline, Flows, Events, Map"),
-    ("? or F1", "this help (again or Esc: back)"),
-    ("q, Ctrl-C", "quit (the terminal is restored)"),
-    ("Space or p", "pause / resume the replay"),
-    (
-        "> or .  < or ,",
-        "replay faster / slower (x1, x10, x100, max)",
-    ),
-    (
-        "F5 F6 F7 F8",
-        "replay at x1, x10, x100, as fast as possible",
-    ),
-    ("E", "jump to the end of the replay"),
-    (
-        "↑↓ j k, PgUp PgDn",
-        "move the selection (Flows, Events, Map)",
-    ),
-    ("Home g, End G", "first / last row"),
-    ("/", "filter: service:X kind:X country:CC ip:A text"),
-    ("Esc", "clear the filter"),
-    ("s, S", "sort flows by the next column / reverse"),
-    ("+ -", "timeline: zoom in / out"),
-    ("← → h l", "timeline: scroll"),
-    ("↑↓ j k", "timeline: scroll lanes"),
-    ("0", "timeline: whole capture"),
-];
-
-fn help(frame: &mut Frame<'_>, area: Rect, snap: &Snapshot, th: Theme) {
-    let mut lines: Vec<Line<'_>> = KEYS
-        .iter()
-        .map(|(k, v)| {
-            Line::from(vec![
-                Span::styled(format!("{k:<19}"), th.bold()),
-                Span::raw(*v),
-            ])
-        })
-        .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(
-        "Times are UTC. Filter terms are AND-ed; -term negates; \"quotes\" keep spaces.",
-        th.dim(),
-    ));
-    if snap.kind == SourceKind::Live {
-        lines.push(Line::styled(
-            "Live: replay keys do nothing; drops are the kernel's.",
-            th.dim(),
-        ));
-    }
-    frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: false })
-            .block(block("Keys", th)),
-        area,
     );
 }
