@@ -376,3 +376,105 @@ fn interfaces_lists_or_explains() {
     }
     assert!(!err.contains("panicked"), "{err}");
 }
+
+/// Every subcommand a new user can type, as the top-level help lists them.
+const SUBCOMMANDS: [&str; 9] = [
+    "flows",
+    "events",
+    "replay",
+    "report",
+    "demo",
+    "live",
+    "interfaces",
+    "completions",
+    "man",
+];
+
+#[test]
+fn bash_completions_load_and_complete_the_subcommands() {
+    let out = common::onlooker(["completions", "bash"]);
+    assert_eq!(common::exit_code(&out), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("complete -F"),
+        "not a bash completion script"
+    );
+    for sub in SUBCOMMANDS {
+        assert!(script.contains(sub), "completions lack {sub}");
+    }
+    // bash itself accepts the script (when bash is here: it is on every Debian system).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("onlooker.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p onlooker", path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "bash refused the completion script: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("onlooker"));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = common::onlooker(["completions", shell]);
+        assert_eq!(common::exit_code(&out), Some(0), "completions {shell}");
+        assert!(!out.stdout.is_empty(), "completions {shell}");
+    }
+    let out = common::onlooker(["completions", "tcsh"]);
+    assert_eq!(common::exit_code(&out), Some(2));
+}
+
+#[test]
+fn man_prints_a_roff_page_with_the_subcommands() {
+    let out = common::onlooker(["man"]);
+    assert_eq!(common::exit_code(&out), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{page}");
+    assert!(page.contains(".TH onlooker 1"), "no title header");
+    assert!(page.contains(".SH NAME") && page.contains(".SH SYNOPSIS"));
+    for sub in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("onlooker\\-{sub}")),
+            "the manual page lacks {sub}"
+        );
+    }
+}
+
+#[test]
+fn licence_files_exist_and_are_referenced() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mit = std::fs::read_to_string(root.join("LICENSE-MIT")).unwrap();
+    assert!(mit.contains("Permission is hereby granted, free of charge"));
+    assert!(mit.contains("the onlooker authors"));
+    let apache = std::fs::read_to_string(root.join("LICENSE-APACHE")).unwrap();
+    assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
+    assert!(apache.contains("END OF TERMS AND CONDITIONS"));
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT OR Apache-2.0");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("LICENSE-MIT") && readme.contains("LICENSE-APACHE"));
+    assert!(readme.contains("cargo install --path ."));
+}
+
+/// The release binary a user installs: at most 30 MiB (it was 49 MB with debug information).
+const MAX_RELEASE_BINARY: u64 = 30 * 1024 * 1024;
+
+#[test]
+fn the_release_binary_is_at_most_30_mib() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_onlooker"));
+    let in_release = bin
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "release");
+    if !in_release {
+        println!("SKIPPED: {} is not a release build", bin.display());
+        return;
+    }
+    let size = std::fs::metadata(bin).unwrap().len();
+    assert!(
+        size <= MAX_RELEASE_BINARY,
+        "{} is {size} bytes, over {MAX_RELEASE_BINARY}",
+        bin.display()
+    );
+}

@@ -32,6 +32,7 @@ mod flows;
 mod interfaces;
 mod live;
 mod report;
+mod shell;
 
 /// Exit codes. Documented in the README; scripts rely on them.
 pub mod exit {
@@ -249,6 +250,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// For example: `onlooker completions bash >
+    /// ~/.local/share/bash-completion/completions/onlooker`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    ///
+    /// Read it with `onlooker man | man -l -`.
+    Man,
 }
 
 /// A failure with its exit code.
@@ -418,6 +432,8 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             flow,
         }) => Ok(dashboard::demo(speed, flow.dashboard(no_color)?)?),
         Some(Command::Interfaces { json }) => interfaces::interfaces(json),
+        Some(Command::Completions { shell }) => shell::completions(shell),
+        Some(Command::Man) => shell::man(),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
