@@ -360,7 +360,24 @@ fn interfaces_lists_or_explains() {
             let json = common::onlooker(["interfaces", "--json"]);
             assert_eq!(common::exit_code(&json), Some(0));
             let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-            assert!(v.is_array(), "{v}");
+            let rows = v.as_array().unwrap();
+            // Each row says which of four states it is in; a down interface is not called a
+            // permission problem; at most one is the default of `live`.
+            for r in rows {
+                let state = r["state"].as_str().unwrap();
+                assert!(
+                    ["permitted", "not-permitted", "down", "failed"].contains(&state),
+                    "{r}"
+                );
+                if state == "down" {
+                    assert_eq!(r["up"], false, "{r}");
+                }
+                assert_eq!(state == "permitted", r["capture_permitted"] == true, "{r}");
+            }
+            let defaults = rows.iter().filter(|r| r["default"] == true).count();
+            assert!(defaults <= 1, "{v}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(text.matches("<- default for").count(), defaults, "{text}");
         }
         // No privilege, or libpcap could not list interfaces here: one explaining line.
         Some(5 | 6) => {
@@ -476,5 +493,69 @@ fn the_release_binary_is_at_most_30_mib() {
         size <= MAX_RELEASE_BINARY,
         "{} is {size} bytes, over {MAX_RELEASE_BINARY}",
         bin.display()
+    );
+}
+
+#[test]
+fn no_names_is_refused_where_it_would_not_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_capture(dir.path(), "mixed.pcap", &capture());
+    let p = path.to_str().unwrap();
+    let bare = common::onlooker(["flows", "--no-names", p]);
+    assert_eq!(common::exit_code(&bare), Some(0));
+    assert!(!common::ndjson(&bare.stdout).is_empty());
+    for args in [
+        vec!["events", "--no-names", p],
+        vec!["report", "--no-names", p],
+        vec!["replay", "--no-names", p],
+        vec!["demo", "--no-names"],
+        vec!["demo", "--report", "--no-names"],
+        vec!["live", "--no-names"],
+    ] {
+        let out = common::onlooker(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(common::exit_code(&out), Some(2), "onlooker {args:?}: {err}");
+        assert!(out.stdout.is_empty(), "onlooker {args:?}");
+        assert!(
+            err.contains("--no-names acts only in `flows` and `live --headless`"),
+            "onlooker {args:?}: {err}"
+        );
+    }
+    // Help lists it only where it acts.
+    for (cmd, listed) in [
+        ("flows", true),
+        ("live", true),
+        ("events", false),
+        ("report", false),
+        ("replay", false),
+        ("demo", false),
+    ] {
+        let help = common::onlooker([cmd, "--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert_eq!(text.contains("--no-names"), listed, "onlooker {cmd} --help");
+    }
+}
+
+#[test]
+fn top_level_help_gives_each_command_one_whole_sentence() {
+    let out = common::onlooker(["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |cmd: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+            .unwrap_or_else(|| panic!("no {cmd} line in {text}"))
+            .to_string()
+    };
+    for cmd in SUBCOMMANDS {
+        let l = line(cmd);
+        // Short enough for an 80-column terminal, so nothing wraps or is cut.
+        assert!(l.chars().count() <= 100, "{l}");
+    }
+    assert!(!line("flows").ends_with("as one"), "{text}");
+    let demo = common::onlooker(["demo", "--help"]);
+    let demo = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.contains("ten minutes") && !demo.contains("eight"),
+        "{demo}"
     );
 }

@@ -45,6 +45,10 @@ pub struct Inputs {
     pub files: Vec<String>,
     /// Inputs whose reading stopped early.
     pub partial: Vec<String>,
+    /// The input is the bundled synthetic demo capture: the report says so in its body, so
+    /// that no copy of it is mistaken for a real person's traffic.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 impl Inputs {
@@ -75,6 +79,7 @@ impl Inputs {
                     })
                 })
                 .collect(),
+            synthetic: false,
         }
     }
 }
@@ -443,6 +448,13 @@ impl Doc {
         }
         for p in &inputs.partial {
             self.item(&format!("Partial input (read up to the damage): {p}"));
+        }
+        if inputs.synthetic {
+            self.item(
+                "Synthetic capture: onlooker's bundled demo, written by its own scenario writer \
+                 from published traffic figures. No real person's traffic is in it; the people, \
+                 calls and messages below are invented.",
+            );
         }
         self.item(
             "Everything below comes from metadata alone (addresses, timing, sizes, names sent in \
