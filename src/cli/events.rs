@@ -12,6 +12,7 @@ use crate::capture::PacketSource;
 use crate::model::Event;
 use crate::observer::words::Zone;
 use crate::views::export::{Format, RecordWriter, stats_text};
+use crate::views::progress::Progress;
 
 /// Output format of `events`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -31,7 +32,8 @@ pub(super) fn events(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source = read_files(files)?;
+    // On a terminal, a progress line on stderr while the files are read (never on stdout).
+    let mut source = Progress::new(read_files(files)?, files);
     let (namer, attributor) = flow.namer()?;
     let (events, run) = analysis::collect_events(&mut source, namer, attributor, config(flow))
         .context("collecting flows")?;

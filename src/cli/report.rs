@@ -11,6 +11,7 @@ use crate::analysis;
 use crate::capture::PacketSource;
 use crate::observer::words::Zone;
 use crate::views::export::stats_text;
+use crate::views::progress::Progress;
 use crate::views::report::{Inputs, ReportFormat};
 
 /// `onlooker report`: analyse, then write the report to stdout.
@@ -21,7 +22,8 @@ pub(super) fn report(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source = read_files(files)?;
+    // On a terminal, a progress line on stderr while the files are read (never on stdout).
+    let mut source = Progress::new(read_files(files)?, files);
     let (namer, attributor) = flow.namer()?;
     let (model, end, stats) =
         analysis::model_of(&mut source, namer, attributor, config(flow), zone, redact)

@@ -5,6 +5,7 @@
 //! decide anything themselves.
 
 pub mod export;
+pub mod progress;
 pub mod report;
 pub mod table;
 pub mod tui;

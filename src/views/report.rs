@@ -56,6 +56,9 @@ impl Inputs {
     /// to be shared), also inside the messages of inputs whose reading stopped early.
     pub fn new(files: &[PathBuf], partial_inputs: &[String]) -> Self {
         let name_of = |f: &PathBuf| {
+            if f.as_os_str() == crate::capture::offline::STDIN {
+                return "standard input".to_string();
+            }
             f.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| f.display().to_string())
