@@ -121,6 +121,9 @@ fn demo_report_works_from_any_directory_and_says_synthetic() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains(SYNTHETIC), "{text}");
     assert!(text.contains("WhatsApp voice call"), "{text}");
+    // Counts agree with their nouns, and no "(s)" hedges them.
+    assert!(text.contains("; 7 flows, 14 activities inferred"), "{text}");
+    assert!(!text.contains("(s)"), "{text}");
     // The same report as `report` on the bundled file, which says it too.
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.pcap");
     let from_file = onlooker_in(

@@ -87,6 +87,11 @@ impl Inputs {
     }
 }
 
+/// "1 flow", "7 flows": a count with its noun in the right number.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// Write the report of `model` in `format` to `out`.
 pub fn write(
     out: &mut impl Write,
@@ -434,8 +439,9 @@ impl Doc {
         };
         self.item(&format!("Captures: {}", inputs.files.join(", ")));
         self.item(&format!(
-            "Covers: {covers}; {} flows, {} activities inferred",
-            c.flows, c.events
+            "Covers: {covers}; {}, {} inferred",
+            count(c.flows, "flow", "flows"),
+            count(c.events as u64, "activity", "activities")
         ));
         self.item(&format!(
             "Times are in {} ({zone_src}); capture files record no time zone, use --tz to choose \
@@ -849,12 +855,15 @@ impl Doc {
             ));
         }
         if list.hidden > 0 {
-            notes.push(format!("{} local names hidden by --redact", list.hidden));
+            notes.push(format!(
+                "{} hidden by --redact",
+                count(list.hidden as u64, "local name", "local names")
+            ));
         }
         if list.dropped_flows > 0 {
             notes.push(format!(
-                "{} flows with further names beyond the {} kept",
-                list.dropped_flows,
+                "{} with further names beyond the {} kept",
+                count(list.dropped_flows, "flow", "flows"),
                 crate::observer::digest::MAX_NAMES
             ));
         }
@@ -886,9 +895,9 @@ impl Doc {
         self.names_note(&l.dns);
         if l.encrypted_dns_flows > 0 {
             self.para(&format!(
-                "Encrypted DNS was also used: {} flows (DNS over TLS/QUIC, or DNS over HTTPS to a \
+                "Encrypted DNS was also used: {} (DNS over TLS/QUIC, or DNS over HTTPS to a \
                  known resolver), whose names the observer cannot read.",
-                l.encrypted_dns_flows
+                count(l.encrypted_dns_flows, "flow", "flows")
             ));
         }
         if l.local_names.total > 0 {
@@ -923,9 +932,8 @@ impl Doc {
             self.para("Encrypted Client Hello: not used by any handshake seen.");
         } else {
             self.para(&format!(
-                "Encrypted Client Hello: {} handshake name(s) hid the real server behind a cover \
-                 name: {}.",
-                l.ech.total,
+                "Encrypted Client Hello: {} hid the real server behind a cover name: {}.",
+                count(l.ech.total as u64, "handshake name", "handshake names"),
                 l.ech
                     .names
                     .iter()
