@@ -5,6 +5,7 @@
 //! decide anything themselves.
 
 pub mod export;
+pub mod html;
 pub mod progress;
 pub mod report;
 pub mod table;

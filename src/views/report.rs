@@ -22,6 +22,8 @@ pub enum ReportFormat {
     Text,
     Markdown,
     Json,
+    /// One self-contained page with inline SVG pictures (views::html).
+    Html,
 }
 
 /// Version of the JSON layout; raised on any change that is not an added field.
@@ -107,6 +109,7 @@ pub fn write(
 pub fn render(model: &Model, inputs: &Inputs, format: ReportFormat) -> String {
     match format {
         ReportFormat::Json => json(model, inputs),
+        ReportFormat::Html => crate::views::html::render(model, inputs),
         ReportFormat::Text => Doc::new(Style::Text).report(model, inputs),
         ReportFormat::Markdown => Doc::new(Style::Markdown).report(model, inputs),
     }
