@@ -143,3 +143,63 @@ fn no_progress_line_when_stderr_is_not_a_terminal() {
         );
     }
 }
+
+/// On a terminal (here the pseudo-terminal of util-linux's `script`), a run that takes a while
+/// draws the progress line on stderr, redrawn in place, and erases it before the statistics.
+#[test]
+fn a_progress_line_on_a_terminal_during_a_long_run() {
+    let Some(script) = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("script"))
+            .find(|p| p.is_file())
+    }) else {
+        println!("SKIPPED a_progress_line_on_a_terminal_during_a_long_run: no script(1)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("slow.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let bytes = std::fs::read(demo()).unwrap();
+    let path = fifo.clone();
+    // About 1.5 s of input: long enough for the first line (after 0.5 s) and a redraw.
+    let writer = std::thread::spawn(move || {
+        let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+        for chunk in bytes.chunks(bytes.len() / 15 + 1) {
+            f.write_all(chunk).unwrap();
+            f.flush().unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    });
+    let cmd = format!(
+        "{} flows {} > /dev/null",
+        env!("CARGO_BIN_EXE_onlooker"),
+        fifo.display()
+    );
+    let out = Command::new(script)
+        .args(["-qec", &cmd, "/dev/null"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    writer.join().unwrap();
+    let tty = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{tty}");
+    assert!(tty.contains("\ronlooker: read "), "{tty:?}");
+    assert!(tty.contains(" packets/s"), "{tty:?}");
+    // Erased before the statistics, which start on a clean line.
+    let after = tty
+        .split("\r\x1b[K")
+        .last()
+        .unwrap_or_default()
+        .trim_start();
+    assert!(
+        after.starts_with("onlooker: ") && after.contains(" frames ("),
+        "{tty:?}"
+    );
+    assert!(!after.contains("packets/s"), "{tty:?}");
+}
