@@ -23,7 +23,9 @@
 #   BENCH_RUNS    runs per command (default 3)
 #   BENCH_BASELINE  an onlooker binary of an earlier revision to compare the current build with
 #                   (default: none, no comparison); copy it out of the target directory first,
-#                   since this script rebuilds target/release/onlooker
+#                   since this script rebuilds target/profiling/onlooker
+# The binaries are built with the `profiling` profile of Cargo.toml: the release build's code
+# with symbols kept, so `perf record` on the same binary explains a figure of the table.
 # needs: /usr/bin/time (Debian: time), capinfos (wireshark-common), cargo; to build the capture
 # also editcap, mergecap (wireshark-common) and tcprewrite (tcpreplay); optional: ndpiReader
 # (libndpi-bin).
@@ -103,11 +105,11 @@ else
 fi
 
 # --- builds -----------------------------------------------------------------------------------
-echo "bench: building onlooker and the floor (release)"
-(cd "$repo" && cargo build --release --quiet && cargo build --release --quiet --example floor)
-onlooker=$target_dir/release/onlooker
-floor=$target_dir/release/examples/floor
-[[ -x $onlooker && -x $floor ]] || { echo "bench: built binaries not found under $target_dir/release" >&2; exit 1; }
+echo "bench: building onlooker and the floor (profiling profile: release code with symbols)"
+(cd "$repo" && cargo build --profile profiling --quiet && cargo build --profile profiling --quiet --example floor)
+onlooker=$target_dir/profiling/onlooker
+floor=$target_dir/profiling/examples/floor
+[[ -x $onlooker && -x $floor ]] || { echo "bench: built binaries not found under $target_dir/profiling" >&2; exit 1; }
 if [[ -n $baseline && $baseline -ef $onlooker ]]; then
   echo "bench: BENCH_BASELINE is the binary this script just rebuilt ($onlooker);" \
        "copy the baseline elsewhere before building the new revision" >&2

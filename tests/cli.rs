@@ -360,7 +360,24 @@ fn interfaces_lists_or_explains() {
             let json = common::onlooker(["interfaces", "--json"]);
             assert_eq!(common::exit_code(&json), Some(0));
             let v: Value = serde_json::from_slice(&json.stdout).unwrap();
-            assert!(v.is_array(), "{v}");
+            let rows = v.as_array().unwrap();
+            // Each row says which of four states it is in; a down interface is not called a
+            // permission problem; at most one is the default of `live`.
+            for r in rows {
+                let state = r["state"].as_str().unwrap();
+                assert!(
+                    ["permitted", "not-permitted", "down", "failed"].contains(&state),
+                    "{r}"
+                );
+                if state == "down" {
+                    assert_eq!(r["up"], false, "{r}");
+                }
+                assert_eq!(state == "permitted", r["capture_permitted"] == true, "{r}");
+            }
+            let defaults = rows.iter().filter(|r| r["default"] == true).count();
+            assert!(defaults <= 1, "{v}");
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert_eq!(text.matches("<- default for").count(), defaults, "{text}");
         }
         // No privilege, or libpcap could not list interfaces here: one explaining line.
         Some(5 | 6) => {
@@ -375,4 +392,170 @@ fn interfaces_lists_or_explains() {
         other => panic!("onlooker interfaces exited {other:?}: {err}"),
     }
     assert!(!err.contains("panicked"), "{err}");
+}
+
+/// Every subcommand a new user can type, as the top-level help lists them.
+const SUBCOMMANDS: [&str; 9] = [
+    "flows",
+    "events",
+    "replay",
+    "report",
+    "demo",
+    "live",
+    "interfaces",
+    "completions",
+    "man",
+];
+
+#[test]
+fn bash_completions_load_and_complete_the_subcommands() {
+    let out = common::onlooker(["completions", "bash"]);
+    assert_eq!(common::exit_code(&out), Some(0));
+    let script = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        script.contains("complete -F"),
+        "not a bash completion script"
+    );
+    for sub in SUBCOMMANDS {
+        assert!(script.contains(sub), "completions lack {sub}");
+    }
+    // bash itself accepts the script (when bash is here: it is on every Debian system).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("onlooker.bash");
+    std::fs::write(&path, &script).unwrap();
+    let check = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!("source {} && complete -p onlooker", path.display()))
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "bash refused the completion script: {}",
+        String::from_utf8_lossy(&check.stderr)
+    );
+    assert!(String::from_utf8_lossy(&check.stdout).contains("onlooker"));
+    for shell in ["zsh", "fish", "elvish", "powershell"] {
+        let out = common::onlooker(["completions", shell]);
+        assert_eq!(common::exit_code(&out), Some(0), "completions {shell}");
+        assert!(!out.stdout.is_empty(), "completions {shell}");
+    }
+    let out = common::onlooker(["completions", "tcsh"]);
+    assert_eq!(common::exit_code(&out), Some(2));
+}
+
+#[test]
+fn man_prints_a_roff_page_with_the_subcommands() {
+    let out = common::onlooker(["man"]);
+    assert_eq!(common::exit_code(&out), Some(0));
+    let page = String::from_utf8(out.stdout).unwrap();
+    assert!(page.starts_with(".ie") || page.starts_with(".TH"), "{page}");
+    assert!(page.contains(".TH onlooker 1"), "no title header");
+    assert!(page.contains(".SH NAME") && page.contains(".SH SYNOPSIS"));
+    for sub in SUBCOMMANDS {
+        assert!(
+            page.contains(&format!("onlooker\\-{sub}")),
+            "the manual page lacks {sub}"
+        );
+    }
+}
+
+#[test]
+fn licence_files_exist_and_are_referenced() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mit = std::fs::read_to_string(root.join("LICENSE-MIT")).unwrap();
+    assert!(mit.contains("Permission is hereby granted, free of charge"));
+    assert!(mit.contains("the onlooker authors"));
+    let apache = std::fs::read_to_string(root.join("LICENSE-APACHE")).unwrap();
+    assert!(apache.contains("Apache License") && apache.contains("Version 2.0, January 2004"));
+    assert!(apache.contains("END OF TERMS AND CONDITIONS"));
+    assert_eq!(env!("CARGO_PKG_LICENSE"), "MIT OR Apache-2.0");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    assert!(readme.contains("LICENSE-MIT") && readme.contains("LICENSE-APACHE"));
+    assert!(readme.contains("cargo install --path ."));
+}
+
+/// The release binary a user installs: at most 30 MiB (it was 49 MB with debug information).
+const MAX_RELEASE_BINARY: u64 = 30 * 1024 * 1024;
+
+#[test]
+fn the_release_binary_is_at_most_30_mib() {
+    let bin = Path::new(env!("CARGO_BIN_EXE_onlooker"));
+    let in_release = bin
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == "release");
+    if !in_release {
+        println!("SKIPPED: {} is not a release build", bin.display());
+        return;
+    }
+    let size = std::fs::metadata(bin).unwrap().len();
+    assert!(
+        size <= MAX_RELEASE_BINARY,
+        "{} is {size} bytes, over {MAX_RELEASE_BINARY}",
+        bin.display()
+    );
+}
+
+#[test]
+fn no_names_is_refused_where_it_would_not_act() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_capture(dir.path(), "mixed.pcap", &capture());
+    let p = path.to_str().unwrap();
+    let bare = common::onlooker(["flows", "--no-names", p]);
+    assert_eq!(common::exit_code(&bare), Some(0));
+    assert!(!common::ndjson(&bare.stdout).is_empty());
+    for args in [
+        vec!["events", "--no-names", p],
+        vec!["report", "--no-names", p],
+        vec!["replay", "--no-names", p],
+        vec!["demo", "--no-names"],
+        vec!["demo", "--report", "--no-names"],
+        vec!["live", "--no-names"],
+    ] {
+        let out = common::onlooker(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(common::exit_code(&out), Some(2), "onlooker {args:?}: {err}");
+        assert!(out.stdout.is_empty(), "onlooker {args:?}");
+        assert!(
+            err.contains("--no-names acts only in `flows` and `live --headless`"),
+            "onlooker {args:?}: {err}"
+        );
+    }
+    // Help lists it only where it acts.
+    for (cmd, listed) in [
+        ("flows", true),
+        ("live", true),
+        ("events", false),
+        ("report", false),
+        ("replay", false),
+        ("demo", false),
+    ] {
+        let help = common::onlooker([cmd, "--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        assert_eq!(text.contains("--no-names"), listed, "onlooker {cmd} --help");
+    }
+}
+
+#[test]
+fn top_level_help_gives_each_command_one_whole_sentence() {
+    let out = common::onlooker(["--help"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = |cmd: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(&format!("{cmd} ")))
+            .unwrap_or_else(|| panic!("no {cmd} line in {text}"))
+            .to_string()
+    };
+    for cmd in SUBCOMMANDS {
+        let l = line(cmd);
+        // Short enough for an 80-column terminal, so nothing wraps or is cut.
+        assert!(l.chars().count() <= 100, "{l}");
+    }
+    assert!(!line("flows").ends_with("as one"), "{text}");
+    let demo = common::onlooker(["demo", "--help"]);
+    let demo = String::from_utf8_lossy(&demo.stdout);
+    assert!(
+        demo.contains("ten minutes") && !demo.contains("eight"),
+        "{demo}"
+    );
 }

@@ -94,3 +94,103 @@ fn demo_scenario_events_are_found() {
         .count();
     assert_eq!(signal_out, 4, "the scenario sends four Signal messages");
 }
+
+fn onlooker_in(dir: &std::path::Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .args(args)
+        .current_dir(dir)
+        .env("TZ", "UTC")
+        .output()
+        .unwrap_or_else(|e| panic!("running onlooker: {e}"))
+}
+
+/// What the report's header says of a synthetic capture.
+const SYNTHETIC: &str = "Synthetic capture: onlooker's bundled demo";
+
+/// An installed binary shows the demo as text from any directory, and its report says in its
+/// body that the capture is synthetic.
+#[test]
+fn demo_report_works_from_any_directory_and_says_synthetic() {
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = onlooker_in(elsewhere.path(), &["demo", "--report"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains(SYNTHETIC), "{text}");
+    assert!(text.contains("WhatsApp voice call"), "{text}");
+    // Counts agree with their nouns, and no "(s)" hedges them.
+    assert!(text.contains("; 7 flows, 14 activities inferred"), "{text}");
+    assert!(!text.contains("(s)"), "{text}");
+    // The same report as `report` on the bundled file, which says it too.
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("assets/demo.pcap");
+    let from_file = onlooker_in(
+        elsewhere.path(),
+        &["report", path.to_str().unwrap_or_default()],
+    );
+    assert!(from_file.status.success());
+    assert_eq!(String::from_utf8_lossy(&from_file.stdout), text);
+    // JSON marks it for scripts.
+    let json = onlooker_in(elsewhere.path(), &["demo", "--report", "json"]);
+    let v: serde_json::Value =
+        serde_json::from_slice(&json.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["inputs"]["synthetic"], true);
+}
+
+/// A capture that is not the demo is not called synthetic, even when it holds most of the
+/// demo's packets.
+#[test]
+fn a_report_of_other_traffic_does_not_say_synthetic() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let mut frames = onlooker::scenario::demo().into_frames();
+    frames.pop();
+    let path = dir.path().join("demo.pcap");
+    let mut w = onlooker::capture::writer::PcapWriter::new(
+        std::fs::File::create(&path).unwrap_or_else(|e| panic!("{e}")),
+        onlooker::capture::LinkType::ETHERNET,
+        65_535,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    for f in frames {
+        w.write(f.ts, &f.data).unwrap_or_else(|e| panic!("{e}"));
+    }
+    w.finish().unwrap_or_else(|e| panic!("{e}"));
+    let out = onlooker_in(dir.path(), &["report", "demo.pcap"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Captures: demo.pcap"), "{text}");
+    assert!(!text.contains("Synthetic"), "{text}");
+}
+
+/// `demo --events` prints the demo's activities as a table: kinds in words, byte counts in
+/// the report's units, one line per activity and a count.
+#[test]
+fn demo_events_is_a_readable_table() {
+    let elsewhere = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = onlooker_in(elsewhere.path(), &["demo", "--events"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(lines[0].starts_with("when (UTC)"), "{text}");
+    assert!(text.contains("voice call via a relay"), "{text}");
+    assert!(text.contains("media download (a photo)"), "{text}");
+    assert!(
+        !text.contains("voice_call") && !text.contains('{'),
+        "{text}"
+    );
+    let events = lines.iter().filter(|l| l.starts_with("Tue ")).count();
+    assert_eq!(lines.last(), Some(&format!("{events} activities").as_str()));
+    assert!(text.lines().all(|l| l.chars().count() <= 100), "{text}");
+    // No statistics block: no file was read.
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -7,6 +7,12 @@
 //! When a file ends in the middle of a record, or a record is corrupt, reading that file stops,
 //! the error says at which byte offset, and everything read before it is kept.
 //!
+//! `-` is standard input, and an input that is not a regular file (a FIFO, a shell's
+//! `<(...)`, a character device) is a stream: it can be read only once, front to back, so it
+//! is never opened up front to check, its first bytes are checked as they are read, and
+//! libpcap reads the whole stream, those bytes included, through a pipe of our own (see
+//! [`open_stream`]). tcpdump and tshark read `-` the same way.
+//!
 //! This module must never guess at packet contents, and never stop the whole run because one
 //! file of several is damaged.
 
@@ -194,7 +200,10 @@ impl FileSource {
     /// libpcap refuses is reported in one line before minutes of reading.
     pub fn new(paths: &[PathBuf]) -> Result<Self, CaptureError> {
         for p in paths {
-            drop(open_file(p.clone())?);
+            // A stream is read once: it is checked when its turn comes.
+            if !is_stream(p) {
+                drop(open_file(p.clone())?);
+            }
         }
         Ok(Self {
             pending: paths.iter().cloned().collect(),
@@ -229,8 +238,122 @@ fn file_header_len(kind: FileKind) -> u64 {
     }
 }
 
+/// The name that means standard input, as in tcpdump and tshark.
+pub const STDIN: &str = "-";
+
+/// Whether `path` is read as a stream: `-` (standard input), or anything that exists and is
+/// not a regular file or a directory (a FIFO, a character device such as /dev/stdin).
+pub fn is_stream(path: &Path) -> bool {
+    use std::os::unix::fs::FileTypeExt;
+    path.as_os_str() == STDIN
+        || std::fs::metadata(path).is_ok_and(|m| {
+            let t = m.file_type();
+            t.is_fifo() || t.is_char_device() || t.is_socket()
+        })
+}
+
+/// Bytes copied from a stream to libpcap's pipe at a time.
+const STREAM_CHUNK: usize = 1 << 16;
+
+/// Open a stream (see [`is_stream`]): read its first bytes to check what it is, then hand
+/// libpcap the read end of a pipe that a thread fills with those bytes and the rest of the
+/// stream as it comes, so nothing is read twice and nothing is stored. The thread ends at the
+/// end of the stream, or when libpcap's side is closed (the write fails).
+fn open_stream(path: PathBuf) -> Result<OpenFile, CaptureError> {
+    use std::io::Write;
+    use std::os::fd::{AsFd, FromRawFd, IntoRawFd, OwnedFd};
+    let stdin = path.as_os_str() == STDIN;
+    // Messages name standard input in words ("-: the file is empty" would puzzle).
+    let path = if stdin {
+        PathBuf::from("standard input")
+    } else {
+        path
+    };
+    let open_err = |message: String| CaptureError::Open {
+        path: path.clone(),
+        message,
+    };
+    let mut input: File = if stdin {
+        let fd = std::io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .map_err(|e| open_err(e.to_string()))?;
+        File::from(fd)
+    } else {
+        File::open(&path).map_err(|e| match e.kind() {
+            ErrorKind::NotFound => CaptureError::NotFound { path: path.clone() },
+            ErrorKind::PermissionDenied => CaptureError::FileNotReadable { path: path.clone() },
+            _ => open_err(e.to_string()),
+        })?
+    };
+    let mut head = [0u8; 4];
+    let mut n = 0;
+    while n < head.len() {
+        match input.read(&mut head[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(open_err(e.to_string())),
+        }
+    }
+    let kind = sniff(&path, &head[..n])?;
+    let mut fds = [0 as libc::c_int; 2];
+    // SAFETY: pipe writes two new descriptors into the array it is given.
+    if unsafe { libc::pipe(fds.as_mut_ptr()) } != 0 {
+        return Err(open_err(format!(
+            "making a pipe: {}",
+            std::io::Error::last_os_error()
+        )));
+    }
+    // SAFETY: both descriptors were just created by pipe and are owned by nobody else.
+    let (read_end, write_end) =
+        unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    let mut pipe = File::from(write_end);
+    let head = head[..n].to_vec();
+    std::thread::Builder::new()
+        .name("stream".into())
+        .spawn(move || {
+            let mut buf = vec![0u8; STREAM_CHUNK];
+            if pipe.write_all(&head).is_err() {
+                return;
+            }
+            loop {
+                match input.read(&mut buf) {
+                    Ok(0) => return,
+                    Ok(k) => {
+                        if pipe.write_all(&buf[..k]).is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                    // A read error ends the stream; libpcap then reports where it stopped.
+                    Err(_) => return,
+                }
+            }
+        })
+        .map_err(|e| open_err(format!("starting the stream reader: {e}")))?;
+    // SAFETY: the descriptor is ours and handed over whole: libpcap's stream owns and closes it.
+    let cap =
+        unsafe { Capture::from_raw_fd_with_precision(read_end.into_raw_fd(), Precision::Nano) }
+            .map_err(|e| open_err(explain_libpcap(&e.to_string())))?;
+    let link = LinkType(cap.get_datalink().0 as u32);
+    Ok(OpenFile {
+        path,
+        kind,
+        reader: Reader::Libpcap(cap),
+        link,
+        // The stream's header is libpcap's to read; records over its snaplen are cut by it.
+        snaplen: 0,
+        records: 0,
+        offset: PCAP_FILE_HEADER_LEN,
+    })
+}
+
 /// Open one capture file for reading: its kind, its header, the reader that suits it.
 fn open_file(path: PathBuf) -> Result<OpenFile, CaptureError> {
+    if is_stream(&path) {
+        return open_stream(path);
+    }
     let kind = probe(&path)?;
     // A file that ends inside its own header gets a plain message (libpcap would say
     // "tried to read 24 file header bytes, only got 0" after consuming the magic).

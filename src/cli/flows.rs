@@ -8,6 +8,7 @@ use anyhow::Context;
 use super::{Failure, FlowArgs, config, exit_of_run, read_files};
 use crate::analysis::{self, Depth, Engine, FILE_BATCH, Stage};
 use crate::views::export::{Format, RecordWriter, stats_text};
+use crate::views::progress::Progress;
 
 /// `onlooker flows`: one record per flow. Reading, analysis and writing run on three threads:
 /// deciding each flow's service, building its record and writing it happen on the writer's.
@@ -17,7 +18,8 @@ pub(super) fn flows(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source = read_files(files)?;
+    // On a terminal, a progress line on stderr while the files are read (never on stdout).
+    let mut source = Progress::new(read_files(files)?, files);
     let (namer, attributor) = flow.namer()?;
     let depth = if flow.no_names {
         Depth::Bare

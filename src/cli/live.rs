@@ -36,13 +36,19 @@ pub(super) fn headless(
     let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
     let interface = opts.interface.clone();
     let cfg = config(flow);
+    let depth = if flow.no_names {
+        Depth::Bare
+    } else {
+        Depth::Names
+    };
     // Capture and analysis run on their own thread, records are written on another; this one
     // only waits, so a slow terminal never holds up reading packets.
     let worker = std::thread::Builder::new()
         .name("analysis".into())
         .spawn(move || -> io::Result<_> {
-            let mut writer = spawn_writer(Format::Ndjson, io::stdout(), 1, Some(attributor))?;
-            let mut engine = Engine::new(cfg, namer, Depth::Names);
+            let attributor = (depth == Depth::Names).then_some(attributor);
+            let mut writer = spawn_writer(Format::Ndjson, io::stdout(), 1, attributor)?;
+            let mut engine = Engine::new(cfg, namer, depth);
             let sink = &mut |f, r| writer.push((f, r));
             let started = std::time::Instant::now();
             let every = progress.map(|s| std::time::Duration::from_secs(u64::from(s)));
@@ -80,6 +86,18 @@ pub(super) fn headless(
         .context("starting the writer")?;
     eprint!("{}", stats_text(&stats));
     if let Some(k) = stats.kernel
+        && k.received > stats.frames
+        && is_loopback(&interface)
+    {
+        // libpcap drops the outgoing copy of each loopback packet (it would be seen twice), but
+        // the kernel's count includes both copies.
+        eprintln!(
+            "  on a loopback interface the kernel counts every packet twice (sent and received); \
+             libpcap keeps one copy, so {} frames were read of {} counted",
+            stats.frames, k.received
+        );
+    }
+    if let Some(k) = stats.kernel
         && k.dropped_by_kernel + k.dropped_by_interface > 0
     {
         let lost = k.dropped_by_kernel + k.dropped_by_interface;
@@ -107,6 +125,13 @@ pub(super) fn headless(
             ))
             .into()),
     }
+}
+
+/// Whether `name` is a loopback interface (an unknown name, or a list libpcap cannot give,
+/// counts as not loopback: the note it decides only explains a count).
+fn is_loopback(name: &str) -> bool {
+    pcap::Device::list()
+        .is_ok_and(|list| list.iter().any(|d| d.name == name && d.flags.is_loopback()))
 }
 
 /// One `--progress` line: how long the capture has run, frames, flows tracked and the kernel's

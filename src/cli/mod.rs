@@ -27,11 +27,13 @@ use crate::naming::{Attributor, Namer};
 use crate::views::export::Format;
 
 mod dashboard;
+mod demo;
 mod events;
 mod flows;
 mod interfaces;
 mod live;
 mod report;
+mod shell;
 
 /// Exit codes. Documented in the README; scripts rely on them.
 pub mod exit {
@@ -80,7 +82,8 @@ pub struct FlowArgs {
     #[arg(long, requires = "catalog")]
     pub catalog_replace: bool,
     /// Skip the dissectors and naming: a plain flow table, about twice as fast, with the
-    /// naming fields left empty.
+    /// naming fields left empty (`flows` and `live --headless` only: the other commands need
+    /// the names).
     #[arg(long)]
     pub no_names: bool,
     /// Directory with MaxMind-format databases (GeoLite2-ASN/Country/City.mmdb), searched
@@ -138,7 +141,9 @@ impl FlowArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Print one record per flow from saved captures (pcap or pcapng), read in order as one.
+    /// Print one record per flow from saved captures (pcap or pcapng).
+    ///
+    /// Several files are read in order as one capture; `-` is standard input.
     Flows {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Ndjson)]
@@ -149,24 +154,33 @@ pub enum Command {
         stats: bool,
         #[command(flatten)]
         flow: FlowArgs,
-        /// Capture files.
+        /// Capture files (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Print the activities inferred from saved captures (calls, call attempts, messages, media
-    /// transfers), one record each, with the evidence that decided them.
+    /// Print the activities inferred from saved captures: calls, messages, media transfers.
+    ///
+    /// One record each (calls, call attempts, messages, media transfers, online sessions), with
+    /// the evidence that decided it; `--format table` to read them.
+    #[command(mut_arg("no_names", |a| a.hide(true)))]
     Events {
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Ndjson)]
-        format: Format,
+        /// Output format: records for scripts, or a table to read.
+        #[arg(long, value_enum, default_value_t = events::EventsFormat::Ndjson)]
+        format: events::EventsFormat,
+        /// Time zone of the table's times (IANA name such as Europe/Lisbon, or UTC); default:
+        /// this machine's zone. NDJSON and CSV write seconds since 1970, which have none.
+        #[arg(long, value_name = "ZONE")]
+        tz: Option<String>,
         #[command(flatten)]
         flow: FlowArgs,
-        /// Capture files.
+        /// Capture files (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Open the dashboard on saved captures (pcap or pcapng), read in order as one and played
-    /// at the capture's own pace.
+    /// Open the dashboard on saved captures, played at the capture's own pace.
+    ///
+    /// Several files (pcap or pcapng) are read in order as one capture.
+    #[command(mut_arg("no_names", |a| a.hide(true)))]
     Replay {
         /// Replay speed at the start (keys change it while playing).
         #[arg(long, value_enum, default_value_t = dashboard::SpeedArg::X1)]
@@ -178,13 +192,15 @@ pub enum Command {
         dash: dashboard::DashArgs,
         #[command(flatten)]
         flow: FlowArgs,
-        /// Capture files.
+        /// Capture files (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Report what an observer on the path learned about the user from saved captures: the
-    /// most revealing findings, services, rhythm, calls, messages, media, destinations, leaks
-    /// and what would have hidden them, each with its evidence.
+    /// Report in words what an observer on the path learned from saved captures.
+    ///
+    /// The most revealing findings, services, rhythm, calls, messages, media, destinations,
+    /// leaks and what would have hidden them, each with its evidence.
+    #[command(mut_arg("no_names", |a| a.hide(true)))]
     Report {
         /// Output format.
         #[arg(long, value_enum, default_value_t = crate::views::report::ReportFormat::Text)]
@@ -199,14 +215,18 @@ pub enum Command {
         redact: bool,
         #[command(flatten)]
         flow: FlowArgs,
-        /// Capture files.
+        /// Capture files (`-`: standard input).
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Open the dashboard on the bundled synthetic capture (assets/demo.pcap): no privileges,
-    /// no files of your own.
+    /// Open the dashboard on the bundled synthetic capture, or print its report.
+    ///
+    /// The demo capture (ten minutes of an invented evening of WhatsApp and Signal, written by
+    /// onlooker's own scenario writer) is built into the binary: no privileges, no files of
+    /// your own, from any directory.
+    #[command(mut_arg("no_names", |a| a.hide(true)))]
     Demo {
-        /// Replay speed at the start (default x10: the demo's eight minutes in under one).
+        /// Replay speed at the start (default x10: the demo's ten minutes in one).
         #[arg(long, value_enum)]
         speed: Option<dashboard::SpeedArg>,
         /// Draw without colours (also when NO_COLOR is set).
@@ -216,6 +236,13 @@ pub enum Command {
         dash: dashboard::DashArgs,
         #[command(flatten)]
         flow: FlowArgs,
+        /// Print the demo's report instead of opening the dashboard (FORMAT: text, markdown
+        /// or json; default text): no terminal needed, from any directory.
+        #[arg(long, value_name = "FORMAT", num_args = 0..=1, default_missing_value = "text", conflicts_with = "events")]
+        report: Option<crate::views::report::ReportFormat>,
+        /// Print the demo's activities as a table instead of opening the dashboard.
+        #[arg(long)]
+        events: bool,
     },
     /// Capture live from an interface.
     Live {
@@ -255,6 +282,19 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Print a shell completion script.
+    ///
+    /// For example: `onlooker completions bash >
+    /// ~/.local/share/bash-completion/completions/onlooker`.
+    Completions {
+        /// The shell to complete in.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    ///
+    /// Read it with `onlooker man | man -l -`.
+    Man,
 }
 
 /// A failure with its exit code.
@@ -354,6 +394,15 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         print!("{}", about_text());
         return Ok(exit::OK);
     }
+    if let Some(refused) = cli.command.as_ref().and_then(no_names_refused) {
+        return Err(Failure {
+            code: exit::USAGE,
+            error: anyhow::anyhow!(
+                "--no-names acts only in `flows` and `live --headless` (plain flow tables); \
+                 {refused} needs the service names, so leave it out"
+            ),
+        });
+    }
     match cli.command {
         Some(Command::Flows {
             format,
@@ -363,23 +412,17 @@ fn run(cli: Cli) -> Result<u8, Failure> {
         }) => flows::flows(format, stats, &flow, &files),
         Some(Command::Events {
             format,
+            tz,
             flow,
             files,
-        }) => events::events(format, &flow, &files),
+        }) => events::events(format, &zone(tz.as_deref())?, &flow, &files),
         Some(Command::Report {
             format,
             tz,
             redact,
             flow,
             files,
-        }) => {
-            let zone =
-                crate::observer::words::Zone::resolve(tz.as_deref()).map_err(|e| Failure {
-                    code: exit::USAGE,
-                    error: anyhow::Error::new(e).context("--tz"),
-                })?;
-            report::report(format, &zone, redact, &flow, &files)
-        }
+        }) => report::report(format, &zone(tz.as_deref())?, redact, &flow, &files),
         Some(Command::Live {
             interface,
             filter,
@@ -421,18 +464,58 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             files,
         }) => dashboard::replay(&files, speed, flow.dashboard(no_color)?, &dash),
         Some(Command::Demo {
+            flow,
+            dash,
+            report: Some(format),
+            ..
+        }) => report::demo_report(format, &zone(dash.tz.as_deref())?, &flow),
+        Some(Command::Demo {
+            flow,
+            dash,
+            events: true,
+            ..
+        }) => events::demo_events(&zone(dash.tz.as_deref())?, &flow),
+        Some(Command::Demo {
             speed,
             no_color,
             dash,
             flow,
+            ..
         }) => dashboard::demo(speed, flow.dashboard(no_color)?, &dash),
         Some(Command::Interfaces { json }) => interfaces::interfaces(json),
+        Some(Command::Completions { shell }) => shell::completions(shell),
+        Some(Command::Man) => shell::man(),
         None => {
             use clap::CommandFactory;
             let _ = Cli::command().print_help();
             Ok(exit::USAGE)
         }
     }
+}
+
+/// The command given `--no-names` where it would not act (events, reports and the dashboard
+/// are built on the service names), as the error names it.
+fn no_names_refused(command: &Command) -> Option<&'static str> {
+    match command {
+        Command::Events { flow, .. } if flow.no_names => Some("`events`"),
+        Command::Report { flow, .. } if flow.no_names => Some("`report`"),
+        Command::Replay { flow, .. } if flow.no_names => Some("the dashboard (`replay`)"),
+        Command::Demo { flow, .. } if flow.no_names => Some("`demo`"),
+        Command::Live {
+            flow,
+            headless: false,
+            ..
+        } if flow.no_names => Some("the dashboard (`live` without --headless)"),
+        _ => None,
+    }
+}
+
+/// The time zone `--tz` names, else this machine's; an unknown name is a usage error.
+fn zone(tz: Option<&str>) -> Result<crate::observer::words::Zone, Failure> {
+    crate::observer::words::Zone::resolve(tz).map_err(|e| Failure {
+        code: exit::USAGE,
+        error: anyhow::Error::new(e).context("--tz"),
+    })
 }
 
 /// Capture files, read in order as one capture on a reader thread of their own.

@@ -1,4 +1,5 @@
-//! `onlooker report`: what an observer learned from capture files, in words.
+//! `onlooker report` and `onlooker demo --report`: what an observer learned from capture
+//! files, or from the bundled synthetic demo, in words.
 
 use std::io;
 use std::path::PathBuf;
@@ -7,8 +8,10 @@ use anyhow::Context;
 
 use super::{Failure, FlowArgs, config, exit_of_run, read_files};
 use crate::analysis;
+use crate::capture::PacketSource;
 use crate::observer::words::Zone;
 use crate::views::export::stats_text;
+use crate::views::progress::Progress;
 use crate::views::report::{Inputs, ReportFormat};
 
 /// `onlooker report`: analyse, then write the report to stdout.
@@ -19,14 +22,45 @@ pub(super) fn report(
     flow: &FlowArgs,
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
-    let mut source = read_files(files)?;
+    // On a terminal, a progress line on stderr while the files are read (never on stdout).
+    let mut source = Progress::new(read_files(files)?, files);
     let (namer, attributor) = flow.namer()?;
     let (model, end, stats) =
         analysis::model_of(&mut source, namer, attributor, config(flow), zone, redact)
             .context("starting the collector")?;
-    let inputs = Inputs::new(files, &stats.partial_inputs);
+    let mut inputs = Inputs::new(files, &stats.partial_inputs);
+    inputs.synthetic = files.iter().any(|f| super::demo::is_bundled_demo(f));
     let mut out = io::BufWriter::new(io::stdout().lock());
     crate::views::report::write(&mut out, &model, &inputs, format).context("writing the report")?;
     eprint!("{}", stats_text(&stats));
+    exit_of_run(end, &stats)
+}
+
+/// `onlooker demo --report`: the report of the bundled synthetic capture, made in memory by
+/// the scenario writer, so it works from any directory. No statistics on stderr: they describe
+/// reading a file, and no file was read.
+pub(super) fn demo_report(
+    format: ReportFormat,
+    zone: &Zone,
+    flow: &FlowArgs,
+) -> Result<u8, Failure> {
+    let mut source = super::demo::source();
+    let (namer, attributor) = flow.namer()?;
+    let (model, end, stats) = analysis::model_of(
+        source.as_mut() as &mut dyn PacketSource,
+        namer,
+        attributor,
+        config(flow),
+        zone,
+        false,
+    )
+    .context("starting the collector")?;
+    let inputs = Inputs {
+        files: vec![super::demo::NAME.to_string()],
+        partial: Vec::new(),
+        synthetic: true,
+    };
+    let mut out = io::BufWriter::new(io::stdout().lock());
+    crate::views::report::write(&mut out, &model, &inputs, format).context("writing the report")?;
     exit_of_run(end, &stats)
 }

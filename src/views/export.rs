@@ -100,8 +100,16 @@ pub fn stats_text(stats: &RunStats) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "onlooker: {} frames ({} bytes), {} decoded into {} flows",
-        stats.frames, stats.bytes, stats.decoded, stats.flows.flows_created
+        "onlooker: {} frames ({}), {} decoded into {} {}",
+        stats.frames,
+        crate::observer::words::bytes(stats.bytes),
+        stats.decoded,
+        stats.flows.flows_created,
+        if stats.flows.flows_created == 1 {
+            "flow"
+        } else {
+            "flows"
+        }
     );
     if stats.undecodable.is_empty() {
         let _ = writeln!(s, "  undecodable: none");

@@ -22,6 +22,8 @@ pub enum ReportFormat {
     Text,
     Markdown,
     Json,
+    /// One self-contained page with inline SVG pictures (views::html).
+    Html,
 }
 
 /// Version of the JSON layout; raised on any change that is not an added field.
@@ -45,6 +47,10 @@ pub struct Inputs {
     pub files: Vec<String>,
     /// Inputs whose reading stopped early.
     pub partial: Vec<String>,
+    /// The input is the bundled synthetic demo capture: the report says so in its body, so
+    /// that no copy of it is mistaken for a real person's traffic.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub synthetic: bool,
 }
 
 impl Inputs {
@@ -52,6 +58,9 @@ impl Inputs {
     /// to be shared), also inside the messages of inputs whose reading stopped early.
     pub fn new(files: &[PathBuf], partial_inputs: &[String]) -> Self {
         let name_of = |f: &PathBuf| {
+            if f.as_os_str() == crate::capture::offline::STDIN {
+                return "standard input".to_string();
+            }
             f.file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| f.display().to_string())
@@ -75,8 +84,14 @@ impl Inputs {
                     })
                 })
                 .collect(),
+            synthetic: false,
         }
     }
+}
+
+/// "1 flow", "7 flows": a count with its noun in the right number.
+fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// Write the report of `model` in `format` to `out`.
@@ -94,6 +109,7 @@ pub fn write(
 pub fn render(model: &Model, inputs: &Inputs, format: ReportFormat) -> String {
     match format {
         ReportFormat::Json => json(model, inputs),
+        ReportFormat::Html => crate::views::html::render(model, inputs),
         ReportFormat::Text => Doc::new(Style::Text).report(model, inputs),
         ReportFormat::Markdown => Doc::new(Style::Markdown).report(model, inputs),
     }
@@ -426,8 +442,9 @@ impl Doc {
         };
         self.item(&format!("Captures: {}", inputs.files.join(", ")));
         self.item(&format!(
-            "Covers: {covers}; {} flows, {} activities inferred",
-            c.flows, c.events
+            "Covers: {covers}; {}, {} inferred",
+            count(c.flows, "flow", "flows"),
+            count(c.events as u64, "activity", "activities")
         ));
         self.item(&format!(
             "Times are in {} ({zone_src}); capture files record no time zone, use --tz to choose \
@@ -443,6 +460,13 @@ impl Doc {
         }
         for p in &inputs.partial {
             self.item(&format!("Partial input (read up to the damage): {p}"));
+        }
+        if inputs.synthetic {
+            self.item(
+                "Synthetic capture: onlooker's bundled demo, written by its own scenario writer \
+                 from published traffic figures. No real person's traffic is in it; the people, \
+                 calls and messages below are invented.",
+            );
         }
         self.item(
             "Everything below comes from metadata alone (addresses, timing, sizes, names sent in \
@@ -834,12 +858,15 @@ impl Doc {
             ));
         }
         if list.hidden > 0 {
-            notes.push(format!("{} local names hidden by --redact", list.hidden));
+            notes.push(format!(
+                "{} hidden by --redact",
+                count(list.hidden as u64, "local name", "local names")
+            ));
         }
         if list.dropped_flows > 0 {
             notes.push(format!(
-                "{} flows with further names beyond the {} kept",
-                list.dropped_flows,
+                "{} with further names beyond the {} kept",
+                count(list.dropped_flows, "flow", "flows"),
                 crate::observer::digest::MAX_NAMES
             ));
         }
@@ -871,9 +898,9 @@ impl Doc {
         self.names_note(&l.dns);
         if l.encrypted_dns_flows > 0 {
             self.para(&format!(
-                "Encrypted DNS was also used: {} flows (DNS over TLS/QUIC, or DNS over HTTPS to a \
+                "Encrypted DNS was also used: {} (DNS over TLS/QUIC, or DNS over HTTPS to a \
                  known resolver), whose names the observer cannot read.",
-                l.encrypted_dns_flows
+                count(l.encrypted_dns_flows, "flow", "flows")
             ));
         }
         if l.local_names.total > 0 {
@@ -908,9 +935,8 @@ impl Doc {
             self.para("Encrypted Client Hello: not used by any handshake seen.");
         } else {
             self.para(&format!(
-                "Encrypted Client Hello: {} handshake name(s) hid the real server behind a cover \
-                 name: {}.",
-                l.ech.total,
+                "Encrypted Client Hello: {} hid the real server behind a cover name: {}.",
+                count(l.ech.total as u64, "handshake name", "handshake names"),
                 l.ech
                     .names
                     .iter()
