@@ -575,7 +575,7 @@ fn a_sip_invite_never_answered_is_a_call_attempt() {
         a[0]
     );
     assert!(
-        a[0].evidence.contains("2 SIP INVITE(s), 1 CANCEL"),
+        a[0].evidence.contains("2 SIP INVITEs, 1 CANCEL"),
         "{}",
         a[0].evidence
     );

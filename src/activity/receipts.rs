@@ -74,7 +74,7 @@ mod tests {
         let Ok(table) = table else {
             panic!("{table:?}");
         };
-        assert_eq!(table, &["WhatsApp", "Signal", "Threema"]);
+        assert_eq!(table, &["Signal", "Threema", "WhatsApp"]);
         let catalog = crate::naming::catalog::Catalog::bundled().map_err(|e| e.to_string());
         let Ok(catalog) = catalog else {
             panic!("{catalog:?}");

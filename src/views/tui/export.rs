@@ -36,6 +36,7 @@ pub fn file_name(now: jiff::Timestamp, format: ReportFormat, n: u32) -> String {
         ReportFormat::Json => "json",
         ReportFormat::Markdown => "md",
         ReportFormat::Text => "txt",
+        ReportFormat::Html => "html",
     };
     let suffix = if n == 0 {
         String::new()
@@ -60,6 +61,10 @@ pub fn export(
     let inputs = Inputs {
         files: vec![snap.source.clone()],
         partial: snap.error.iter().cloned().collect(),
+        synthetic: matches!(
+            snap.kind,
+            crate::session::SourceKind::Demo { synthetic: true }
+        ),
     };
     let text = report::render(model, &inputs, format);
     let mut n = 0;
