@@ -55,6 +55,7 @@ EXPLICIT = [
     (49544, "hosting", "i3D.net B.V. (game and server hosting); PeeringDB info_type Content; RIPE whois AS49544"),
     (30103, "service", "Zoom Video Communications, Inc.; RIR whois ARIN AS30103"),
     (62041, "service", "Telegram Messenger Inc; RIPE whois AS62041"),
+    (9286, "hosting", "KINX Inc. (Korea): colocation space and data-centre connectivity per its General Terms & Conditions (m.kinx.net/agreements, 1-6 Services); APNIC whois AS9286"),
     (59930, "service", "Telegram Messenger Inc; RIPE whois AS59930"),
     (62014, "service", "Telegram Messenger Inc; RIPE whois AS62014"),
     (44907, "service", "Telegram Messenger Inc; RIPE whois AS44907"),
