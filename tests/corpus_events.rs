@@ -395,7 +395,11 @@ fn score_extras(
         // A row aggregating several attempts (its count) claims one event per attempt, as long
         // as each lies more than the activity model's own rejoin window from the others it
         // claims: events that close together are one attempt's legs, and extra.
-        let allowed = if l.kind == "call_attempt" { l.count.max(1) } else { 1 };
+        let allowed = if l.kind == "call_attempt" {
+            l.count.max(1)
+        } else {
+            1
+        };
         let mut mine: Vec<f64> = Vec::new();
         for _ in 0..allowed {
             let best = beside

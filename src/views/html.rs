@@ -275,73 +275,23 @@ fn table(h: &mut String, title: &str, head: &[&str], rows: &[Vec<String>]) {
 }
 
 fn calls(h: &mut String, m: &Model) {
-    let rows: Vec<Vec<String>> = m
-        .calls
-        .iter()
-        .map(|c| {
-            vec![
-                c.start.clone(),
-                c.service.clone().unwrap_or_else(|| "unknown".into()),
-                c.kind.replace('_', " "),
-                words::duration(c.duration_secs),
-                c.path.to_string(),
-                words::place(c.city.as_deref(), c.country.as_deref()).unwrap_or_default(),
-                c.network.clone().unwrap_or_default(),
-            ]
-        })
-        .collect();
-    table(
-        h,
-        "Calls",
-        &[
-            "when", "service", "what", "lasted", "path", "where", "network",
-        ],
-        &rows,
-    );
+    let t = super::rows::calls(m);
+    table(h, "Calls", t.head, &t.rows);
 }
 
 fn messages(h: &mut String, m: &Model) {
-    let rows: Vec<Vec<String>> = m
-        .messages
-        .per_service
-        .iter()
-        .map(|s| {
-            vec![
-                s.service.clone(),
-                s.sent.to_string(),
-                s.received.to_string(),
-                s.span.clone(),
-            ]
-        })
-        .collect();
+    let t = super::rows::messages(m);
     table(
         h,
         "Messages (estimated from bursts of traffic)",
-        &["service", "sent", "received", "when"],
-        &rows,
+        t.head,
+        &t.rows,
     );
 }
 
 fn media(h: &mut String, m: &Model) {
-    let rows: Vec<Vec<String>> = m
-        .media
-        .iter()
-        .map(|r| {
-            vec![
-                r.start.clone(),
-                r.service.clone().unwrap_or_else(|| "unknown".into()),
-                r.direction.to_string(),
-                words::bytes(r.bytes),
-                r.likely.clone(),
-            ]
-        })
-        .collect();
-    table(
-        h,
-        "Media",
-        &["when", "service", "direction", "size", "likely"],
-        &rows,
-    );
+    let t = super::rows::media(m);
+    table(h, "Media", t.head, &t.rows);
 }
 
 /// Bytes per country over every service, as horizontal bars, then the table.

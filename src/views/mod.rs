@@ -8,5 +8,6 @@ pub mod export;
 pub mod html;
 pub mod progress;
 pub mod report;
+pub mod rows;
 pub mod table;
 pub mod tui;

@@ -640,50 +640,8 @@ impl Doc {
             self.para("No call or call attempt was seen.");
             return;
         }
-        let rows: Vec<Vec<String>> = m
-            .calls
-            .iter()
-            .map(|c| {
-                let place = words::place(c.city.as_deref(), c.country.as_deref());
-                vec![
-                    c.start.clone(),
-                    if c.kind == "call_attempt" {
-                        format!("({})", words::duration(c.duration_secs))
-                    } else {
-                        words::duration(c.duration_secs)
-                    },
-                    c.service.clone().unwrap_or_else(|| "?".into()),
-                    if c.kind == "call_attempt" {
-                        "attempt".into()
-                    } else {
-                        c.media.to_string()
-                    },
-                    c.path.to_string(),
-                    c.peer_ip.clone().unwrap_or_else(|| "-".into()),
-                    format!(
-                        "{}{}; event {}",
-                        c.network
-                            .clone()
-                            .unwrap_or_else(|| "network unknown".into()),
-                        place.map(|p| format!(", {p}")).unwrap_or_default(),
-                        c.event
-                    ),
-                ]
-            })
-            .collect();
-        self.table(
-            &[
-                "start",
-                "length",
-                "service",
-                "media",
-                "path",
-                "relay or peer",
-                "network, place",
-            ],
-            &rows,
-            &[TIME_CAP, 11, 12, 7, 7, 24],
-        );
+        let t = super::rows::calls(m);
+        self.table(t.head, &t.rows, &[TIME_CAP, 11, 12, 7, 7, 24]);
         self.para(
             "\"relay\": through the service's servers (the observer sees the relay, not the \
              peer); \"direct\": peer to peer, so the observer (and the peer) see each other's \
@@ -698,24 +656,8 @@ impl Doc {
             self.para("No message was seen.");
             return;
         }
-        let rows: Vec<Vec<String>> = msg
-            .per_service
-            .iter()
-            .map(|s| {
-                vec![
-                    s.service.clone(),
-                    s.sent.to_string(),
-                    s.received.to_string(),
-                    s.conversations.to_string(),
-                    s.span.clone(),
-                ]
-            })
-            .collect();
-        self.table(
-            &["service", "sent", "received", "conversations", "when"],
-            &rows,
-            &[20, 5, 8, 13],
-        );
+        let t = super::rows::messages(m);
+        self.table(t.head, &t.rows, &[20, 5, 8, 13]);
         self.sub("Per hour");
         let rows: Vec<Vec<String>> = msg
             .per_hour
@@ -772,28 +714,8 @@ impl Doc {
             self.para("No media transfer was seen.");
             return;
         }
-        let rows: Vec<Vec<String>> = m
-            .media
-            .iter()
-            .map(|x| {
-                vec![
-                    x.start.clone(),
-                    x.service.clone().unwrap_or_else(|| "?".into()),
-                    if x.direction == "upload" {
-                        "sent".into()
-                    } else {
-                        "received".into()
-                    },
-                    words::bytes(x.bytes),
-                    format!("{} (from its size); event {}", x.likely, x.event),
-                ]
-            })
-            .collect();
-        self.table(
-            &["start", "service", "direction", "size", "likely kind"],
-            &rows,
-            &[TIME_CAP, 16, 9, 9],
-        );
+        let t = super::rows::media(m);
+        self.table(t.head, &t.rows, &[TIME_CAP, 16, 9, 9]);
     }
 
     fn destinations(&mut self, m: &Model) {
