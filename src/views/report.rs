@@ -89,6 +89,24 @@ impl Inputs {
     }
 }
 
+/// A flow as the outputs write it ("tcp 192.168.1.2:50000 157.240.1.1:443 1700000000.123456"),
+/// read for people: "tcp 192.168.1.2:50000 → 157.240.1.1:443 at 2023-11-14 22:13:20". The exact time
+/// stays in the JSON form; text of another form, or without a zone, is returned as it is.
+fn flow_for_people(zone: Option<&words::Zone>, written: &str) -> String {
+    let parts: Vec<&str> = written.split(' ').collect();
+    match (zone, parts.as_slice()) {
+        (Some(z), [proto, client, server, ts]) => match ts.parse::<f64>() {
+            Ok(t) => format!(
+                "{proto} {client} → {server} at {} {}",
+                z.day_key(t),
+                z.time_secs(t)
+            ),
+            Err(_) => written.to_string(),
+        },
+        _ => written.to_string(),
+    }
+}
+
 /// "1 flow", "7 flows": a count with its noun in the right number.
 fn count(n: u64, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
@@ -978,8 +996,13 @@ impl Doc {
         for x in &m.mitigations {
             let nums: Vec<u64> = x.findings.iter().map(|i| *i as u64 + 1).collect();
             self.item(&format!(
-                "{} (findings {}): {}",
+                "{} ({} {}): {}",
                 x.title,
+                if nums.len() == 1 {
+                    "finding"
+                } else {
+                    "findings"
+                },
                 ids(&nums),
                 x.text
             ));
@@ -989,13 +1012,21 @@ impl Doc {
 
     fn all_findings(&mut self, m: &Model) {
         self.heading("All findings, most revealing first, with their evidence");
+        let zone = words::Zone::resolve(Some(&m.zone.name))
+            .ok()
+            .map(|z| z.for_span(m.capture.first_ts, m.capture.last_ts));
         for (i, f) in m.findings.iter().enumerate() {
             let mut s = format!("[{}] {} (score {:.2})", i + 1, f.sentence, f.score);
             if !f.events.is_empty() {
                 s.push_str(&format!(" Events: {}.", ids(&f.events)));
             }
             if !f.flows.is_empty() {
-                let shown: Vec<String> = f.flows.iter().take(FLOWS_LISTED).cloned().collect();
+                let shown: Vec<String> = f
+                    .flows
+                    .iter()
+                    .take(FLOWS_LISTED)
+                    .map(|w| flow_for_people(zone.as_ref(), w))
+                    .collect();
                 let more = f.flows.len().saturating_sub(FLOWS_LISTED);
                 s.push_str(&format!(
                     " Flows: {}{}.",
