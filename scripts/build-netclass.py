@@ -28,6 +28,13 @@ HOSTING = [
     "alibaba", "tencent", "oracle", "ibm", "softlayer", "rackspace", "fastly", "cloudflare",
     "limelight", "edgecast", "stackpath", "incapsula", "zenlayer", "m247", "i3d", "gcore",
     "g-core",
+    # Data-centre, colocation and server-hosting companies whose registered names carry none
+    # of the words above (brand names only), from their own descriptions of their business.
+    "internap", "equinix", "digital realty", "coresite", "cyrusone", "flexential",
+    "hivelocity", "psychz", "quadranet", "godaddy", "liquid web", "telehouse", "interxion",
+    "strato ag", "aruba s.p.a.", "nforce", "worldstream", "serverius", "hostinger",
+    "namecheap", "wholesale internet", "sharktech", "frantech", "datacamp limited",
+    "tzulo", "reliablesite", "nexeon",
 ]
 # A name with one of these words is an access network: it connects homes, offices or phones.
 ACCESS = [
@@ -38,6 +45,20 @@ ACCESS = [
     "mobile telesystems", "vodafone", "orange", "comcast", "charter", "verizon", "at&t",
     "t-mobile", "iliad", "free sas", "proximus", "swisscom",
     "bouygues", "sfr", "telia", "telenor", "rostelecom", "jio", "airtel", "bharti",
+    # Large fixed and mobile access operators whose registered names carry none of the words
+    # above (brand names only), from public knowledge of each country's largest home and
+    # mobile ISPs: Italy, UK, Netherlands, Australia, New Zealand, Canada, US, Portugal, Spain,
+    # Nordics, Poland, Germany, Japan, China, Gulf, Turkey, Latin America, South and South-East
+    # Asia, Russia and Ukraine, and satellite access.
+    "fastweb", "wind tre", "virgin media", "sky uk", "talktalk", "kpn", "telstra", "optus",
+    "rogers communications", "bell canada", "shaw communications", "cox communications",
+    "frontier communications", "windstream", "mediacom communications", "centurylink",
+    "suddenlink", "sonic.net", "liberty global", "nos comunicacoes", "meo", "euskaltel",
+    "tele2", "elisa oyj", "elisa eesti", "dna oyj", "netia", "polkomtel", "netcologne", "versatel", "kddi",
+    "ntt docomo", "softbank corp", "china unicom", "chinanet", "etisalat", "ooredoo",
+    "turkcell", "superonline", "ttnet", "claro", "telmex", "hathway", "pldt",
+    "true internet corporation", "viettel", "vnpt", "indosat", "starhub", "spark new zealand",
+    "tpg internet", "iinet", "megafon", "vimpelcom", "kyivstar", "spacex",
 ]
 # Service-owned networks: a call's remote there is the service's relay, never a peer (the
 # service runs its own media servers; its staff are not callers on its backbone).

@@ -32,7 +32,9 @@ pub(super) fn call_candidate(f: &FlowSummary) -> bool {
     let media_followed = rtp >= CALL_MIN_MEDIA_PACKETS
         || (r.service_role == Some(Role::Call) && m.control_packets > 0);
     let web = (r.quic_version.is_some() || r.sni.is_some()) && !media_followed;
-    r.proto == Proto::UDP
+    // STUN on TCP: TURN over TCP or ICE-TCP, a call's signalling when UDP is blocked.
+    let tcp_stun = r.proto == Proto::TCP && m.stun_packets > 0;
+    (r.proto == Proto::UDP || tcp_stun)
         && !web
         && !matches!(r.server.port(), 53 | 5353 | 123)
         && (m.stun_packets > 0
@@ -767,8 +769,14 @@ fn call_event(group: &[&FlowSummary]) -> Option<Leg> {
         && (group.iter().all(|f| f.media.stun_packets == 0)
             || (remotes.len() == 1 && g.stun_in <= PREWARM_MAX_ANSWERS));
     // Unnamed STUN without a call: checks of something unknown, a leg of a call of the same
-    // device and time (which lends it its service), never an attempt of its own.
-    let bare = prewarm || (!is_call && event.service.is_none());
+    // device and time (which lends it its service), never an attempt of its own; unless both
+    // sides sent STUN requests on one flow: two ICE agents checking each other's candidates
+    // (RFC 8445 §7.2), which is how a real-time media session of any service is set up
+    // (`zeek/tls__webrtc-stun.pcap`: ICE checks each way, then DTLS-SRTP keying).
+    let checked_each_way = group
+        .iter()
+        .any(|f| f.media.turn.requests_up > 0 && f.media.turn.requests_down > 0);
+    let bare = prewarm || (!is_call && event.service.is_none() && !checked_each_way);
     let flows_span = flows_span(group);
     Some(Leg {
         event,

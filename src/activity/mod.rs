@@ -62,7 +62,7 @@ pub use turn::{AddrSet, MAX_TURN_ADDRS, TurnFacts};
 use background::{online_sessions, probing, push_channel, push_wakeups};
 use calls::{call_candidate, calls};
 use messages::{call_signalling, messages};
-use signalling::{h225_attempts, sip_attempts};
+use signalling::{h225_attempts, iax_calls, sip_attempts};
 use transfers::media;
 
 use crate::model::{Direction, Event, EventKind, FlowRecord, FlowRef, Role};
@@ -128,6 +128,7 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || !f.media.receipt_runs.is_empty()
         || f.media.sip.invites > 0
         || f.media.h225.setups > 0
+        || f.media.iax.first.is_some()
 }
 
 /// Infer events from finished flows (in any order; output is sorted by start time).
@@ -141,6 +142,7 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     call_signalling(&mut events);
     sip_attempts(flows, &mut events);
     h225_attempts(flows, &mut events);
+    iax_calls(flows, &mut events);
     let wakeups = push_wakeups(flows, &events);
     let probes = probing(flows, &events);
     // The inbound records of a suspected probe are the probe, not messages for the user.

@@ -187,6 +187,15 @@ fn network(r: &FlowRecord, remote: SocketAddr) -> String {
     }
 }
 
+/// "AS64500 Example is no known relay network", or "no network of a relay is known for it"
+/// when the address has no AS.
+fn not_a_relay_network(r: &FlowRecord, remote: SocketAddr) -> String {
+    match (remote == remote_of(r)).then_some(r.asn).flatten() {
+        Some(_) => format!("{} is no known relay network", network(r, remote)),
+        None => "no network of a relay is known for it".into(),
+    }
+}
+
 /// The path to `remote`, one side of `r` (the record's AS describes its remote side, its names
 /// the server). `turn` holds the capture's TURN facts; `checks_from_remote` counts the STUN
 /// Binding requests the remote sent on this flow.
@@ -316,15 +325,15 @@ pub fn judge(
     }
     if turn.peers.contains(&ip) {
         return direct(format!(
-            "a TURN client named it as its peer (XOR-PEER-ADDRESS, RFC 8656 §9), and {} is no known relay network",
-            network(r, remote)
+            "a TURN client named it as its peer (XOR-PEER-ADDRESS, RFC 8656 §9), and {}",
+            not_a_relay_network(r, remote)
         ));
     }
     if checks_from_remote > 0 {
         return direct(format!(
-            "it sent {} itself, connectivity checks of an ICE agent, which STUN and TURN servers never send (RFC 8489 §6.3) nor ICE-lite media servers (RFC 8445 §2.5), and {} is no known relay network",
+            "it sent {} itself, connectivity checks of an ICE agent, which STUN and TURN servers never send (RFC 8489 §6.3) nor ICE-lite media servers (RFC 8445 §2.5), and {}",
             plural(checks_from_remote, "STUN Binding request"),
-            network(r, remote)
+            not_a_relay_network(r, remote)
         ));
     }
     Path::new(
@@ -508,6 +517,10 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
         let Some(leg) = direct_leg.or(main) else {
             continue;
         };
+        let host_candidate = (leg.path.kind == PeerKind::Unknown)
+            .then(|| host_candidate(leg, &legs))
+            .flatten();
+        let leg_path = host_candidate.as_ref().unwrap_or(&leg.path);
         if Some(leg.remote.ip()) != e.peer_ip {
             let r = &leg.record;
             e.peer_ip = Some(leg.remote.ip());
@@ -516,13 +529,14 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
             e.peer_country = r.country.clone();
             e.peer_city = r.city.clone();
         }
-        e.peer_kind = Some(leg.path.kind);
-        let relayed_too = leg.path.kind == PeerKind::Direct
+        e.peer_kind = Some(leg_path.kind);
+        let relayed_too = leg_path.kind == PeerKind::Direct
+            && host_candidate.is_none()
             && legs.iter().any(|l| l.path.kind == PeerKind::Relay);
         e.evidence = format!(
             "{}; path: {}{}",
             e.evidence,
-            leg.path.evidence,
+            leg_path.evidence,
             if relayed_too {
                 " (the call also ran through a relay)"
             } else {
@@ -530,6 +544,32 @@ pub fn settle(events: &mut [Event], flows: &[FlowSummary]) {
             }
         );
     }
+}
+
+/// The path of a leg to a private address off the device's own site, when the same call also
+/// reached a relay of the service at a public address: the device was sent there by the
+/// call's own signalling, and a service on the internet hands its clients public relay
+/// addresses, never another site's private one. What the other side announces at a private
+/// address is its own interface, a host candidate (RFC 8445 §5.1.1.1), so the device tried
+/// the peer directly (`ndpi/zoom_p2p.pcapng`'s second call: P2P hellos to 10.78.14.178 beside
+/// unanswered STUN to Zoom). Without a public relay leg the private remote may be a provider's
+/// own equipment (the media gateway and session border controller of
+/// `ndpi/FAX-Call-t38-CA-TDM-SIP-FB-1.pcap`), and the path stays unknown.
+fn host_candidate(leg: &Leg<'_>, legs: &[Leg<'_>]) -> Option<Path> {
+    let ip = leg.remote.ip();
+    if !is_local(ip) || cgnat(ip) || ip.is_loopback() || ip.is_multicast() {
+        return None;
+    }
+    let relay = legs
+        .iter()
+        .find(|l| l.path.kind == PeerKind::Relay && !is_local(l.remote.ip()))?;
+    Some(Path::new(
+        PeerKind::Direct,
+        format!(
+            "the remote {ip} is the peer's device, reached or tried directly: a private address off the device's own network, which only the other side can have announced (its own interface, an ICE host candidate, RFC 8445 §5.1.1.1), while the same call reached the service's relay at the public address {} (a service hands out public relay addresses)",
+            relay.remote.ip()
+        ),
+    ))
 }
 
 /// One flow of a call with the path to its remote.
@@ -647,6 +687,46 @@ mod tests {
         assert_eq!(
             of_kind(&e, EventKind::VoiceCall)[0].peer_kind,
             Some(PeerKind::Relay)
+        );
+    }
+
+    #[test]
+    fn a_private_address_off_site_beside_a_public_relay_is_a_host_candidate() {
+        use super::super::fixtures::named;
+        // Unanswered checks to the service's relay on Meta's network, then packets from the
+        // same socket to a private address of another site: the peer's host candidate.
+        let mut relay = Trace::udp(40_000, 3478);
+        for i in 0..4 {
+            relay = relay.send(
+                f64::from(i),
+                Dir::Up,
+                &stun_with(0x0001, 0x0020, [1, 2, 3, 4], 5),
+            );
+        }
+        let mut relay = named(relay.flow(PHONE, "157.240.1.1"), "WhatsApp", Role::Call);
+        relay.record.asn = Some(32934);
+        let peer = named(
+            Trace::udp(40_000, 41_000)
+                .rtp((4.0, 3.0), 30, Dir::Up, 0x1111, 120)
+                .flow(PHONE, "10.78.14.178"),
+            "WhatsApp",
+            Role::Call,
+        );
+        let e = infer(&[relay, peer.clone()]);
+        let attempts = of_kind(&e, EventKind::CallAttempt);
+        assert_eq!(attempts.len(), 1, "{e:#?}");
+        assert_eq!(attempts[0].peer_kind, Some(PeerKind::Direct));
+        assert!(
+            attempts[0].evidence.contains("ICE host candidate"),
+            "{}",
+            attempts[0].evidence
+        );
+        // Alone, a private address of another site may be a provider's own equipment.
+        let e = infer(&[peer]);
+        assert_eq!(
+            of_kind(&e, EventKind::CallAttempt)[0].peer_kind,
+            Some(PeerKind::Unknown),
+            "{e:#?}"
         );
     }
 

@@ -8,9 +8,10 @@ use super::calls::CALL_LINK_SECS;
 use super::plural;
 use super::{FlowSummary, on_flow};
 use crate::capture::Timestamp;
+use crate::dissect::iax::IAX_PORT;
 use crate::dissect::stun::{StunClass, StunMethod, scan_turn, split_type};
 use crate::flow::Dir;
-use crate::model::{Direction, Event, EventKind};
+use crate::model::{Direction, Event, EventKind, PeerKind};
 
 /// STUN header: type, length, magic cookie, transaction ID (RFC 8489 §5).
 const STUN_HEADER: usize = 20;
@@ -101,10 +102,23 @@ pub(super) fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
         }
         let service = r.service.as_deref().unwrap_or("SIP");
         let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
-        out.push(Event {
+        // A call to a telephone number: the callee is a line of the telephone network, reached
+        // through the provider's gateway (RFC 3261 §19.1.6, RFC 3966), never a device on the
+        // internet. Other SIP attempts carry no media, so nothing says their path.
+        let phone = (sip.phone_invites > 0).then(|| {
+            format!(
+                "; path: through the provider: {} a telephone number (a Request-URI of digits, RFC 3261 §19.1.6, RFC 3966), so the call leaves for the telephone network through the provider's gateway and never reaches the callee's own device",
+                if sip.phone_invites == 1 {
+                    "the INVITE named".to_string()
+                } else {
+                    format!("{} INVITEs named", sip.phone_invites)
+                }
+            )
+        });
+        let mut e = Event {
             confidence: 0.7,
             evidence: format!(
-                "{} {} {}: {}, {} CANCEL, {} BYE, {} and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261)",
+                "{} {} {}: {}, {} CANCEL, {} BYE, {} and no 2xx answer to an INVITE over {:.1} s (SIP start lines and CSeq, RFC 3261){}",
                 r.proto,
                 r.client,
                 r.server,
@@ -112,10 +126,99 @@ pub(super) fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
                 sip.cancels,
                 sip.byes,
                 plural(sip.refused, "final refusal"),
-                end - start
+                end - start,
+                phone.as_deref().unwrap_or("")
             ),
-            ..on_flow(r, EventKind::CallAttempt, service, (start, end), Direction::Both)
-        });
+            ..on_flow(
+                r,
+                EventKind::CallAttempt,
+                service,
+                (start, end),
+                Direction::Both,
+            )
+        };
+        if phone.is_some() {
+            e.peer_kind = Some(PeerKind::Relay);
+        }
+        out.push(e);
+    }
+}
+
+/// IAX2 calls (RFC 5456): a call answered (ACCEPT or ANSWER) with voice frames each way is a
+/// voice call, a call offered and never answered an attempt. The remote is the IAX2 server
+/// the call was set up with (its registered port, 4569): IAX2 sends the voice through that
+/// server unless a transfer (TXREQ, RFC 5456 §6.3) hands it to the two endpoints, so without
+/// one the path is a relay (`ndpi/iax.pcap`: a provider's trunk delivering a telephone call).
+pub(super) fn iax_calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
+    for f in flows {
+        let (r, x) = (&f.record, &f.media.iax);
+        let (Some(first), Some(last)) = (x.first, x.last) else {
+            continue;
+        };
+        let answered = x.accepts + x.answers > 0;
+        let spoken = x.voice[0] > 0 && x.voice[1] > 0;
+        if !(answered && spoken) && x.news == 0 {
+            continue;
+        }
+        let kind = if answered && spoken {
+            EventKind::VoiceCall
+        } else {
+            EventKind::CallAttempt
+        };
+        // The remote is the side on IAX2's registered port, or the non-local side.
+        let (remote, device) = if r.server.port() == IAX_PORT
+            || (r.client.port() != IAX_PORT && !crate::naming::geo::is_local(r.server.ip()))
+        {
+            (r.server, r.client)
+        } else {
+            (r.client, r.server)
+        };
+        let service = r.service.as_deref().unwrap_or("IAX2");
+        let (start, end) = (first.as_secs_f64(), last.as_secs_f64());
+        let mut e = on_flow(r, kind, service, (start, end), Direction::Both);
+        let (up, down) = if device == r.client {
+            (x.voice[0], x.voice[1])
+        } else {
+            (x.voice[1], x.voice[0])
+        };
+        e.packets_out = u64::from(up);
+        e.packets_in = u64::from(down);
+        e.confidence = if kind == EventKind::VoiceCall {
+            0.8
+        } else {
+            0.7
+        };
+        if remote != r.server {
+            e.peer_ip = Some(remote.ip());
+        }
+        let path = if x.transfers == 0 {
+            e.peer_kind = Some(PeerKind::Relay);
+            format!(
+                "; path: the remote {} is the IAX2 server of the call, a relay: IAX2 carries the voice through the server the call was set up with unless a transfer hands it to the endpoints (RFC 5456 §6.3), and none was seen",
+                remote.ip()
+            )
+        } else {
+            e.peer_kind = Some(PeerKind::Unknown);
+            format!(
+                "; path: unknown: {} moved the voice, possibly straight between the endpoints (RFC 5456 §6.3)",
+                plural(x.transfers, "transfer frame")
+            )
+        };
+        e.evidence = format!(
+            "{} {} {}: {}, {}, {}, {}; {} out and {} in over {:.1} s (IAX2 frame types, RFC 5456 §8){}",
+            r.proto,
+            r.client,
+            r.server,
+            plural(x.news, "NEW"),
+            plural(x.accepts, "ACCEPT"),
+            plural(x.answers, "ANSWER"),
+            plural(x.hangups, "hang-up"),
+            plural(up, "voice frame"),
+            plural(down, "voice frame"),
+            end - start,
+            path
+        );
+        out.push(e);
     }
 }
 
@@ -235,6 +338,60 @@ mod tests {
         cut.truncate(26);
         t.observe(&cut, Dir::Up, at(2.0));
         assert!(!t.placed_a_call());
+    }
+
+    #[test]
+    fn an_attempt_to_a_telephone_number_goes_through_the_provider() {
+        const TO_NUMBER: &str =
+            "INVITE sip:0097239287044@sip.example.dk SIP/2.0\r\nCSeq: 1 INVITE\r\n\r\n";
+        let mut out = Vec::new();
+        sip_attempts(&sip(&[TO_NUMBER, RINGING, CANCEL]), &mut out);
+        assert_eq!(out[0].peer_kind, Some(PeerKind::Relay), "{out:#?}");
+        assert!(
+            out[0]
+                .evidence
+                .contains("the INVITE named a telephone number")
+        );
+        // A call to a SIP address says nothing of its path.
+        let mut out = Vec::new();
+        sip_attempts(&sip(&[INVITE, RINGING, CANCEL]), &mut out);
+        assert_eq!(out[0].peer_kind, None);
+    }
+
+    #[test]
+    fn an_answered_iax2_call_is_a_voice_call_through_its_server() {
+        let full = |sub_kind: u8, sub: u8| {
+            let mut f = vec![0x80, 0x04, 0x00, 0x17, 0, 0, 0, 1, 0, 0, sub_kind, sub];
+            f.extend_from_slice(&[0; 6]);
+            f
+        };
+        let mini = [0x00, 0x04, 0x00, 0x38, 0xd5, 0xd5, 0xd5, 0xd5];
+        let mut t = Trace::udp(4566, IAX_PORT)
+            .send(0.0, Dir::Down, &full(0x06, 0x01))
+            .send(0.1, Dir::Up, &full(0x06, 0x07))
+            .send(0.2, Dir::Up, &full(0x04, 0x04));
+        for i in 0..10 {
+            let at = 0.3 + f64::from(i) * 0.02;
+            t = t.send(at, Dir::Up, &mini).send(at + 0.01, Dir::Down, &mini);
+        }
+        let flows = vec![t.flow("192.168.2.120", "198.51.100.84")];
+        let mut out = Vec::new();
+        iax_calls(&flows, &mut out);
+        assert_eq!(out.len(), 1, "{out:#?}");
+        let e = &out[0];
+        assert_eq!(e.kind, EventKind::VoiceCall);
+        assert_eq!(e.peer_kind, Some(PeerKind::Relay));
+        assert_eq!((e.packets_out, e.packets_in), (10, 10));
+        assert!(
+            e.evidence.contains("1 NEW, 1 ACCEPT, 1 ANSWER"),
+            "{}",
+            e.evidence
+        );
+        // Offered and never answered: an attempt.
+        let t = Trace::udp(4566, IAX_PORT).send(0.0, Dir::Down, &full(0x06, 0x01));
+        let mut out = Vec::new();
+        iax_calls(&[t.flow("192.168.2.120", "198.51.100.84")], &mut out);
+        assert_eq!(out[0].kind, EventKind::CallAttempt);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use crate::capture::Timestamp;
 use crate::decode::{Packet, proto};
 use crate::dissect::h225::{H225_PORT, H225Calls};
+use crate::dissect::iax::{IAX_PORT, IaxCalls};
 use crate::dissect::rtp::{self, UdpMediaKind};
 use crate::dissect::sip::{SIP_PORT, SipDialogs};
 use crate::flow::Dir;
@@ -386,6 +387,8 @@ pub struct MediaStats {
     pub sip: SipDialogs,
     /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
     pub h225: H225Calls,
+    /// IAX2 call set-up and voice frames seen on the flow (UDP port [`IAX_PORT`]).
+    pub iax: IaxCalls,
     /// TURN relays, peer candidates and Binding requests seen on the flow (a call's path).
     pub turn: super::turn::TurnFacts,
 }
@@ -408,6 +411,20 @@ impl MediaStats {
             }
             if pkt.proto == proto::TCP && (pkt.src_port == H225_PORT || pkt.dst_port == H225_PORT) {
                 self.h225.observe(pkt.payload, pkt.ts);
+            }
+            if pkt.proto == proto::UDP && (pkt.src_port == IAX_PORT || pkt.dst_port == IAX_PORT) {
+                self.iax.observe(pkt.payload, dir == Dir::Up, pkt.ts);
+                // IAX2 frames are neither RTP nor STUN: the media rules leave them alone.
+                return;
+            }
+        }
+        if pkt.proto == proto::TCP && pkt.payload_len as usize >= crate::dissect::stun::HEADER_LEN {
+            // STUN over TCP: TURN's TCP transport and ICE-TCP candidates carry a call's
+            // signalling (and TURN's Send and Data indications its media) when UDP is blocked.
+            for m in crate::dissect::stun::tcp_segment_messages(pkt.payload) {
+                self.stun_packets += 1;
+                self.signals.observe(m, dir, pkt.ts);
+                self.turn.observe(m, dir);
             }
         }
         if pkt.proto != proto::UDP || pkt.payload_len <= MEDIA_MIN_PAYLOAD {

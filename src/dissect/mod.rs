@@ -24,12 +24,14 @@
 //! - [`dns`]: DNS answers (A/AAAA/CNAME/HTTPS/SVCB) mapped back to the
 //!   queried name;
 //! - [`stun`]: STUN/TURN messages and TURN ChannelData;
+//! - [`sip`], [`h225`], [`iax`]: call set-up in the clear (SIP, H.323, IAX2), counted;
 //! - [`rtp`]: RFC 7983 demultiplexing of RTP/RTCP/SRTP/DTLS/STUN and a tiny
 //!   RTP confirmation tracker.
 
 pub mod cert;
 pub mod dns;
 pub mod h225;
+pub mod iax;
 
 pub mod quic;
 pub mod rtp;

@@ -654,6 +654,70 @@ pub fn next_tcp_item(buf: &[u8], framing: TcpFraming) -> Option<(TcpItem, usize)
     }
 }
 
+/// STUN messages a TCP segment carries whole, from its first byte: TURN over TCP sends
+/// messages back to back with no framing (RFC 8656 §3.1, ChannelData padded to four bytes,
+/// §12.5), ICE over TCP frames each with a 16-bit length (RFC 6544 §3, RFC 4571). Only
+/// messages with the magic cookie are taken (RFC 8489 §5: a message with it is told apart
+/// from other data), at most [`TCP_SEGMENT_MAX_MESSAGES`] per segment, and a message cut by
+/// the segment's end is left alone: the bounded, allocation-free path of the activity model,
+/// which counts signalling and needs no stream reassembly.
+pub fn tcp_segment_messages(segment: &[u8]) -> TcpSegmentMessages<'_> {
+    TcpSegmentMessages {
+        rest: segment,
+        left: TCP_SEGMENT_MAX_MESSAGES,
+    }
+}
+
+/// A TCP segment of TURN traffic holds a few messages (a Send indication with its media, a
+/// Refresh); more are never needed to count a call's signalling.
+const TCP_SEGMENT_MAX_MESSAGES: u8 = 8;
+
+/// The iterator of [`tcp_segment_messages`].
+pub struct TcpSegmentMessages<'a> {
+    rest: &'a [u8],
+    left: u8,
+}
+
+impl<'a> Iterator for TcpSegmentMessages<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let with_cookie = |m: &[u8]| {
+            m.get(4..8)
+                .is_some_and(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) == MAGIC_COOKIE)
+                && looks_like_stun(m)
+        };
+        while self.left > 0 {
+            self.left -= 1;
+            let b = self.rest;
+            let first = *b.first()?;
+            let len = usize::from(u16::from_be_bytes([*b.get(2)?, *b.get(3)?]));
+            // Plain: a STUN message, or ChannelData skipped over.
+            if first & 0xc0 == 0
+                && let Some(m) = b.get(..HEADER_LEN + len)
+                && with_cookie(m)
+            {
+                self.rest = &b[m.len()..];
+                return Some(m);
+            }
+            if (0x40..=0x4f).contains(&first) {
+                let total = 4 + ((len + 3) & !3);
+                self.rest = b.get(total..)?;
+                continue;
+            }
+            // RFC 4571: a 16-bit length, then the message.
+            let framed = usize::from(u16::from_be_bytes([first, *b.get(1)?]));
+            let m = b.get(2..2 + framed)?;
+            if !with_cookie(m) {
+                return None;
+            }
+            self.rest = &b[2 + framed..];
+            return Some(m);
+        }
+        None
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
@@ -857,5 +921,30 @@ mod tests {
         assert!(matches!(item, TcpItem::Stun(_)));
         assert_eq!(used, framed.len());
         assert!(next_tcp_item(&framed[..10], TcpFraming::Rfc4571).is_none());
+    }
+
+    #[test]
+    fn tcp_segments_yield_whole_messages_in_either_framing() {
+        let m = build(0x0001, true, &[(attr::SOFTWARE, b"app 1.0")]);
+        let cd = [0x40, 0x01, 0x00, 0x05, 1, 2, 3, 4, 5, 0, 0, 0];
+        // TURN over TCP: a message, ChannelData, a message.
+        let mut plain = m.clone();
+        plain.extend_from_slice(&cd);
+        plain.extend_from_slice(&m);
+        assert_eq!(tcp_segment_messages(&plain).count(), 2);
+        // ICE-TCP: two framed messages.
+        let mut framed = Vec::new();
+        for _ in 0..2 {
+            framed.extend_from_slice(&(m.len() as u16).to_be_bytes());
+            framed.extend_from_slice(&m);
+        }
+        let got: Vec<&[u8]> = tcp_segment_messages(&framed).collect();
+        assert_eq!(got, vec![&m[..], &m[..]]);
+        // A message cut by the segment's end, or other data, yields nothing.
+        assert_eq!(tcp_segment_messages(&m[..m.len() - 1]).count(), 0);
+        assert_eq!(tcp_segment_messages(b"GET / HTTP/1.1\r\n\r\n").count(), 0);
+        // Classic RFC 3489 messages (no cookie) are not taken from TCP.
+        let classic = build(0x0001, false, &[]);
+        assert_eq!(tcp_segment_messages(&classic).count(), 0);
     }
 }
