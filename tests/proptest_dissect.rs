@@ -101,6 +101,15 @@ proptest! {
         let _ = stun::parse_channel_data(&data);
         let _ = stun::next_tcp_item(&data, stun::TcpFraming::Plain);
         let _ = stun::next_tcp_item(&data, stun::TcpFraming::Rfc4571);
+        for m in stun::tcp_segment_messages(&data) {
+            prop_assert!(stun::looks_like_stun(m));
+        }
+        let mut sip = onlooker::dissect::sip::SipDialogs::default();
+        sip.observe(&data, onlooker::capture::Timestamp(0));
+        let mut iax = onlooker::dissect::iax::IaxCalls::default();
+        for (i, c) in data.chunks(40).enumerate() {
+            iax.observe(c, i % 2 == 0, onlooker::capture::Timestamp(i as i64));
+        }
         let _ = rtp::classify(&data);
         let mut t = rtp::RtpTracker::new();
         let _ = t.push(&data);
