@@ -59,9 +59,10 @@ impl Model {
                 && s.roles
                     .iter()
                     .any(|r| matches!(r.as_str(), "chat" | "media" | "call"))
-        }) || events
-            .iter()
-            .any(|e| e.kind != EventKind::OnlineSession && e.service.is_some());
+        }) || events.iter().any(|e| {
+            e.kind != EventKind::OnlineSession
+                && (e.service.is_some() || e.kind.is_call() || e.kind == EventKind::CallAttempt)
+        });
         Model {
             zone: zone.info.clone(),
             capture: capture(digest, events, zone),

@@ -43,7 +43,8 @@ pub struct Model {
     pub zone: ZoneInfo,
     pub capture: Capture,
     /// Whether any messaging traffic (chat, media or call flows of a messaging service, or
-    /// any messaging activity) was seen.
+    /// any messaging activity, including a call or call attempt of a service left unnamed) was
+    /// seen.
     pub messaging_traffic: bool,
     pub redacted: bool,
     pub headline: Vec<Finding>,
