@@ -128,7 +128,7 @@ pub fn relevant(f: &FlowSummary) -> bool {
         || !f.media.receipt_runs.is_empty()
         || f.media.sip.invites > 0
         || f.media.h225.setups > 0
-        || f.media.iax.first.is_some()
+        || f.media.iax.as_ref().is_some_and(|x| x.first.is_some())
 }
 
 /// Infer events from finished flows (in any order; output is sorted by start time).

@@ -151,7 +151,9 @@ pub(super) fn sip_attempts(flows: &[FlowSummary], out: &mut Vec<Event>) {
 /// one the path is a relay (`ndpi/iax.pcap`: a provider's trunk delivering a telephone call).
 pub(super) fn iax_calls(flows: &[FlowSummary], out: &mut Vec<Event>) {
     for f in flows {
-        let (r, x) = (&f.record, &f.media.iax);
+        let (r, Some(x)) = (&f.record, f.media.iax.as_deref()) else {
+            continue;
+        };
         let (Some(first), Some(last)) = (x.first, x.last) else {
             continue;
         };

@@ -387,8 +387,9 @@ pub struct MediaStats {
     pub sip: SipDialogs,
     /// H.225.0 call signalling seen on the flow (TCP port [`H225_PORT`]).
     pub h225: H225Calls,
-    /// IAX2 call set-up and voice frames seen on the flow (UDP port [`IAX_PORT`]).
-    pub iax: IaxCalls,
+    /// IAX2 call set-up and voice frames seen on the flow (UDP port [`IAX_PORT`]), allocated
+    /// at the flow's first packet on that port: other flows pay one pointer.
+    pub iax: Option<Box<IaxCalls>>,
     /// TURN relays, peer candidates and Binding requests seen on the flow (a call's path).
     pub turn: super::turn::TurnFacts,
 }
@@ -413,7 +414,11 @@ impl MediaStats {
                 self.h225.observe(pkt.payload, pkt.ts);
             }
             if pkt.proto == proto::UDP && (pkt.src_port == IAX_PORT || pkt.dst_port == IAX_PORT) {
-                self.iax.observe(pkt.payload, dir == Dir::Up, pkt.ts);
+                self.iax.get_or_insert_with(Box::default).observe(
+                    pkt.payload,
+                    dir == Dir::Up,
+                    pkt.ts,
+                );
                 // IAX2 frames are neither RTP nor STUN: the media rules leave them alone.
                 return;
             }
