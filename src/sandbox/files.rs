@@ -39,6 +39,31 @@ const BY_ABI: &[(i32, &str)] = &[
     ),
 ];
 
+/// `statfs` magic numbers of the kernel's internal file systems for pipes and sockets
+/// (linux/magic.h).
+const PIPEFS_MAGIC: i64 = 0x5049_5045;
+const SOCKFS_MAGIC: i64 = 0x534F_434B;
+
+/// Whether `path` leads to an anonymous pipe or socket (`/dev/stdin` on a pipe, a shell's
+/// `<(…)`): Landlock takes no rule for those (EBADFD), and needs none, since it never
+/// restricts opening objects of internal file systems.
+fn anonymous(path: &std::path::Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut st = std::mem::MaybeUninit::<libc::statfs>::uninit();
+    // SAFETY: a NUL-terminated path and a buffer of the size statfs writes.
+    if unsafe { libc::statfs(c.as_ptr(), st.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statfs succeeded, so it filled the buffer.
+    // `f_type` is i64 with glibc on 64-bit machines, narrower elsewhere.
+    #[allow(clippy::useless_conversion)]
+    let kind = i64::from(unsafe { st.assume_init() }.f_type);
+    kind == PIPEFS_MAGIC || kind == SOCKFS_MAGIC
+}
+
 pub(super) fn restrict(plan: &Plan, confined: &mut Confined) -> Result<(), SandboxError> {
     let err = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
     let read = AccessFs::from_read(TARGET);
@@ -54,7 +79,10 @@ pub(super) fn restrict(plan: &Plan, confined: &mut Confined) -> Result<(), Sandb
         .map_err(err)?
         .create()
         .map_err(err)?
-        .add_rules(path_beneath_rules(&plan.read, read))
+        .add_rules(path_beneath_rules(
+            plan.read.iter().filter(|p| !anonymous(p)),
+            read,
+        ))
         .map_err(err)?
         .add_rules(path_beneath_rules(&plan.write, write))
         .map_err(err)?
