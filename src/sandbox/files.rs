@@ -107,17 +107,36 @@ pub(super) fn restrict(plan: &Plan, confined: &mut Confined) -> Result<(), Sandb
     } else {
         abi
     };
-    confined.missing.extend(
-        BY_ABI
-            .iter()
-            .filter(|(needs, _)| confined.landlock_abi < *needs)
-            .map(|(_, what)| (*what).to_string())
-            // Without Landlock at all, the first line says it all.
-            .take(if confined.landlock_abi == 0 {
-                1
-            } else {
-                usize::MAX
-            }),
-    );
+    confined.missing.extend(missing(confined.landlock_abi));
     Ok(())
+}
+
+/// What a kernel offering Landlock ABI `abi` (0: none) cannot enforce of [`TARGET`], in words.
+fn missing(abi: i32) -> Vec<String> {
+    BY_ABI
+        .iter()
+        .filter(|(needs, _)| abi < *needs)
+        .map(|(_, what)| (*what).to_string())
+        // Without Landlock at all, the first line says it all.
+        .take(if abi == 0 { 1 } else { usize::MAX })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_older_kernel_is_told_what_it_lacks() {
+        assert_eq!(
+            missing(0),
+            vec!["file access is not confined (no Landlock)"]
+        );
+        let abi3 = missing(3);
+        assert_eq!(abi3.len(), 3, "{abi3:?}");
+        assert!(abi3[0].starts_with("TCP bind and connect"), "{abi3:?}");
+        assert!(missing(TARGET as i32).is_empty());
+        assert!(missing(6).is_empty());
+        assert_eq!(missing(5).len(), 1);
+    }
 }
