@@ -130,6 +130,10 @@ const IOCTL_TERMINAL: &[u64] = &[
     req(libc::TIOCGPGRP),
 ];
 
+/// Interface ioctls of a live capture: libpcap asks whether the interface is still there
+/// when the packet socket reports an error (read-only questions; nothing that sets).
+const IOCTL_CAPTURE: &[u64] = &[req(libc::SIOCGIFFLAGS), req(libc::SIOCGIFINDEX)];
+
 /// `prctl` options the threads use: naming themselves.
 const PRCTL: &[u64] = &[libc::PR_SET_NAME as u64, libc::PR_GET_NAME as u64];
 
@@ -251,6 +255,9 @@ fn filter(plan: &Plan, packet: &[u64]) -> Result<Rules, SandboxError> {
             SeccompCmpArgLen::Dword,
             &[libc::AF_UNIX as u64],
         )?;
+    }
+    if plan.capture {
+        ioctls.extend_from_slice(IOCTL_CAPTURE);
     }
     allow_values(
         &mut rules,
