@@ -255,6 +255,13 @@ fn filter(plan: &Plan, packet: &[u64]) -> Result<Rules, SandboxError> {
             SeccompCmpArgLen::Dword,
             &[libc::AF_UNIX as u64],
         )?;
+        // Its signal handler wakes the loop with send(2) on that pair: no address, and
+        // never on a packet socket.
+        let mut conditions = vec![cond(4, SeccompCmpArgLen::Qword, SeccompCmpOp::Eq, 0)?];
+        for &fd in packet {
+            conditions.push(cond(0, SeccompCmpArgLen::Dword, SeccompCmpOp::Ne, fd)?);
+        }
+        rules.insert(libc::SYS_sendto, vec![rule(conditions)?]);
     }
     if plan.capture {
         ioctls.extend_from_slice(IOCTL_CAPTURE);
