@@ -71,6 +71,11 @@ fn probe_child(plan: &str) {
         "live" => Some(Plan::new().capture()),
         other => panic!("unknown plan {other}"),
     };
+    // The live plan as a capture has it: a packet socket open before confinement (root only).
+    // SAFETY: plain socket(2) and geteuid(2) calls.
+    let packet = (plan.as_ref().is_some_and(|p| p.is_capture()) && unsafe { libc::geteuid() } == 0)
+        .then(|| unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW, 0) })
+        .filter(|&fd| fd >= 0);
     if let Some(plan) = plan {
         let confined = confine(&plan).unwrap().expect("confined");
         println!(
@@ -88,6 +93,20 @@ fn probe_child(plan: &str) {
             Ok(()) => println!("ALLOWED {}", a.what),
             Err(e) => println!("DENIED {}: {e}", a.what),
         }
+    }
+    if let Some(fd) = packet {
+        let frame = [0u8; 60];
+        // SAFETY: a descriptor this process opened and a buffer it owns.
+        let wrote = unsafe { libc::write(fd, frame.as_ptr().cast(), frame.len()) };
+        let write_err = std::io::Error::last_os_error();
+        // SAFETY: as above.
+        let dup = unsafe { libc::dup(fd) };
+        let dup_err = std::io::Error::last_os_error();
+        println!(
+            "PACKET write {wrote} {:?} dup {dup} {:?}",
+            write_err.raw_os_error(),
+            dup_err.raw_os_error()
+        );
     }
 }
 
@@ -140,6 +159,19 @@ fn forbidden_actions_fail() {
         {
             assert!(d.starts_with(&format!("DENIED {what}")), "{plan}: {d}");
         }
+    }
+    // SAFETY: no arguments.
+    if unsafe { libc::geteuid() } == 0 {
+        // On the capture's packet socket, writing (sending a frame) and duplicating it fail
+        // with the filter's EPERM.
+        let lines = run_probe("live", home.path(), port);
+        let eperm = format!("PACKET write -1 Some({0}) dup -1 Some({0})", libc::EPERM);
+        assert!(
+            lines.contains(&eperm),
+            "packet socket not closed to writes: {lines:#?}"
+        );
+    } else {
+        println!("SKIPPED packet socket writes: opening one needs root");
     }
     assert!(
         !home.path().join("written-by-a-parser.txt").exists(),

@@ -95,6 +95,11 @@ impl Plan {
         self
     }
 
+    /// Whether this plan reads a live capture.
+    pub fn is_capture(&self) -> bool {
+        self.capture
+    }
+
     /// Read a live capture already open.
     #[must_use]
     pub fn capture(mut self) -> Self {
