@@ -18,6 +18,7 @@ pub mod flow;
 pub mod model;
 pub mod naming;
 pub mod observer;
+pub mod sandbox;
 pub mod scenario;
 pub mod session;
 pub mod views;

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 /// Top-level modules from the lowest to the highest. A module may name only those before it.
 const LAYERS: &[&str] = &[
-    "capture", "decode", "flow", "scenario", "dissect", "model", "naming", "activity", "observer",
-    "analysis", "session", "views", "cli",
+    "sandbox", "capture", "decode", "flow", "scenario", "dissect", "model", "naming", "activity",
+    "observer", "analysis", "session", "views", "cli",
 ];
 
 /// Longest source file allowed outside tests: past this a file holds more than one idea.

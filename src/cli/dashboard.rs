@@ -18,6 +18,7 @@ use crate::capture::live::LiveOptions;
 use crate::capture::memory::MemorySource;
 use crate::naming::catalog::Catalog;
 use crate::naming::geo::Geo;
+use crate::sandbox::Plan;
 use crate::session::{self, SessionConfig, Snapshot, SourceKind, Speed};
 
 /// Replay speed on the command line.
@@ -173,9 +174,16 @@ pub fn replay(
 ) -> Result<u8, Failure> {
     let view = dash.options(setup.no_color)?;
     // A file that cannot be read is said first: it would fail the report too.
-    let source = super::read_files(files)?;
+    let source = super::open_files(files)?;
     let names: Vec<String> = files.iter().map(|f| shell_word(f)).collect();
     need_terminal("replay", &format!("onlooker report {}", names.join(" ")))?;
+    super::confine(
+        &Plan::new()
+            .reading(files)
+            .writing_in(&view.export_dir)
+            .terminal(),
+    )?;
+    let source = super::start_reader(source)?;
     let (cfg, view) = setup.session(SourceKind::Replay, file_label(files), speed.into(), &view);
     let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
     let last = crate::views::tui::run(handle, &view, || {})?;
@@ -196,10 +204,22 @@ pub const DEMO_SPEED: SpeedArg = SpeedArg::X10;
 pub fn demo(speed: Option<SpeedArg>, setup: Setup, dash: &DashArgs) -> Result<u8, Failure> {
     let view = dash.options(setup.no_color)?;
     need_terminal("demo", "onlooker demo --report")?;
-    let source: Box<dyn PacketSource + Send> = if Path::new(DEMO_PATH).is_file() {
-        Box::new(super::read_files(&[PathBuf::from(DEMO_PATH)])?)
-    } else {
-        Box::new(MemorySource::new(crate::scenario::demo().into_frames()))
+    let file = Path::new(DEMO_PATH)
+        .is_file()
+        .then(|| PathBuf::from(DEMO_PATH));
+    let opened = file
+        .as_ref()
+        .map(|f| super::open_files(std::slice::from_ref(f)))
+        .transpose()?;
+    super::confine(
+        &Plan::new()
+            .reading(file)
+            .writing_in(&view.export_dir)
+            .terminal(),
+    )?;
+    let source: Box<dyn PacketSource + Send> = match opened {
+        Some(files) => Box::new(super::start_reader(files)?),
+        None => Box::new(MemorySource::new(crate::scenario::demo().into_frames())),
     };
     let (cfg, view) = setup.session(
         SourceKind::Demo { synthetic: true },
@@ -219,6 +239,12 @@ pub fn live(opts: LiveOptions, setup: Setup, dash: &DashArgs) -> Result<u8, Fail
     let view = dash.options(setup.no_color)?;
     let stop = Arc::new(AtomicBool::new(false));
     let source = super::open_live(&opts, Arc::clone(&stop))?;
+    super::confine(
+        &Plan::new()
+            .writing_in(&view.export_dir)
+            .terminal()
+            .capture(),
+    )?;
     let (cfg, view) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1, &view);
     // Only now, with privileges given up, the capture thread starts: it only copies frames out
     // of the kernel ring, so the ring is emptied however busy the analysis is.

@@ -6,11 +6,12 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run, read_files};
+use super::{Failure, FlowArgs, config, exit_of_run};
 use crate::analysis;
 use crate::capture::PacketSource;
 use crate::model::Event;
 use crate::observer::words::Zone;
+use crate::sandbox::Plan;
 use crate::views::export::{Format, RecordWriter, stats_text};
 use crate::views::progress::Progress;
 
@@ -33,8 +34,10 @@ pub(super) fn events(
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
     // On a terminal, a progress line on stderr while the files are read (never on stdout).
-    let mut source = Progress::new(read_files(files)?, files);
+    let opened = super::open_files(files)?;
     let (namer, attributor) = flow.namer()?;
+    super::confine(&Plan::new().reading(files))?;
+    let mut source = Progress::new(super::start_reader(opened)?, files);
     let (events, run) = analysis::collect_events(&mut source, namer, attributor, config(flow))
         .context("collecting flows")?;
     write(format, zone, &events)?;
@@ -53,6 +56,7 @@ pub(super) fn events(
 pub(super) fn demo_events(zone: &Zone, flow: &FlowArgs) -> Result<u8, Failure> {
     let mut source = super::demo::source();
     let (namer, attributor) = flow.namer()?;
+    super::confine(&Plan::new())?;
     let (events, run) = analysis::collect_events(
         source.as_mut() as &mut dyn PacketSource,
         namer,

@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run, read_files};
+use super::{Failure, FlowArgs, config, exit_of_run};
 use crate::analysis::{self, Depth, Engine, FILE_BATCH, Stage};
+use crate::sandbox::Plan;
 use crate::views::export::{Format, RecordWriter, stats_text};
 use crate::views::progress::Progress;
 
@@ -19,8 +20,10 @@ pub(super) fn flows(
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
     // On a terminal, a progress line on stderr while the files are read (never on stdout).
-    let mut source = Progress::new(read_files(files)?, files);
+    let opened = super::open_files(files)?;
     let (namer, attributor) = flow.namer()?;
+    super::confine(&Plan::new().reading(files))?;
+    let mut source = Progress::new(super::start_reader(opened)?, files);
     let depth = if flow.no_names {
         Depth::Bare
     } else {

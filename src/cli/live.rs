@@ -31,6 +31,9 @@ pub(super) fn headless(
     }
     let (namer, attributor) = flow.namer()?;
     let live = super::open_live(&opts, Arc::clone(&stop))?;
+    // Asked before confinement: listing interfaces needs sockets the sandbox refuses.
+    let loopback = is_loopback(&opts.interface);
+    super::confine(&crate::sandbox::Plan::new().capture())?;
     // The capture thread only empties the kernel ring into the batches; analysis runs on the
     // thread below, so a slow moment there is absorbed by the batches and the ring.
     let mut source = ThreadedSource::spawn_live(live).context("starting the capture thread")?;
@@ -87,7 +90,7 @@ pub(super) fn headless(
     eprint!("{}", stats_text(&stats));
     if let Some(k) = stats.kernel
         && k.received > stats.frames
-        && is_loopback(&interface)
+        && loopback
     {
         // libpcap drops the outgoing copy of each loopback packet (it would be seen twice), but
         // the kernel's count includes both copies.

@@ -65,6 +65,10 @@ pub struct Cli {
     /// Print where bundled data comes from, its licenses and attribution, and exit.
     #[arg(long)]
     pub about: bool,
+    /// Run without the sandbox that confines every command once its inputs are open
+    /// (Landlock and a system call filter; docs/privileges.md): for debugging only.
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -390,6 +394,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
 }
 
 fn run(cli: Cli) -> Result<u8, Failure> {
+    if cli.no_sandbox {
+        crate::sandbox::disable();
+    }
     if cli.about {
         print!("{}", about_text());
         return Ok(exit::OK);
@@ -518,9 +525,22 @@ fn zone(tz: Option<&str>) -> Result<crate::observer::words::Zone, Failure> {
     })
 }
 
-/// Capture files, read in order as one capture on a reader thread of their own.
-pub(crate) fn read_files(files: &[PathBuf]) -> anyhow::Result<ThreadedSource> {
-    ThreadedSource::spawn(FileSource::new(files)?).context("starting the reader")
+/// Capture files checked (each opened and its header read) but not read yet: the reader
+/// thread starts after [`confine`].
+pub(crate) fn open_files(files: &[PathBuf]) -> anyhow::Result<FileSource> {
+    Ok(FileSource::new(files)?)
+}
+
+/// The reader thread over files [`open_files`] checked.
+pub(crate) fn start_reader(files: FileSource) -> anyhow::Result<ThreadedSource> {
+    ThreadedSource::spawn(files).context("starting the reader")
+}
+
+/// Confine the process to `plan` (see [`crate::sandbox`]): called once per command, with its
+/// inputs open and before any other thread starts.
+pub(crate) fn confine(plan: &crate::sandbox::Plan) -> anyhow::Result<()> {
+    crate::sandbox::confine(plan).context("starting the sandbox (--no-sandbox turns it off)")?;
+    Ok(())
 }
 
 /// Open a live capture, then give up every privilege at once: nothing from here on needs

@@ -6,10 +6,11 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 
-use super::{Failure, FlowArgs, config, exit_of_run, read_files};
+use super::{Failure, FlowArgs, config, exit_of_run};
 use crate::analysis;
 use crate::capture::PacketSource;
 use crate::observer::words::Zone;
+use crate::sandbox::Plan;
 use crate::views::export::stats_text;
 use crate::views::progress::Progress;
 use crate::views::report::{Inputs, ReportFormat};
@@ -23,8 +24,10 @@ pub(super) fn report(
     files: &[PathBuf],
 ) -> Result<u8, Failure> {
     // On a terminal, a progress line on stderr while the files are read (never on stdout).
-    let mut source = Progress::new(read_files(files)?, files);
+    let opened = super::open_files(files)?;
     let (namer, attributor) = flow.namer()?;
+    super::confine(&Plan::new().reading(files))?;
+    let mut source = Progress::new(super::start_reader(opened)?, files);
     let (model, end, stats) =
         analysis::model_of(&mut source, namer, attributor, config(flow), zone, redact)
             .context("starting the collector")?;
@@ -46,6 +49,7 @@ pub(super) fn demo_report(
 ) -> Result<u8, Failure> {
     let mut source = super::demo::source();
     let (namer, attributor) = flow.namer()?;
+    super::confine(&Plan::new())?;
     let (model, end, stats) = analysis::model_of(
         source.as_mut() as &mut dyn PacketSource,
         namer,
