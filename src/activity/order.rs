@@ -3,9 +3,11 @@
 //! A [`FlowRef`] orders as its written form does (`proto client server first_ts`), so comparing
 //! two of them formats both; a sort of calls or events that falls back on their flows on a tie
 //! did that O(n log n) times, a tenth of `onlooker events` on a large capture. Here each list is
-//! written once, and the sort gives the very order `sort_by` with `Vec<FlowRef>::cmp` gives. It
-//! must never change that order: the outputs' event ids and tie-breaks rest on it.
+//! written at most once, when its item ties with another on what is compared first, and the
+//! sort gives the very order `sort_by` with `Vec<FlowRef>::cmp` gives. It must never change
+//! that order: the outputs' event ids and tie-breaks rest on it.
 
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 use crate::model::FlowRef;
@@ -19,14 +21,15 @@ pub(super) fn sort_then_by_flows<T>(
     if items.len() < 2 {
         return;
     }
-    // Each reference written once; equal texts are equal references (`FlowRef`'s `Eq` and
-    // `Ord` agree with its text), so comparing the texts is comparing the references.
-    let keys: Vec<Vec<String>> = items
-        .iter()
-        .map(|t| flows(t).iter().map(ToString::to_string).collect())
-        .collect();
+    // Each reference written at most once, and only for items that tie on `first`; equal
+    // texts are equal references (`FlowRef`'s `Eq` and `Ord` agree with its text), so
+    // comparing the texts is comparing the references.
+    let keys: Vec<OnceCell<Vec<String>>> = items.iter().map(|_| OnceCell::new()).collect();
+    let key = |i: usize| -> &[String] {
+        keys[i].get_or_init(|| flows(&items[i]).iter().map(ToString::to_string).collect())
+    };
     let mut order: Vec<usize> = (0..items.len()).collect();
-    order.sort_by(|&a, &b| first(&items[a], &items[b]).then_with(|| keys[a].cmp(&keys[b])));
+    order.sort_by(|&a, &b| first(&items[a], &items[b]).then_with(|| key(a).cmp(key(b))));
     let mut slots: Vec<Option<T>> = items.drain(..).map(Some).collect();
     items.extend(order.into_iter().filter_map(|i| slots[i].take()));
 }
