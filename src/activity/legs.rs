@@ -10,7 +10,13 @@ use std::net::{IpAddr, SocketAddr};
 use super::calls::CALL_OVERLAP_SECS;
 
 use super::calls::VIDEO_SHARE;
-use crate::model::{Event, EventKind, PeerKind};
+use super::order::sort_then_by_flows;
+use crate::model::{Event, EventKind, FlowRef, PeerKind};
+
+/// A leg's flows, the last key of every sort of legs.
+fn leg_flows(l: &Leg) -> &[FlowRef] {
+    &l.event.flows
+}
 
 /// Legs of one call that follow each other on new sockets: a call, or an attempt that carried
 /// media, from one device to the same media server (address and port) of one service, each
@@ -38,12 +44,11 @@ pub const CONCURRENT_STREAM_OVERLAP: f64 = 0.5;
 /// earlier stream's peer and key, the streams' flows, counts and extent; video when the media
 /// together are.
 pub(super) fn merge_concurrent(mut legs: Vec<Leg>) -> Vec<Leg> {
-    legs.sort_by(|a, b| {
+    sort_then_by_flows(&mut legs, leg_flows, |a, b| {
         a.hosts
             .cmp(&b.hosts)
             .then(b.is_call.cmp(&a.is_call))
             .then(a.event.start_ts.total_cmp(&b.event.start_ts))
-            .then(a.event.flows.cmp(&b.event.flows))
     });
     let mut out: Vec<Leg> = Vec::with_capacity(legs.len());
     for leg in legs {
@@ -122,11 +127,10 @@ pub(super) struct Leg {
 
 pub(super) fn join_legs(mut legs: Vec<Leg>) -> Vec<Leg> {
     let mut out = Vec::with_capacity(legs.len());
-    legs.sort_by(|a, b| {
+    sort_then_by_flows(&mut legs, leg_flows, |a, b| {
         a.key
             .cmp(&b.key)
             .then(a.event.start_ts.total_cmp(&b.event.start_ts))
-            .then(a.event.flows.cmp(&b.event.flows))
     });
     // A leg joins a chain when it is a call or carried media (RTP_CALL_MIN_PACKETS one way);
     // checks without media stay events of their own and do not break a chain.
@@ -332,11 +336,8 @@ impl Window {
         if self.legs.len() == 1 {
             return self.legs.pop().map(|l| l.event);
         }
-        self.legs.sort_by(|a, b| {
-            a.event
-                .start_ts
-                .total_cmp(&b.event.start_ts)
-                .then(a.event.flows.cmp(&b.event.flows))
+        sort_then_by_flows(&mut self.legs, leg_flows, |a, b| {
+            a.event.start_ts.total_cmp(&b.event.start_ts)
         });
         let any_call = self.legs.iter().any(|l| l.is_call);
         let counted = |l: &&Leg| l.is_call == any_call && !l.bare;
@@ -424,12 +425,11 @@ impl Window {
 /// The calls and attempts of all legs, one per device, service and time window (see
 /// [`Window`]); legs that are only a pre-warm make no event.
 pub(super) fn one_per_window(mut legs: Vec<Leg>, out: &mut Vec<Event>) {
-    legs.sort_by(|a, b| {
+    sort_then_by_flows(&mut legs, leg_flows, |a, b| {
         a.flows_span
             .0
             .total_cmp(&b.flows_span.0)
             .then(a.event.start_ts.total_cmp(&b.event.start_ts))
-            .then(a.event.flows.cmp(&b.event.flows))
     });
     let mut open: Vec<Window> = Vec::new();
     for leg in legs {

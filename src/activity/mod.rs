@@ -33,6 +33,7 @@ pub mod confidence;
 mod fixtures;
 mod legs;
 mod messages;
+mod order;
 mod padding;
 mod path;
 mod receipts;
@@ -158,12 +159,11 @@ pub fn infer(flows: &[FlowSummary]) -> Vec<Event> {
     let sessions = online_sessions(&events);
     events.extend(sessions);
     confidence::calibrate(&mut events);
-    events.sort_by(|a, b| {
-        a.start_ts
-            .total_cmp(&b.start_ts)
-            .then(a.kind.cmp(&b.kind))
-            .then(a.flows.cmp(&b.flows))
-    });
+    order::sort_then_by_flows(
+        &mut events,
+        |e| &e.flows,
+        |a, b| a.start_ts.total_cmp(&b.start_ts).then(a.kind.cmp(&b.kind)),
+    );
     for (i, e) in events.iter_mut().enumerate() {
         e.id = i as u64 + 1;
     }

@@ -7,7 +7,8 @@
 //! Why a module of its own: the facts come from packets (per flow, filled by
 //! [`super::MediaStats::observe`]) but count across flows (a relay allocated on one socket
 //! carries the media of another). What it must never do: allocate per packet (fixed arrays,
-//! with counted overflow) or keep anything of a STUN message but these addresses and flags.
+//! each allocated once, with the flow's first such address, with counted overflow) or keep
+//! anything of a STUN message but these addresses and flags.
 
 use std::collections::BTreeSet;
 use std::net::{IpAddr, SocketAddr};
@@ -22,10 +23,14 @@ use crate::flow::Dir;
 /// Further distinct addresses are counted in [`TurnFacts::overflow`].
 pub const MAX_TURN_ADDRS: usize = 8;
 
-/// A small set of addresses in a fixed array.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// A small set of addresses in a fixed array, allocated with the first address: most flows
+/// carry no TURN, and two inline arrays (528 bytes) made every flow's activity counters more
+/// than half as large again, in the flows the activity model keeps and in those that wait for
+/// a name.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct AddrSet {
-    addrs: [Option<SocketAddr>; MAX_TURN_ADDRS],
+    /// `None` until the first address; then the addresses in the order they came.
+    addrs: Option<Box<[Option<SocketAddr>; MAX_TURN_ADDRS]>>,
     len: u8,
 }
 
@@ -35,7 +40,10 @@ impl AddrSet {
         if self.iter().any(|x| x == a) {
             return true;
         }
-        match self.addrs.get_mut(usize::from(self.len)) {
+        let addrs = self
+            .addrs
+            .get_or_insert_with(|| Box::new([None; MAX_TURN_ADDRS]));
+        match addrs.get_mut(usize::from(self.len)) {
             Some(slot) => {
                 *slot = Some(a);
                 self.len += 1;
@@ -46,12 +54,12 @@ impl AddrSet {
     }
 
     pub fn iter(&self) -> impl Iterator<Item = SocketAddr> + '_ {
-        self.addrs.iter().flatten().copied()
+        self.addrs.iter().flat_map(|a| a.iter().flatten().copied())
     }
 }
 
 /// The TURN and ICE facts of one flow.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TurnFacts {
     /// XOR-RELAYED-ADDRESS of Allocate success responses: relays a TURN server handed out.
     pub relayed: AddrSet,
@@ -207,6 +215,27 @@ mod tests {
         let mut b = TurnFacts::default();
         b.note(&scan(StunClass::Request, StunMethod::Binding), Dir::Up);
         assert_eq!(b.server_side, None, "a plain Binding says nothing");
+    }
+
+    /// Every flow's activity counters carry these facts, and most flows see no TURN: without
+    /// an address they take a few words, not two arrays of eight socket addresses.
+    #[test]
+    fn facts_without_addresses_stay_small() {
+        assert!(
+            std::mem::size_of::<TurnFacts>() <= 64,
+            "{} bytes",
+            std::mem::size_of::<TurnFacts>()
+        );
+        let mut t = TurnFacts::default();
+        let mut p = scan(StunClass::Request, StunMethod::CreatePermission);
+        p.peer = Some(sa("198.51.100.1:1000"));
+        t.note(&p, Dir::Up);
+        assert_eq!(
+            t.peers.iter().collect::<Vec<_>>(),
+            [sa("198.51.100.1:1000")]
+        );
+        assert_eq!(t.relayed.iter().count(), 0);
+        assert_eq!(t.relayed, AddrSet::default());
     }
 
     #[test]

@@ -250,6 +250,8 @@ const SOCKET_CLAIM_SECS: u32 = 600;
 /// Runs the dissectors on the analysis thread.
 pub struct Namer {
     pub catalog: Arc<Catalog>,
+    /// The catalog's prologue markers by the first byte they match (see [`Prologues`]).
+    prologues: Prologues,
     dns: FxHashMap<(IpAddr, IpAddr), String>,
     dns_order: VecDeque<(IpAddr, IpAddr)>,
     sockets: FxHashMap<(IpAddr, u16), SocketClaim>,
@@ -257,6 +259,50 @@ pub struct Namer {
     /// Every name learnt in the capture per server address.
     directory: Directory,
     pub stats: NamingStats,
+}
+
+/// The catalog's prologue markers (`Prefix`, `Packet`) sorted by the first byte of their
+/// prefix, each with whether it is text. A flow's first payload in each direction is compared
+/// with the markers its first byte can match, in catalog order, instead of with every marker
+/// of the catalog: the same markers match, found in the same order, at a fraction of the cost
+/// (it ran for every new flow, 5% of `onlooker events`).
+#[derive(Debug, Default)]
+struct Prologues {
+    /// `by_first[b]`: the markers a payload starting with byte `b` can match (those whose prefix
+    /// starts with `b`, and those with an empty prefix); `by_first[256]`: those an empty
+    /// payload can match (empty prefix only). Each list in catalog order, as
+    /// (catalog index, text).
+    by_first: Vec<Vec<(u16, bool)>>,
+}
+
+impl Prologues {
+    fn of(catalog: &Catalog) -> Self {
+        let mut by_first = vec![Vec::new(); 257];
+        for (i, m) in catalog.markers().iter().enumerate() {
+            let p = match &m.marker {
+                Marker::Prefix(p) => p,
+                Marker::Packet { prefix, .. } => prefix,
+                _ => continue,
+            };
+            // The flow's prologue list holds `u16` indexes; a catalog of more markers than that
+            // could not be named by them either.
+            let Ok(i) = u16::try_from(i) else {
+                continue;
+            };
+            let text = p.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
+            match p.first() {
+                Some(&b) => by_first[usize::from(b)].push((i, text)),
+                None => by_first.iter_mut().for_each(|l| l.push((i, text))),
+            }
+        }
+        Self { by_first }
+    }
+
+    /// The markers `payload` can match, in catalog order.
+    fn for_payload(&self, payload: &[u8]) -> &[(u16, bool)] {
+        let b = payload.first().map_or(256, |&b| usize::from(b));
+        self.by_first.get(b).map_or(&[], Vec::as_slice)
+    }
 }
 
 impl std::fmt::Debug for Namer {
@@ -268,6 +314,7 @@ impl std::fmt::Debug for Namer {
 impl Namer {
     pub fn new(catalog: Catalog) -> Self {
         Self {
+            prologues: Prologues::of(&catalog),
             catalog: Arc::new(catalog),
             dns: FxHashMap::default(),
             dns_order: VecDeque::new(),
@@ -378,7 +425,11 @@ impl Namer {
         if tcp && n.http_host.is_none() {
             n.http_host = http_host(payload);
         }
-        for (i, m) in self.catalog.markers().iter().enumerate() {
+        let markers = self.catalog.markers();
+        for &(i, text) in self.prologues.for_payload(payload) {
+            let Some(m) = markers.get(usize::from(i)) else {
+                continue;
+            };
             let (p, len) = match &m.marker {
                 Marker::Prefix(p) => (p, None),
                 Marker::Packet { prefix, len } => (prefix, Some(*len)),
@@ -386,13 +437,12 @@ impl Namer {
             };
             // Text prologues (XML, HTTP-like) belong to stream protocols; on UDP the same bytes
             // start unrelated discovery protocols (WS-Discovery, SSDP).
-            let text = p.iter().all(|b| b.is_ascii_graphic() || *b == b' ');
             if text && !tcp {
                 continue;
             }
             let fits = len.is_none_or(|l| l == payload.len());
             if fits && payload.starts_with(p) && n.prologue.len() < STUN_KEEP {
-                n.prologue.push(i as u16);
+                n.prologue.push(i);
             }
         }
     }
