@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
-use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
+use super::ffi::{
+    PcapPkthdr, error_message, packet, pcap_file, pcap_get_selectable_fd, pcap_next_ex,
+};
 use super::pcapng::PcapngReader;
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, RecordAnomalies, Timestamp};
 
@@ -562,6 +564,16 @@ impl PacketSource for FileSource {
 
     fn record_anomalies(&mut self) -> RecordAnomalies {
         self.anomalies
+    }
+
+    fn stream_fd(&self) -> Option<std::os::fd::RawFd> {
+        match &self.current.as_ref()?.reader {
+            // SAFETY: the handle is a live offline capture owned by `cap`; the call only reads it.
+            Reader::Libpcap(cap) => {
+                Some(unsafe { pcap_get_selectable_fd(handle(cap)) }).filter(|fd| *fd >= 0)
+            }
+            _ => None,
+        }
     }
 
     fn describe(&self) -> String {
