@@ -80,6 +80,8 @@ pub struct ThreadedSource {
     anomalies: RecordAnomalies,
     /// When set, the next wait for a batch ends the source ([`ThreadedSource::stop_on`]).
     stop: Option<Arc<AtomicBool>>,
+    /// Time of the latest frame or tick handed out (the time of a quiet stream's idle tick).
+    last_ts: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for ThreadedSource {
@@ -140,9 +142,7 @@ impl ThreadedSource {
                 // When the batch being filled got its first item (live only).
                 let mut opened: Option<Instant> = None;
                 loop {
-                    if flush_after.is_some()
-                        && !batch.items.is_empty()
-                        && source.stream_fd().is_some_and(|fd| !readable(fd))
+                    if !batch.items.is_empty() && source.stream_fd().is_some_and(|fd| !readable(fd))
                     {
                         // A stream with nothing more to read yet: what is held goes now, not
                         // after the wait for the writer's next packet.
@@ -211,6 +211,7 @@ impl ThreadedSource {
             waits,
             anomalies: RecordAnomalies::default(),
             stop: None,
+            last_ts: None,
         })
     }
 
@@ -241,21 +242,20 @@ impl ThreadedSource {
         }
     }
 
-    /// The next full batch; `None` at the end of the reader (or when stopped).
-    fn next_batch(&mut self) -> Option<Batch> {
+    /// The next full batch; `Err(true)` at the end of the reader (or when stopped),
+    /// `Err(false)` when a source with a stop flag stayed quiet for [`STOP_POLL`].
+    fn next_batch(&mut self) -> Result<Batch, bool> {
         let Some(stop) = &self.stop else {
-            return self.full.recv().ok();
+            return self.full.recv().map_err(|_| true);
         };
-        loop {
-            if stop.load(Ordering::Relaxed) {
-                // What was read before the stop is still analysed; nothing more is awaited.
-                return self.full.try_recv().ok();
-            }
-            match self.full.recv_timeout(STOP_POLL) {
-                Ok(b) => return Some(b),
-                Err(RecvTimeoutError::Timeout) => {}
-                Err(RecvTimeoutError::Disconnected) => return None,
-            }
+        if stop.load(Ordering::Relaxed) {
+            // What was read before the stop is still analysed; nothing more is awaited.
+            return self.full.try_recv().map_err(|_| true);
+        }
+        match self.full.recv_timeout(STOP_POLL) {
+            Ok(b) => Ok(b),
+            Err(RecvTimeoutError::Timeout) => Err(false),
+            Err(RecvTimeoutError::Disconnected) => Err(true),
         }
     }
 }
@@ -295,11 +295,18 @@ impl PacketSource for ThreadedSource {
                 let _ = self.empty.send(done);
             }
             match self.next_batch() {
-                Some(b) => {
+                Ok(b) => {
                     self.current = b;
                     self.pos = 0;
                 }
-                None => {
+                Err(false) => {
+                    // A quiet stream: an idle tick at the time of the last frame lets the
+                    // caller look up (publish, see the stop) without moving packet time on.
+                    if let Some(ts) = self.last_ts {
+                        return Ok(Next::Idle(ts));
+                    }
+                }
+                Err(true) => {
                     self.let_reader_end();
                     let stopped = self.stop.is_some();
                     if let Some(h) = self.reader.take().filter(|h| !stopped || h.is_finished())
@@ -322,6 +329,9 @@ impl PacketSource for ThreadedSource {
             if let Item::Error(e) = item {
                 return Err(e);
             }
+        }
+        if let Item::Frame { ts, .. } | Item::Idle(ts) = &self.current.items[i] {
+            self.last_ts = Some(self.last_ts.map_or(*ts, |l| l.max(*ts)));
         }
         match &self.current.items[i] {
             Item::Frame {

@@ -172,11 +172,18 @@ pub fn replay(
 ) -> Result<u8, Failure> {
     let view = dash.options(setup.no_color)?;
     // A file that cannot be read is said first: it would fail the report too.
-    let source = super::read_files(files)?;
+    let mut source = super::read_files(files)?;
     let names: Vec<String> = files.iter().map(|f| shell_word(f)).collect();
     need_terminal("replay", &format!("onlooker report {}", names.join(" ")))?;
     let (cfg, view) = setup.session(SourceKind::Replay, file_label(files), speed.into(), &view);
-    let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    if files.iter().any(|f| crate::capture::offline::is_stream(f)) {
+        // A pipe whose writer goes on (`tcpdump -U -w - | onlooker replay -`) must not keep
+        // quitting waiting for its next packet.
+        source.stop_on(Arc::clone(&stop));
+    }
+    let handle =
+        session::start_with_stop(Box::new(source), cfg, stop).context("starting the analysis")?;
     let last = crate::views::tui::run(handle, &view, || {})?;
     Ok(exit_of(&last))
 }
