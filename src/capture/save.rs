@@ -185,6 +185,20 @@ impl SavedCapture {
         &self.path
     }
 
+    /// Write the interface block of `link` now (a live capture's link type is known before
+    /// its first packet), so that a capture that saw nothing still names its link type.
+    pub fn declare(&self, link: LinkType) {
+        let Ok(mut s) = self.shared.lock() else {
+            return;
+        };
+        if let Some(w) = s.writer.as_mut()
+            && let Err(e) = w.interface(link)
+        {
+            s.writer = None;
+            s.failed = Some(e);
+        }
+    }
+
     fn write(&self, frame: &Frame<'_>) {
         let Ok(mut s) = self.shared.lock() else {
             return;

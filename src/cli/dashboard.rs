@@ -244,6 +244,9 @@ pub fn live(
         .as_deref()
         .map(|p| super::live::save(p, snaplen))
         .transpose()?;
+    if let (Some(s), Some(l)) = (&saved, &source) {
+        s.declare(l.link());
+    }
     let (cfg, view) = setup.session(SourceKind::Live, label, Speed::X1, &view);
     // Only now, with privileges given up, the capture thread starts: it only copies frames out
     // of the kernel ring, so the ring is emptied however busy the analysis is.

@@ -147,6 +147,9 @@ pub(super) fn headless(input: Input, flow: &FlowArgs, wants: Wants) -> Result<u8
         Input::Interface(opts) => Some(super::open_live(opts, Arc::clone(&stop))?),
         Input::Stdin => None,
     };
+    if let (Some(s), Some(l)) = (&saved, &live) {
+        s.declare(l.link());
+    }
     let interface = match &input {
         Input::Interface(o) => Some(o.interface.clone()),
         Input::Stdin => None,
