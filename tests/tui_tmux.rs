@@ -294,3 +294,94 @@ fn a_zone_or_export_folder_that_does_not_exist_is_a_usage_error() {
         assert!(err.contains(says), "{err}");
     }
 }
+
+#[test]
+fn live_stdin_shows_a_capture_still_being_written_and_saves_it() {
+    let dir = std::env::temp_dir().join(format!("olstdin-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let saved = dir.join("saved.pcapng");
+    // The capture arrives through a pipe whose writer stays, as `tcpdump -U -w -` does.
+    let line = format!(
+        "(cat {}; sleep 3600) | {{ {} live --stdin -w {}; echo ONLOOKER_EXIT=$?; }}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.pcap"),
+        env!("CARGO_BIN_EXE_onlooker"),
+        saved.display()
+    );
+    let Some(t) = Tmux::start("live_stdin", &line) else {
+        return;
+    };
+    let s = t.expect("live standard input");
+    assert!(t.alternate_screen(), "the dashboard is up:\n{s}");
+    // No pacing: the whole ten minutes are read at once, and the capture goes on.
+    t.keys("3");
+    let s = t.expect("Evidence of the selected flow");
+    let s = if s.contains("signal") || s.contains("Signal") {
+        s
+    } else {
+        t.expect("Signal")
+    };
+    assert!(s.contains("WhatsApp"), "{s}");
+    assert!(s.contains("capturing"), "still open, shown as live:\n{s}");
+    t.keys("q");
+    let s = t.expect("ONLOOKER_EXIT=");
+    assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
+    assert!(s.contains("7 flows, 14 events"), "the closing line: {s}");
+    assert!(s.contains("capture saved to"), "{s}");
+    let bytes = std::fs::read(&saved).unwrap();
+    assert_eq!(&bytes[..4], &[0x0a, 0x0d, 0x0d, 0x0a], "pcapng");
+    let flows = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .arg("flows")
+        .arg(&saved)
+        .output()
+        .unwrap();
+    assert!(flows.status.success());
+    assert_eq!(String::from_utf8_lossy(&flows.stdout).lines().count(), 7);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn live_stdin_stays_up_on_the_result_after_the_end_of_input() {
+    let line = format!(
+        "cat {} | {{ {} live --stdin; echo ONLOOKER_EXIT=$?; }}; sleep 60",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.pcap"),
+        env!("CARGO_BIN_EXE_onlooker"),
+    );
+    let Some(t) = Tmux::start("live_stdin_end", &line) else {
+        return;
+    };
+    let s = t.expect("done");
+    assert!(s.contains("live standard input"), "{s}");
+    // Still up after the end of the input, as a replay that reached its end.
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(t.alternate_screen(), "the dashboard stays up");
+    t.keys("4");
+    let s = t.expect("Evidence of the selected event");
+    assert!(s.contains("14 events"), "{s}");
+    t.keys("q");
+    let s = t.expect("ONLOOKER_EXIT=");
+    assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
+}
+
+#[test]
+fn replay_of_a_pipe_still_open_quits_at_once() {
+    let line = format!(
+        "(cat {}; sleep 3600) | {{ {} replay --speed max -; echo ONLOOKER_EXIT=$?; }}",
+        concat!(env!("CARGO_MANIFEST_DIR"), "/assets/demo.pcap"),
+        env!("CARGO_BIN_EXE_onlooker"),
+    );
+    let Some(t) = Tmux::start("replay_pipe", &line) else {
+        return;
+    };
+    t.expect("1 Observer");
+    t.keys("3");
+    t.expect("Signal");
+    t.keys("q");
+    let start = Instant::now();
+    let s = t.expect("ONLOOKER_EXIT=");
+    assert!(s.contains("ONLOOKER_EXIT=0"), "{s}");
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "quitting took {:?}",
+        start.elapsed()
+    );
+}

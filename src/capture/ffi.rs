@@ -23,6 +23,9 @@ unsafe extern "C" {
     /// The stdio stream of an offline handle (used only to report the byte offset where
     /// reading a pcapng file stopped).
     pub fn pcap_file(p: *mut libc::c_void) -> *mut libc::FILE;
+    /// The descriptor an offline handle reads (used only to learn whether a stream has more
+    /// input waiting).
+    pub fn pcap_get_selectable_fd(p: *mut libc::c_void) -> libc::c_int;
 }
 
 /// The last error of a handle, as text.

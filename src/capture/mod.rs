@@ -17,6 +17,7 @@ pub mod memory;
 pub mod offline;
 pub mod pcapng;
 pub mod privileges;
+pub mod save;
 pub mod threaded;
 pub mod writer;
 
@@ -282,4 +283,12 @@ pub trait PacketSource {
 
     /// A short human description ("file x.pcap", "interface eth0").
     fn describe(&self) -> String;
+
+    /// A descriptor that polls readable when more input is there, for a source that reads a
+    /// stream (a pipe, standard input): a reader thread hands over the frames it holds before
+    /// it would wait on it. `None` when unknown (reading never waits long, or wakes up by
+    /// itself, as a live capture does).
+    fn stream_fd(&self) -> Option<std::os::fd::RawFd> {
+        None
+    }
 }

@@ -23,7 +23,9 @@ use std::path::{Path, PathBuf};
 use pcap::{Capture, Offline, Precision};
 
 use super::classic::{self, ClassicReader};
-use super::ffi::{PcapPkthdr, error_message, packet, pcap_file, pcap_next_ex};
+use super::ffi::{
+    PcapPkthdr, error_message, packet, pcap_file, pcap_get_selectable_fd, pcap_next_ex,
+};
 use super::pcapng::PcapngReader;
 use super::{CaptureError, Frame, LinkType, Next, PacketSource, RecordAnomalies, Timestamp};
 
@@ -160,6 +162,8 @@ struct OpenFile {
     records: u64,
     /// For classic pcap: byte offset just past the last record read.
     offset: u64,
+    /// Read from a stream (standard input, a FIFO) through libpcap's pipe.
+    stream: bool,
 }
 
 impl OpenFile {
@@ -346,6 +350,7 @@ fn open_stream(path: PathBuf) -> Result<OpenFile, CaptureError> {
         snaplen: 0,
         records: 0,
         offset: PCAP_FILE_HEADER_LEN,
+        stream: true,
     })
 }
 
@@ -428,6 +433,7 @@ fn open_file(path: PathBuf) -> Result<OpenFile, CaptureError> {
         snaplen,
         records: 0,
         offset: PCAP_FILE_HEADER_LEN,
+        stream: false,
     })
 }
 
@@ -562,6 +568,17 @@ impl PacketSource for FileSource {
 
     fn record_anomalies(&mut self) -> RecordAnomalies {
         self.anomalies
+    }
+
+    fn stream_fd(&self) -> Option<std::os::fd::RawFd> {
+        // Files never make the reader wait long: only a stream is worth a look per frame.
+        match &self.current.as_ref().filter(|f| f.stream)?.reader {
+            // SAFETY: the handle is a live offline capture owned by `cap`; the call only reads it.
+            Reader::Libpcap(cap) => {
+                Some(unsafe { pcap_get_selectable_fd(handle(cap)) }).filter(|fd| *fd >= 0)
+            }
+            _ => None,
+        }
     }
 
     fn describe(&self) -> String {

@@ -18,8 +18,8 @@
 //! waits and the kernel ring fills: what is lost then is counted by the kernel (its drop
 //! counter), never dropped here, and the waits are counted ([`ThreadedSource::reader_waits`]).
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, SyncSender, TryRecvError, sync_channel};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
@@ -35,6 +35,12 @@ const BATCH_BYTES: usize = 1 << 20;
 const BATCH_FRAMES: usize = 4096;
 /// Batches in flight (full ones queued plus the ones being filled and drained).
 const BATCHES: usize = 4;
+/// How often a source with a stop flag looks at it while waiting for the reader: a reader
+/// blocked on a pipe that stays silent must not keep Ctrl-C from ending the run.
+const STOP_POLL: Duration = Duration::from_millis(100);
+/// How long a stopped source waits for its reader to end (a live capture ends within its read
+/// timeout of 100 ms).
+const READER_GRACE: Duration = Duration::from_secs(1);
 /// Age at which a live batch is handed over even if not full: frames reach the analysis (and
 /// ended flows the output) within about this long plus the kernel's block timeout at any rate.
 pub const LIVE_FLUSH: Duration = Duration::from_millis(50);
@@ -72,6 +78,10 @@ pub struct ThreadedSource {
     kernel: Arc<Mutex<Option<KernelStats>>>,
     waits: Arc<AtomicU64>,
     anomalies: RecordAnomalies,
+    /// When set, the next wait for a batch ends the source ([`ThreadedSource::stop_on`]).
+    stop: Option<Arc<AtomicBool>>,
+    /// Time of the latest frame or tick handed out (the time of a quiet stream's idle tick).
+    last_ts: Option<Timestamp>,
 }
 
 impl std::fmt::Debug for ThreadedSource {
@@ -132,6 +142,20 @@ impl ThreadedSource {
                 // When the batch being filled got its first item (live only).
                 let mut opened: Option<Instant> = None;
                 loop {
+                    if !batch.items.is_empty() && source.stream_fd().is_some_and(|fd| !readable(fd))
+                    {
+                        // A stream with nothing more to read yet: what is held goes now, not
+                        // after the wait for the writer's next packet.
+                        opened = None;
+                        refresh(&mut source);
+                        if full_tx.send(batch).is_err() {
+                            return (source.kernel_stats(), source.record_anomalies());
+                        }
+                        batch = match next_empty(&empty_rx, &waits_w) {
+                            Some(b) => b,
+                            None => return (source.kernel_stats(), source.record_anomalies()),
+                        };
+                    }
                     let (end, idle) = match source.next_frame() {
                         Ok(Next::Frame(f)) => {
                             let start = batch.data.len();
@@ -169,20 +193,9 @@ impl ThreadedSource {
                         if full_tx.send(batch).is_err() || end {
                             return (source.kernel_stats(), source.record_anomalies());
                         }
-                        batch = match empty_rx.try_recv() {
-                            Ok(b) => b,
-                            Err(TryRecvError::Empty) => {
-                                waits_w.fetch_add(1, Ordering::Relaxed);
-                                match empty_rx.recv() {
-                                    Ok(b) => b,
-                                    Err(_) => {
-                                        return (source.kernel_stats(), source.record_anomalies());
-                                    }
-                                }
-                            }
-                            Err(TryRecvError::Disconnected) => {
-                                return (source.kernel_stats(), source.record_anomalies());
-                            }
+                        batch = match next_empty(&empty_rx, &waits_w) {
+                            Some(b) => b,
+                            None => return (source.kernel_stats(), source.record_anomalies()),
                         };
                     }
                 }
@@ -197,8 +210,79 @@ impl ThreadedSource {
             kernel,
             waits,
             anomalies: RecordAnomalies::default(),
+            stop: None,
+            last_ts: None,
         })
     }
+
+    /// End at the next wait for the reader once `stop` is set, even while the reader is still
+    /// blocked (a pipe whose writer has not closed it): frames already handed over are read
+    /// first only if they are in the batch at hand. The reader thread is then left to end with
+    /// the process.
+    pub fn stop_on(&mut self, stop: Arc<AtomicBool>) {
+        self.stop = Some(stop);
+    }
+
+    /// After a stop, give the reader a moment to end on its own (a live capture sees the same
+    /// flag within its read timeout), handing its batches back so it never waits for one; a
+    /// reader still blocked then (a silent pipe) is left behind.
+    fn let_reader_end(&mut self) {
+        // Without a stop flag the channel closed: the reader has ended or is ending.
+        let (Some(h), Some(_)) = (&self.reader, &self.stop) else {
+            return;
+        };
+        let deadline = Instant::now() + READER_GRACE;
+        while !h.is_finished() && Instant::now() < deadline {
+            while let Ok(mut b) = self.full.try_recv() {
+                b.data.clear();
+                b.items.clear();
+                let _ = self.empty.send(b);
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// The next full batch; `Err(true)` at the end of the reader (or when stopped),
+    /// `Err(false)` when a source with a stop flag stayed quiet for [`STOP_POLL`].
+    fn next_batch(&mut self) -> Result<Batch, bool> {
+        let Some(stop) = &self.stop else {
+            return self.full.recv().map_err(|_| true);
+        };
+        if stop.load(Ordering::Relaxed) {
+            // What was read before the stop is still analysed; nothing more is awaited.
+            return self.full.try_recv().map_err(|_| true);
+        }
+        match self.full.recv_timeout(STOP_POLL) {
+            Ok(b) => Ok(b),
+            Err(RecvTimeoutError::Timeout) => Err(false),
+            Err(RecvTimeoutError::Disconnected) => Err(true),
+        }
+    }
+}
+
+/// An empty batch to fill, counting a wait when none was ready; `None` once the reading side
+/// is gone.
+fn next_empty(empty: &Receiver<Batch>, waits: &AtomicU64) -> Option<Batch> {
+    match empty.try_recv() {
+        Ok(b) => Some(b),
+        Err(TryRecvError::Empty) => {
+            waits.fetch_add(1, Ordering::Relaxed);
+            empty.recv().ok()
+        }
+        Err(TryRecvError::Disconnected) => None,
+    }
+}
+
+/// Whether `fd` has input waiting (poll with no timeout); an error counts as readable, so the
+/// read that follows reports it.
+fn readable(fd: std::os::fd::RawFd) -> bool {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd for the duration of the call.
+    unsafe { libc::poll(&mut pfd, 1, 0) != 0 }
 }
 
 impl PacketSource for ThreadedSource {
@@ -210,13 +294,22 @@ impl PacketSource for ThreadedSource {
                 done.items.clear();
                 let _ = self.empty.send(done);
             }
-            match self.full.recv() {
+            match self.next_batch() {
                 Ok(b) => {
                     self.current = b;
                     self.pos = 0;
                 }
-                Err(_) => {
-                    if let Some(h) = self.reader.take()
+                Err(false) => {
+                    // A quiet stream: an idle tick at the time of the last frame lets the
+                    // caller look up (publish, see the stop) without moving packet time on.
+                    if let Some(ts) = self.last_ts {
+                        return Ok(Next::Idle(ts));
+                    }
+                }
+                Err(true) => {
+                    self.let_reader_end();
+                    let stopped = self.stop.is_some();
+                    if let Some(h) = self.reader.take().filter(|h| !stopped || h.is_finished())
                         && let Ok((kernel, anomalies)) = h.join()
                     {
                         if let Ok(mut k) = self.kernel.lock() {
@@ -236,6 +329,9 @@ impl PacketSource for ThreadedSource {
             if let Item::Error(e) = item {
                 return Err(e);
             }
+        }
+        if let Item::Frame { ts, .. } | Item::Idle(ts) = &self.current.items[i] {
+            self.last_ts = Some(self.last_ts.map_or(*ts, |l| l.max(*ts)));
         }
         match &self.current.items[i] {
             Item::Frame {

@@ -14,7 +14,6 @@ use anyhow::Context;
 use super::{Failure, exit};
 use crate::analysis::PipelineConfig;
 use crate::capture::PacketSource;
-use crate::capture::live::LiveOptions;
 use crate::capture::memory::MemorySource;
 use crate::naming::catalog::Catalog;
 use crate::naming::geo::Geo;
@@ -183,9 +182,16 @@ pub fn replay(
             .writing_in(&view.export_dir)
             .terminal(),
     )?;
-    let source = super::start_reader(source)?;
+    let mut source = super::start_reader(source)?;
     let (cfg, view) = setup.session(SourceKind::Replay, file_label(files), speed.into(), &view);
-    let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
+    let stop = Arc::new(AtomicBool::new(false));
+    if files.iter().any(|f| crate::capture::offline::is_stream(f)) {
+        // A pipe whose writer goes on (`tcpdump -U -w - | onlooker replay -`) must not keep
+        // quitting waiting for its next packet.
+        source.stop_on(Arc::clone(&stop));
+    }
+    let handle =
+        session::start_with_stop(Box::new(source), cfg, stop).context("starting the analysis")?;
     let last = crate::views::tui::run(handle, &view, || {})?;
     Ok(exit_of(&last))
 }
@@ -232,30 +238,54 @@ pub fn demo(speed: Option<SpeedArg>, setup: Setup, dash: &DashArgs) -> Result<u8
     Ok(exit_of(&last))
 }
 
-/// `onlooker live` without `--headless`: the dashboard on a live capture. Opening, the
+/// `onlooker live` without `--headless`: the dashboard on a live capture, or on a capture
+/// another program is still writing to standard input (`--stdin`, shown as live: no pacing,
+/// it ends at the end of the input and the dashboard stays up on the result). Opening, the
 /// privilege drop and the order of threads are those of the headless mode: the handle is
 /// opened, every privilege dropped, and only then do other threads start.
-pub fn live(opts: LiveOptions, setup: Setup, dash: &DashArgs) -> Result<u8, Failure> {
+pub fn live(
+    input: super::live::Input,
+    write: Option<PathBuf>,
+    setup: Setup,
+    dash: &DashArgs,
+) -> Result<u8, Failure> {
     let view = dash.options(setup.no_color)?;
     let stop = Arc::new(AtomicBool::new(false));
-    let source = super::open_live(&opts, Arc::clone(&stop))?;
+    let stdin = matches!(input, super::live::Input::Stdin);
+    let (label, snaplen) = match &input {
+        super::live::Input::Interface(o) => (o.interface.clone(), o.snaplen),
+        super::live::Input::Stdin => ("standard input".to_string(), 0),
+    };
+    let opened = super::live::open_input(&input, &stop)?;
+    let saved = write
+        .as_deref()
+        .map(|p| super::live::save(p, snaplen))
+        .transpose()?;
+    if let (Some(s), Some(link)) = (&saved, opened.live_link()) {
+        s.declare(link);
+    }
     super::confine(
-        &Plan::new()
+        &super::live::plan(&opened, None)?
             .writing_in(&view.export_dir)
-            .terminal()
-            .capture(),
+            .terminal(),
     )?;
-    let (cfg, view) = setup.session(SourceKind::Live, opts.interface.clone(), Speed::X1, &view);
-    // Only now, with privileges given up, the capture thread starts: it only copies frames out
-    // of the kernel ring, so the ring is emptied however busy the analysis is.
-    let source = crate::capture::threaded::ThreadedSource::spawn_live(source)
-        .context("starting the capture thread")?;
-    let handle = session::start(Box::new(source), cfg).context("starting the analysis")?;
+    let (cfg, view) = setup.session(SourceKind::Live, label, Speed::X1, &view);
+    // Only now, with privileges given up and the sandbox installed, the capture thread
+    // starts: it only copies frames out of the kernel ring, so the ring is emptied however
+    // busy the analysis is.
+    let source = super::live::spawn_source(opened, saved.as_ref(), &stop)?;
+    let handle = session::start_with_stop(Box::new(source), cfg, Arc::clone(&stop))
+        .context("starting the analysis")?;
     let stop_capture = Arc::clone(&stop);
     let last = crate::views::tui::run(handle, &view, move || {
         stop_capture.store(true, Ordering::SeqCst)
     })?;
+    if let Some(saved) = &saved {
+        saved.finish().map_err(anyhow::Error::new)?;
+        eprintln!("onlooker: capture saved to {}", saved.path().display());
+    }
     Ok(match &last.error {
+        Some(_) if stdin => exit::PARTIAL_INPUT,
         Some(_) => exit::INTERFACE,
         None => exit::OK,
     })

@@ -265,9 +265,38 @@ pub enum Command {
         /// Kernel capture ring size in bytes (default 64 MiB; see docs/live-load.md).
         #[arg(long)]
         buffer_size: Option<u32>,
+        /// Read a pcap or pcapng capture from standard input as another program writes it
+        /// (`tcpdump -U -w - | onlooker live --stdin`) instead of capturing: shown as live, no
+        /// pacing, ends at the end of the input.
+        #[arg(long, conflicts_with_all = ["interface", "filter", "promisc", "snaplen", "buffer_size"])]
+        stdin: bool,
+        /// Also save what is captured to FILE (pcapng). The file holds the packets' contents:
+        /// who this device talks to, and whatever is not encrypted.
+        #[arg(short = 'w', long = "write", value_name = "FILE")]
+        write: Option<PathBuf>,
         /// Stream finished flows as NDJSON on stdout instead of opening the dashboard.
         #[arg(long)]
         headless: bool,
+        /// Headless: write the activities (as `onlooker events` does) on stdout instead of
+        /// flows, each once it is settled (seven minutes of capture time after it ends, and
+        /// once flows open before then have ended), the rest when the capture stops.
+        #[arg(long, requires = "headless")]
+        events: bool,
+        /// With --events: ndjson (default), csv, or table (written when the capture stops).
+        #[arg(long, value_enum, requires = "events")]
+        format: Option<events::EventsFormat>,
+        /// Headless: when the capture stops (Ctrl-C, SIGTERM, end of input), write the report
+        /// of everything captured to FILE.
+        #[arg(long, value_name = "FILE", requires = "headless")]
+        report: Option<PathBuf>,
+        /// With --report: text, markdown, json or html (default: from FILE's extension, .md,
+        /// .json, .html, else text).
+        #[arg(long, value_enum, requires = "report")]
+        report_format: Option<crate::views::report::ReportFormat>,
+        /// With --report: hide addresses and host names of the local side and of direct call
+        /// peers, as `report --redact` does.
+        #[arg(long, requires = "report")]
+        redact: bool,
         /// Headless: every SECONDS, print a line to stderr with the frames so far, the flows
         /// tracked and the kernel's drop count.
         #[arg(long, value_name = "SECONDS", requires = "headless", value_parser = clap::value_parser!(u32).range(1..))]
@@ -436,32 +465,45 @@ fn run(cli: Cli) -> Result<u8, Failure> {
             promisc,
             snaplen,
             buffer_size,
+            stdin,
+            write,
             headless,
+            events,
+            format,
+            report,
+            report_format,
+            redact,
             progress,
             no_color,
             dash,
             flow,
         }) => {
-            let interface = match interface {
-                Some(i) => i,
-                None => pcap::Device::lookup()
-                    .context("looking up a default capture interface")?
-                    .map(|d| d.name)
-                    .ok_or_else(|| {
-                        anyhow::anyhow!("no capture interface found; name one with -i")
-                    })?,
-            };
-            let opts = LiveOptions {
-                interface,
-                filter,
-                promisc,
-                snaplen,
-                buffer_size,
+            let input = if stdin {
+                live::Input::Stdin
+            } else {
+                live::Input::Interface(LiveOptions {
+                    interface: default_interface(interface)?,
+                    filter,
+                    promisc,
+                    snaplen,
+                    buffer_size,
+                })
             };
             if !headless {
-                return dashboard::live(opts, flow.dashboard(no_color)?, &dash);
+                return dashboard::live(input, write, flow.dashboard(no_color)?, &dash);
             }
-            live::headless(opts, &flow, progress)
+            let wants = live::Wants {
+                progress,
+                events: events.then(|| format.unwrap_or(events::EventsFormat::Ndjson)),
+                report: report.map(|r| {
+                    let f = report_format.unwrap_or_else(|| live::report_format_of(&r));
+                    (r, f)
+                }),
+                redact,
+                zone: zone(dash.tz.as_deref())?,
+                save: write,
+            };
+            live::headless(input, &flow, wants)
         }
         Some(Command::Replay {
             speed,
@@ -500,6 +542,17 @@ fn run(cli: Cli) -> Result<u8, Failure> {
     }
 }
 
+/// The interface `-i` names, else libpcap's default.
+fn default_interface(interface: Option<String>) -> anyhow::Result<String> {
+    match interface {
+        Some(i) => Ok(i),
+        None => pcap::Device::lookup()
+            .context("looking up a default capture interface")?
+            .map(|d| d.name)
+            .ok_or_else(|| anyhow::anyhow!("no capture interface found; name one with -i")),
+    }
+}
+
 /// The command given `--no-names` where it would not act (events, reports and the dashboard
 /// are built on the service names), as the error names it.
 fn no_names_refused(command: &Command) -> Option<&'static str> {
@@ -513,6 +566,14 @@ fn no_names_refused(command: &Command) -> Option<&'static str> {
             headless: false,
             ..
         } if flow.no_names => Some("the dashboard (`live` without --headless)"),
+        Command::Live {
+            flow, events: true, ..
+        } if flow.no_names => Some("`live --events`"),
+        Command::Live {
+            flow,
+            report: Some(_),
+            ..
+        } if flow.no_names => Some("`live --report`"),
         _ => None,
     }
 }
