@@ -96,7 +96,7 @@ pub(super) fn save(path: &Path, snaplen: u32) -> Result<SavedCapture, Failure> {
 /// capture on standard input.
 pub(super) enum Opened {
     Live(crate::capture::live::LiveSource),
-    Stdin(FileSource),
+    Stdin(Box<FileSource>),
 }
 
 impl Opened {
@@ -115,7 +115,7 @@ impl Opened {
 pub(super) fn open_input(input: &Input, stop: &Arc<AtomicBool>) -> anyhow::Result<Opened> {
     Ok(match input {
         Input::Interface(opts) => Opened::Live(super::open_live(opts, Arc::clone(stop))?),
-        Input::Stdin => Opened::Stdin(FileSource::new(&[PathBuf::from(STDIN)])?),
+        Input::Stdin => Opened::Stdin(Box::new(FileSource::new(&[PathBuf::from(STDIN)])?)),
     })
 }
 
@@ -155,7 +155,7 @@ pub(super) fn spawn_source(
     match opened {
         Opened::Live(l) => go(l, save).context("starting the capture thread"),
         Opened::Stdin(f) => {
-            let mut t = go(f, save).context("starting the reader")?;
+            let mut t = go(*f, save).context("starting the reader")?;
             // A pipe may stay silent: a stop must not wait for its writer.
             t.stop_on(Arc::clone(stop));
             Ok(t)
