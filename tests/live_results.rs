@@ -8,6 +8,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
@@ -21,30 +23,6 @@ fn onlooker() -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_onlooker"));
     c.env("TZ", "UTC");
     c
-}
-
-/// Run onlooker with `input` written to its standard input in small pieces, as a capture still
-/// being written arrives.
-fn with_stdin(args: &[&str], input: &[u8]) -> Output {
-    let mut child = onlooker()
-        .args(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = std::thread::spawn(move || {
-        for chunk in input.chunks(4096) {
-            if stdin.write_all(chunk).is_err() {
-                break;
-            }
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
 }
 
 fn run(args: &[&str]) -> Output {
@@ -72,7 +50,7 @@ fn live_events_from_standard_input_are_those_of_the_events_command() {
     let file = demo();
     for format in ["ndjson", "csv", "table"] {
         let want = run(&["events", "--format", format, file.to_str().unwrap()]);
-        let got = with_stdin(
+        let got = common::with_stdin(
             &[
                 "live",
                 "--stdin",
@@ -105,9 +83,9 @@ fn live_report_from_standard_input_is_that_of_the_report_command() {
     let dir = tempfile::tempdir().unwrap();
     for (name, format) in [("r.json", "json"), ("r.md", "markdown"), ("r.txt", "text")] {
         let path = dir.path().join(name);
-        let want = with_stdin(&["report", "--format", format, "-"], &bytes);
+        let want = common::with_stdin(&["report", "--format", format, "-"], &bytes);
         ok(&want, "report");
-        let got = with_stdin(
+        let got = common::with_stdin(
             &[
                 "live",
                 "--stdin",
@@ -131,8 +109,8 @@ fn live_report_from_standard_input_is_that_of_the_report_command() {
     }
     // --redact and --report-format act as in `report`.
     let path = dir.path().join("shared.out");
-    let want = with_stdin(&["report", "--format", "markdown", "--redact", "-"], &bytes);
-    let got = with_stdin(
+    let want = common::with_stdin(&["report", "--format", "markdown", "--redact", "-"], &bytes);
+    let got = common::with_stdin(
         &[
             "live",
             "--stdin",
@@ -203,7 +181,7 @@ fn a_saved_capture_reads_back_to_the_same_flows_and_says_what_it_holds() {
     let bytes = std::fs::read(demo()).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let saved = dir.path().join("saved.pcapng");
-    let out = with_stdin(
+    let out = common::with_stdin(
         &[
             "live",
             "--stdin",

@@ -15,30 +15,6 @@ fn demo() -> PathBuf {
 }
 
 /// Run onlooker with `input` written to its standard input.
-fn with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .args(args)
-        .env("TZ", "UTC")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    // Written from another thread, in small pieces, as a capture still being written arrives.
-    let writer = std::thread::spawn(move || {
-        for chunk in input.chunks(4096) {
-            if stdin.write_all(chunk).is_err() {
-                break;
-            }
-        }
-    });
-    let out = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    out
-}
-
 fn from_file(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_onlooker"))
         .args(args)
@@ -58,7 +34,7 @@ fn dash_is_standard_input_for_every_command_that_reads_captures() {
         vec!["events", "--format", "csv"],
         vec!["report", "--format", "json"],
     ] {
-        let piped = with_stdin(&[cmd.clone(), vec!["-"]].concat(), &bytes);
+        let piped = common::with_stdin(&[cmd.clone(), vec!["-"]].concat(), &bytes);
         assert_eq!(
             common::exit_code(&piped),
             Some(0),
@@ -93,7 +69,7 @@ fn bad_input_on_standard_input_gets_the_usual_one_line_answers() {
         (vec![0x1f, 0x8b, 8, 0, 0, 0], "gzip-compressed", 4),
         (bytes[..1000].to_vec(), "partial input: standard input", 3),
     ] {
-        let out = with_stdin(&["flows", "-"], &input);
+        let out = common::with_stdin(&["flows", "-"], &input);
         let err = String::from_utf8_lossy(&out.stderr);
         assert_eq!(common::exit_code(&out), Some(code), "{err}");
         assert!(err.contains(says), "{err}");

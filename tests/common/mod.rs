@@ -161,3 +161,36 @@ pub fn ndjson(stdout: &[u8]) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("every stdout line is one JSON value"))
         .collect()
 }
+
+/// Run onlooker (TZ=UTC) with `input` written to its standard input from another thread, in
+/// small pieces, as a capture still being written arrives.
+pub fn with_stdin(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write as _;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_onlooker"))
+        .args(args)
+        .env("TZ", "UTC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("starting onlooker: {e}"));
+    let Some(mut stdin) = child.stdin.take() else {
+        panic!("onlooker's standard input was not piped");
+    };
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        for chunk in input.chunks(4096) {
+            if stdin.write_all(chunk).is_err() {
+                break;
+            }
+        }
+    });
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("waiting for onlooker: {e}"));
+    if writer.join().is_err() {
+        panic!("the writer of onlooker's standard input panicked");
+    }
+    out
+}
