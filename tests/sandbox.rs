@@ -44,6 +44,10 @@ fn main() {
         ("file_commands_run_confined", file_commands_run_confined),
         ("strace_shows_landlock_in_force", strace_shows_landlock),
         ("live_headless_runs_confined", live_headless_runs_confined),
+        (
+            "live_stdin_outputs_run_confined",
+            live_stdin_outputs_run_confined,
+        ),
         ("dashboard_runs_confined", dashboard_runs_confined),
         ("no_sandbox_says_so", no_sandbox_says_so),
     ];
@@ -290,6 +294,62 @@ fn file_commands_run_confined() {
             args[0]
         );
     }
+}
+
+/// `live --stdin` with every output it can write (events on stdout, `--report FILE`, `-w
+/// FILE`): confined on every thread while the input is still open, and each output written
+/// all the same (the report file is created before confinement so that its rule can name it).
+fn live_stdin_outputs_run_confined() {
+    let dir = tempfile::tempdir().unwrap();
+    let (report, saved) = (dir.path().join("r.json"), dir.path().join("s.pcapng"));
+    let demo = std::fs::read(DEMO).unwrap();
+    let mut child = Command::new(BIN)
+        .args([
+            "live",
+            "--stdin",
+            "--headless",
+            "--events",
+            "--tz",
+            "UTC",
+            "--report",
+        ])
+        .arg(&report)
+        .arg("-w")
+        .arg(&saved)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = collect(child.stdout.take().unwrap());
+    let err = collect(child.stderr.take().unwrap());
+    let mut w = child.stdin.take().unwrap();
+    w.write_all(&demo[..demo.len() / 2]).unwrap();
+    let confined = wait_confined(child.id());
+    w.write_all(&demo[demo.len() / 2..]).unwrap();
+    drop(w);
+    let status = child.wait().unwrap();
+    let (out, err) = (
+        out.join().unwrap(),
+        String::from_utf8_lossy(&err.join().unwrap()).into_owned(),
+    );
+    let threads = confined.unwrap_or_else(|s| panic!("live --stdin: not confined: {s:?}\n{err}"));
+    assert!(status.success(), "live --stdin: {status}\n{err}");
+    assert!(
+        out.len() > 500,
+        "live --stdin: events too short: {}",
+        out.len()
+    );
+    let model: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert!(model.get("findings").is_some(), "report: {model}");
+    let pcapng = std::fs::read(&saved).unwrap();
+    assert!(
+        pcapng.starts_with(&[0x0a, 0x0d, 0x0d, 0x0a]) && pcapng.len() > demo.len() / 2,
+        "saved capture: {} bytes",
+        pcapng.len()
+    );
+    println!("  live --stdin: {threads} threads confined, events, report and capture written");
 }
 
 fn have(tool: &str) -> bool {
