@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -12,17 +14,11 @@ fn demo() -> PathBuf {
 }
 
 fn html(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .args(["report", "--format", "html", "--tz", "UTC"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    common::stdout_of(
+        ["report", "--format", "html", "--tz", "UTC"]
+            .iter()
+            .chain(args),
+    )
 }
 
 #[test]

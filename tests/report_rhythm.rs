@@ -9,6 +9,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::net::{IpAddr, SocketAddr};
 use std::path::Path;
 
@@ -216,18 +218,10 @@ fn write_capture(dir: &Path) -> (std::path::PathBuf, Truth) {
 }
 
 fn report(args: &[&str], file: &Path) -> String {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_onlooker"))
-        .arg("report")
-        .args(args)
-        .arg(file)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
+    let mut all: Vec<&std::ffi::OsStr> = vec!["report".as_ref()];
+    all.extend(args.iter().map(std::ffi::OsStr::new));
+    all.push(file.as_os_str());
+    common::stdout_of(all)
 }
 
 /// (first sent, last sent) of each waking day, from the script.

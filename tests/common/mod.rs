@@ -147,6 +147,21 @@ where
         .expect("running the onlooker binary")
 }
 
+/// Run the onlooker binary with `args`, which must succeed; its standard output.
+pub fn stdout_of<I, S>(args: I) -> String
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<std::ffi::OsStr>,
+{
+    let out = onlooker(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap_or_else(|e| panic!("output not UTF-8: {e}"))
+}
+
 /// The exit code of a finished process (`None` if a signal ended it).
 pub fn exit_code(out: &std::process::Output) -> Option<i32> {
     out.status.code()
